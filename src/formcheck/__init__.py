@@ -1,0 +1,30 @@
+"""formcheck: computer-vision form analysis for the hip thrust and the glute bridge.
+
+Library API (the CLI, live, batch and review apps are thin layers over it)::
+
+    from formcheck import analyze_video, analyze_track, load_profile, PoseTrack, Session
+
+    analysis = analyze_video("set.mp4", exercise="hip_thrust", out_dir="runs/")
+    analysis.session.rep_count, [r.faults for r in analysis.session.reps]
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import ConfigError, FormcheckError, InputError, ModelError  # noqa: E402
+from .rules import EXERCISES, load_profile  # noqa: E402
+from .session import Session  # noqa: E402
+from .track import PoseTrack  # noqa: E402
+
+
+def __getattr__(name: str):  # lazy: keep `import formcheck` light (no mediapipe import)
+    if name in ("analyze_video", "analyze_track", "reanalyze", "Analysis"):
+        from . import pipeline
+        return getattr(pipeline, name)
+    raise AttributeError(name)
+
+
+__all__ = ["__version__", "analyze_video", "analyze_track", "reanalyze", "Analysis",
+           "load_profile", "EXERCISES", "PoseTrack", "Session", "FormcheckError", "InputError",
+           "ModelError", "ConfigError"]

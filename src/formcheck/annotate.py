@@ -1,0 +1,173 @@
+"""Drawing on frames: skeleton, shoulder–knee guide line, angle, rep counter, phase, faults.
+
+``draw_overlay`` draws one frame from an :class:`OverlayState` and is shared by the annotated
+video (``formcheck analyze``) and the live window (``formcheck live``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .track import SKELETON_EDGES, side_index
+
+GREEN = (80, 200, 60)
+RED = (40, 40, 230)
+WHITE = (255, 255, 255)
+GREY = (170, 170, 170)
+AMBER = (0, 170, 255)
+
+
+@dataclass
+class OverlayState:
+    """What to draw on one frame. ``xy``: ``(33, 2)`` pixels or None; angles in degrees."""
+
+    xy: np.ndarray | None
+    side: str
+    angle_deg: float | None
+    phase: str
+    rep_count: int
+    target: tuple[int, int] = (10, 12)
+    faults: list[str] = field(default_factory=list)  # broken rules to show in red now
+    message: str | None = None  # last verdict / cue
+    message_bad: bool = False
+    hold_s: float | None = None
+    hold_target_s: float | None = None
+    notices: list[str] = field(default_factory=list)  # set-up guidance / warnings (amber)
+    stats: str | None = None  # e.g. "27 fps  48 ms"
+
+
+def _text(img, s, org, scale, color, thick=1):
+    cv2.putText(img, s, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 3, cv2.LINE_AA)
+    cv2.putText(img, s, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
+
+
+def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
+    """Draw ``st`` onto ``frame`` (BGR, modified in place and returned)."""
+    h, w = frame.shape[:2]
+    s = max(0.5, min(w, h) / 720.0)
+    bad = bool(st.faults)
+    if st.xy is not None and st.side in ("left", "right") and np.isfinite(st.xy).all(axis=1).any():
+        pts = {j: st.xy[side_index(st.side, j)] for j in
+               ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")}
+        ok = {j: bool(np.all(np.isfinite(p))) for j, p in pts.items()}
+        if ok["shoulder"] and ok["knee"]:  # the straight-line guide
+            cv2.line(frame, tuple(np.round(pts["shoulder"]).astype(int)),
+                     tuple(np.round(pts["knee"]).astype(int)), GREY, max(1, int(2 * s)),
+                     cv2.LINE_AA)
+        limb_col = RED if bad else GREEN
+        for a, b in SKELETON_EDGES:
+            if ok[a] and ok[b]:
+                cv2.line(frame, tuple(np.round(pts[a]).astype(int)),
+                         tuple(np.round(pts[b]).astype(int)), limb_col, max(2, int(4 * s)),
+                         cv2.LINE_AA)
+        for j, p in pts.items():
+            if ok[j]:
+                cv2.circle(frame, tuple(np.round(p).astype(int)), max(3, int(6 * s)), WHITE, -1,
+                           cv2.LINE_AA)
+        if ok["hip"] and st.angle_deg is not None and np.isfinite(st.angle_deg):
+            hp = np.round(pts["hip"]).astype(int)
+            _text(frame, f"{st.angle_deg:.0f} deg", (hp[0] + int(12 * s), hp[1] - int(12 * s)),
+                  0.8 * s, RED if bad else WHITE, max(1, int(2 * s)))
+    # panel
+    y = int(36 * s)
+    lo, hi = st.target
+    _text(frame, f"Reps {st.rep_count}  (target {lo}-{hi})", (int(14 * s), y), 0.9 * s, WHITE,
+          max(1, int(2 * s)))
+    y += int(34 * s)
+    phase = st.phase
+    if st.hold_s is not None and st.phase == "top":
+        goal = f" / {st.hold_target_s:.1f}" if st.hold_target_s else ""
+        phase += f"  hold {st.hold_s:.1f}{goal} s"
+    _text(frame, phase, (int(14 * s), y), 0.8 * s, WHITE, max(1, int(2 * s)))
+    for f in st.faults:
+        y += int(32 * s)
+        _text(frame, f.replace("_", " ").upper(), (int(14 * s), y), 0.8 * s, RED,
+              max(1, int(2 * s)))
+    for n in st.notices:
+        y += int(32 * s)
+        _text(frame, n, (int(14 * s), y), 0.75 * s, AMBER, max(1, int(2 * s)))
+    if st.message:
+        _text(frame, st.message, (int(14 * s), h - int(20 * s)), 0.7 * s,
+              RED if st.message_bad else GREEN, max(1, int(2 * s)))
+    if st.stats:
+        (tw, _), _ = cv2.getTextSize(st.stats, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, 1)
+        _text(frame, st.stats, (w - tw - int(14 * s), int(30 * s)), 0.6 * s, GREY, 1)
+    return frame
+
+
+def frame_states(analysis) -> Callable[[int], OverlayState]:
+    """A function giving the :class:`OverlayState` of frame ``i`` of an analysed video."""
+    from .pipeline import PHASES
+
+    s = analysis.session
+    fr = analysis.frames
+    target = (int(s.profile["set"]["min_reps"]), int(s.profile["set"]["max_reps"]))
+    hold_target = float(s.profile["rules"]["short_hold"]["min_hold_s"])
+    # frames where each fault is shown: the phase it concerns
+    show: dict[int, list[str]] = {}
+    verdict_from: list[tuple[int, str, bool]] = []
+    for r in s.reps:
+        for f in r.findings:
+            if f.severity != "fault":
+                continue
+            a, b = ((r.top_end_frame, r.end_frame) if f.rule == "fast_lowering"
+                    else (r.top_start_frame, r.top_end_frame))
+            for i in range(a, b + 1):
+                show.setdefault(i, []).append(f.rule)
+        if r.findings and any(f.severity == "fault" for f in r.findings):
+            first = next(f for f in r.findings if f.severity == "fault")
+            verdict_from.append((r.end_frame, f"Rep {r.index}: {first.cue}", True))
+        else:
+            verdict_from.append((r.end_frame, f"Rep {r.index}: good", False))
+    ends = np.array([v[0] for v in verdict_from]) if verdict_from else np.array([], int)
+    warning = s.camera.get("warning")
+
+    def state(i: int) -> OverlayState:
+        k = int(np.searchsorted(ends, i, side="right"))
+        msg = verdict_from[k - 1] if k > 0 else None
+        ph = PHASES[int(fr["phase"][i])] if i < len(fr["phase"]) else "none"
+        hold = None
+        if ph == "top":
+            rep = next((r for r in s.reps if r.top_start_frame <= i <= r.top_end_frame), None)
+            if rep is not None:
+                hold = float(fr["time_s"][i] - fr["time_s"][rep.top_start_frame])
+        xy = analysis.xy[i] if i < len(analysis.xy) else None
+        return OverlayState(xy=xy, side=s.camera["side"],
+                            angle_deg=float(fr["shk_angle_deg"][i]) if i < len(fr["time_s"])
+                            else None, phase=ph, rep_count=k, target=target,
+                            faults=show.get(i, []), message=msg[1] if msg else None,
+                            message_bad=msg[2] if msg else False, hold_s=hold,
+                            hold_target_s=hold_target, notices=[warning] if warning else [])
+    return state
+
+
+def write_annotated_video(analysis, video_path: str | os.PathLike, out_path: str | os.PathLike,
+                          progress: Callable[[int], None] | None = None) -> Path:
+    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (MPEG-4, .mp4)."""
+    from .video import iter_frames, probe_video
+
+    info = probe_video(video_path)
+    out = Path(out_path)
+    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), info.fps,
+                             (info.width, info.height))
+    if not writer.isOpened():
+        raise OSError(f"cannot write video {out}")
+    state = frame_states(analysis)
+    try:
+        for i, _t, frame in iter_frames(video_path, info):
+            if frame.shape[1] != info.width or frame.shape[0] != info.height:
+                frame = cv2.resize(frame, (info.width, info.height))
+            writer.write(draw_overlay(frame, state(i)))
+            if progress:
+                progress(1)
+    finally:
+        writer.release()
+    tmp.replace(out)
+    return out

@@ -1,0 +1,283 @@
+"""Vectorised joint angles over all frames of a pose track.
+
+Conventions
+-----------
+- All angles are in **degrees**; times in seconds; image positions in **pixels** (y down).
+- **Signed shoulder–hip–knee angle** (``shk``): 180° is a straight shoulder–hip–knee line.
+  Above 180° the hip lies *above* the shoulder–knee line (further from the floor:
+  hyperextension); below 180° it lies below (sagging / not fully extended). "Above" is measured
+  along the floor normal, estimated from the feet (heel → toe line) or, failing that, from the
+  frame (image horizontal). The value is ``360 - θ`` when the hip is above the line, else ``θ``,
+  where ``θ ∈ [0, 180]`` is the unsigned angle between hip→shoulder and hip→knee.
+- **Knee angle**: unsigned hip–knee–ankle angle (90° = shins vertical with thighs horizontal).
+- **Shin to vertical**: unsigned angle between knee→ankle and the floor normal.
+- **Torso to floor**: angle between hip→shoulder and the floor line, in [0, 90].
+- **Heel lift**: heel height above the toe along the floor normal, minus its median over the
+  set, in metres (scaled by MediaPipe's metric world thigh length).
+- **Silhouette arch** (``arch_sil``): bend of the body's back outline between shoulder and hip,
+  from the segmentation mask (see :func:`silhouette_arch`), in degrees; + = back bowed up.
+- **Camera yaw** (``yaw_deg``): 0° = a true side view, 90° = frontal; estimated from how far
+  apart the left and right hips and shoulders appear, relative to their metric distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .track import LM, PoseTrack, side_index
+
+#: Beyond this estimated yaw the view is called oblique, beyond FRONTAL_DEG frontal.
+OBLIQUE_DEG = 30.0
+FRONTAL_DEG = 55.0
+#: Foot-based floor estimates further than this from image horizontal are not trusted.
+MAX_FLOOR_TILT_DEG = 30.0
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Set-level scene geometry, estimated once per track.
+
+    ``floor_dir``/``up``: unit 2-D vectors in image pixels (y down); ``up`` points away from the
+    floor. ``m_per_px``: metres per image pixel near the body. ``side``: body side facing the
+    camera (``"left"``/``"right"``/``"unknown"``). ``view``: ``"side"``, ``"oblique"``,
+    ``"frontal"`` or ``"no_person"``.
+    """
+
+    side: str
+    floor_dir: np.ndarray
+    up: np.ndarray
+    floor_source: str
+    m_per_px: float
+    yaw_deg: float
+    view: str
+    detected_share: float
+    side_confidence: float = 0.0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return v / n
+
+
+def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unsigned angle between 2-D vectors ``a`` and ``b`` (``(..., 2)``), degrees in [0, 180]."""
+    cross = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    dot = np.sum(a * b, axis=-1)
+    return np.degrees(np.abs(np.arctan2(cross, dot)))
+
+
+def signed_shk_angle(shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray,
+                     up: np.ndarray) -> np.ndarray:
+    """Signed shoulder–hip–knee angle (degrees; >180 = hip above the shoulder–knee line).
+
+    Inputs are ``(T, 2)`` pixel positions and the floor normal ``up`` ``(2,)``.
+    """
+    theta = angle_between(shoulder - hip, knee - hip)
+    u = _unit(knee - shoulder)
+    rel = hip - shoulder
+    offset = rel - np.sum(rel * u, axis=-1, keepdims=True) * u
+    above = offset @ up > 0
+    return np.where(above, 360.0 - theta, theta)
+
+
+def three_point_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Unsigned angle a–b–c at ``b`` (degrees), for ``(T, 2)`` arrays."""
+    return angle_between(a - b, c - b)
+
+
+def _nanmedian(x: np.ndarray, axis=None):
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmedian(x, axis=axis)
+
+
+def choose_side(track: PoseTrack) -> tuple[str, float]:
+    """Body side facing the camera and a confidence in [0, 1].
+
+    Votes by landmark visibility (the far side is partly hidden) and MediaPipe depth (the near
+    side has the smaller z), over shoulders, hips, knees and ankles of all detected frames.
+    """
+    det = track.detected
+    if not det.any():
+        return "unknown", 0.0
+    joints = ("shoulder", "hip", "knee", "ankle")
+    li = [side_index("left", j) for j in joints]
+    ri = [side_index("right", j) for j in joints]
+    vis_diff = float(np.mean(track.visibility[det][:, li] - track.visibility[det][:, ri]))
+    z_diff = float(_nanmedian(track.image[det][:, ri, 2] - track.image[det][:, li, 2]))
+    scale = float(_nanmedian(np.linalg.norm(
+        track.image[det][:, LM["left_shoulder"], :2] - track.image[det][:, LM["left_hip"], :2],
+        axis=-1))) or 1.0
+    vote = np.tanh(vis_diff / 0.1) + np.tanh(z_diff / (0.15 * scale))
+    side = "left" if vote > 0 else "right"
+    return side, float(min(1.0, abs(vote) / 2))
+
+
+def estimate_geometry(track: PoseTrack, xy: np.ndarray | None = None) -> Geometry:
+    """Side, floor direction, scale and camera view of a track (``xy``: smoothed positions)."""
+    xy = track.image[..., :2] if xy is None else xy
+    det = track.detected & np.all(np.isfinite(xy[:, :, 0]), axis=1)
+    share = float(det.mean()) if det.size else 0.0
+    horizontal = np.array([1.0, 0.0])
+    if det.sum() < 3:
+        return Geometry("unknown", horizontal, np.array([0.0, -1.0]), "frame", float("nan"),
+                        float("nan"), "no_person", share)
+    side, side_conf = choose_side(track)
+    d = xy[det]
+    vis = track.visibility[det]
+    notes: list[str] = []
+
+    # Floor: the near foot's heel -> toe line, where visible and plausibly flat.
+    heel, toe = side_index(side, "heel"), side_index(side, "foot_index")
+    good = (vis[:, heel] > 0.5) & (vis[:, toe] > 0.5)
+    floor_dir, source = horizontal, "frame"
+    if good.sum() >= 3:
+        f = _nanmedian(_unit(d[good, toe] - d[good, heel]), axis=0)
+        f = f / (np.linalg.norm(f) or 1.0)
+        tilt = np.degrees(np.arctan2(abs(f[1]), abs(f[0])))
+        if np.all(np.isfinite(f)) and tilt <= MAX_FLOOR_TILT_DEG:
+            floor_dir, source = (f if f[0] >= 0 else -f), "feet"
+        else:
+            notes.append(f"foot line tilted {tilt:.0f} deg from horizontal; using the frame")
+    up = np.array([floor_dir[1], -floor_dir[0]])
+    if up[1] > 0:
+        up = -up
+
+    # Scale: MediaPipe's metric world thigh length over its image length.
+    hip, knee = side_index(side, "hip"), side_index(side, "knee")
+    thigh_m = _nanmedian(np.linalg.norm(track.world[det][:, hip] - track.world[det][:, knee],
+                                        axis=-1))
+    thigh_px = _nanmedian(np.linalg.norm(d[:, hip] - d[:, knee], axis=-1))
+    m_per_px = float(thigh_m / thigh_px) if thigh_px and np.isfinite(thigh_m) else float("nan")
+
+    # View: apparent left-right separation versus metric width (hips and shoulders).
+    yaws = []
+    for joint in ("hip", "shoulder"):
+        li, ri = side_index("left", joint), side_index("right", joint)
+        width_m = np.linalg.norm(track.world[det][:, li] - track.world[det][:, ri], axis=-1)
+        sep_m = np.linalg.norm(d[:, li] - d[:, ri], axis=-1) * m_per_px
+        ratio = np.clip(sep_m / np.maximum(width_m, 1e-3), 0.0, 1.0)
+        yaws.append(np.degrees(np.arcsin(ratio)))
+    yaw = float(_nanmedian(np.concatenate(yaws)))
+    view = "side" if yaw < OBLIQUE_DEG else ("oblique" if yaw < FRONTAL_DEG else "frontal")
+    return Geometry(side, floor_dir, up, source, m_per_px, yaw, view, share, side_conf,
+                    tuple(notes))
+
+
+@dataclass(frozen=True)
+class Angles:
+    """Per-frame kinematics, all ``(T,)`` arrays (NaN where unknown). Units in field names."""
+
+    shk_raw_deg: np.ndarray
+    knee_deg: np.ndarray
+    shin_to_vertical_deg: np.ndarray
+    torso_to_floor_deg: np.ndarray
+    heel_height_m: np.ndarray
+    visibility: np.ndarray  # mean visibility of the near-side shoulder, hip, knee, ankle
+
+
+def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry) -> Angles:
+    """Per-frame angles from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`."""
+    side = geom.side if geom.side in ("left", "right") else "left"
+    j = {name: xy[:, side_index(side, name)] for name in
+         ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")}
+    shk = signed_shk_angle(j["shoulder"], j["hip"], j["knee"], geom.up)
+    knee = three_point_angle(j["hip"], j["knee"], j["ankle"])
+    shin = angle_between(j["knee"] - j["ankle"], np.broadcast_to(geom.up, j["knee"].shape))
+    torso = angle_between(j["shoulder"] - j["hip"],
+                          np.broadcast_to(geom.floor_dir, j["hip"].shape))
+    torso = np.minimum(torso, 180.0 - torso)
+    heel_h = (j["heel"] - j["foot_index"]) @ geom.up * geom.m_per_px
+    vis = visibility[:, [side_index(side, n) for n in ("shoulder", "hip", "knee", "ankle")]]
+    return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1))
+
+
+def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry,
+                    stations: int = 13, lo: float = 0.15, hi: float = 0.85) -> np.ndarray:
+    """Bend of the back outline between shoulder and hip, from the silhouette (degrees).
+
+    For each frame, ``stations`` points are placed on the near-side shoulder→hip segment
+    (fractions ``lo``..``hi``). From each, a ray is cast towards the floor (``-up``) to the
+    edge of the person mask: that is the back surface. The profile's largest rise above the
+    straight line joining its two end points is the sagitta ``s``; with chord ``c`` (the
+    distance between the end stations) the bend angle of a circular arc through them is
+    ``4 * atan(2 s / c)``. + = the back bows up, away from the floor (an arched lower back);
+    0 = a straight back; a slight positive reading is normal anatomy (buttocks and
+    shoulder blades), so the rule's threshold is calibrated. NaN without a usable mask.
+    """
+    t = xy.shape[0]
+    out = np.full(t, np.nan)
+    if masks is None or masks.shape[0] != t or geom.side not in ("left", "right"):
+        return out
+    sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
+    hp = xy[:, side_index(geom.side, "hip")] * mask_scale
+    ok = np.all(np.isfinite(sh), axis=1) & np.all(np.isfinite(hp), axis=1) & masks.any(axis=(1, 2))
+    if not ok.any():
+        return out
+    idx = np.flatnonzero(ok)
+    sh, hp, m = sh[idx], hp[idx], masks[idx]
+    h, w = m.shape[1:]
+    fr = np.linspace(lo, hi, stations)
+    seg_len = np.linalg.norm(hp - sh, axis=1)  # (n,)
+    max_d = int(np.ceil(np.nanmax(seg_len) * 0.8)) + 2
+    steps = np.arange(max_d)  # mask pixels
+    base = sh[:, None, :] + fr[None, :, None] * (hp - sh)[:, None, :]  # (n, K, 2)
+    down = -geom.up
+    pts = base[:, :, None, :] + steps[None, None, :, None] * down  # (n, K, S, 2)
+    xi = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+    yi = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+    inside = m[np.arange(len(idx))[:, None, None], yi, xi]  # (n, K, S)
+    inside &= (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
+    # distance to the first outside sample along each ray (the back surface)
+    first_out = np.argmax(~inside, axis=2).astype(float)
+    first_out[inside.all(axis=2)] = np.nan
+    first_out[~inside[:, :, 0]] = np.nan  # station itself outside the body: no reading
+    # profile distance below the segment; rise above the end-to-end chord
+    d = first_out  # (n, K) larger = thicker below the shoulder-hip line
+    chord_line = d[:, :1] + (d[:, -1:] - d[:, :1]) * ((fr - lo) / (hi - lo))[None, :]
+    rise = chord_line - d  # + = surface above the chord (bowed up)
+    with np.errstate(invalid="ignore"):
+        s = np.nanmax(rise[:, 1:-1], axis=1) if stations > 2 else np.zeros(len(idx))
+    c = seg_len * (hi - lo)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bend = np.degrees(4 * np.arctan2(2 * s, c))
+    valid = np.isfinite(d[:, 0]) & np.isfinite(d[:, -1]) & (np.isfinite(d).sum(axis=1) >= 0.7 *
+                                                              stations)
+    out[idx[valid]] = bend[valid]
+    return out
+
+
+def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
+                    geom: Geometry) -> float:
+    """Body depth at mid-trunk over shoulder–hip length (median over frames), or NaN.
+
+    Depth is measured on the silhouette along the floor normal through the midpoint of the
+    near-side shoulder–hip segment; a heavier body gives a larger ratio.
+    """
+    if masks is None or geom.side not in ("left", "right") or masks.shape[0] != xy.shape[0]:
+        return float("nan")
+    sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
+    hp = xy[:, side_index(geom.side, "hip")] * mask_scale
+    ok = np.all(np.isfinite(sh), 1) & np.all(np.isfinite(hp), 1) & masks.any(axis=(1, 2))
+    idx = np.flatnonzero(ok)[:: max(1, int(ok.sum() // 200))]  # up to ~200 frames suffice
+    if idx.size == 0:
+        return float("nan")
+    mid = (sh[idx] + hp[idx]) / 2
+    length = np.linalg.norm(hp[idx] - sh[idx], axis=1)
+    h, w = masks.shape[1:]
+    steps = np.arange(int(np.nanmax(length)) + 2)
+    total = np.zeros(len(idx))
+    for direction in (geom.up, -geom.up):
+        pts = mid[:, None, :] + steps[None, :, None] * direction
+        xi = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
+        yi = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
+        inside = masks[idx[:, None], yi, xi]
+        total += np.where(inside.all(1), np.nan, np.argmax(~inside, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(_nanmedian(total / length))

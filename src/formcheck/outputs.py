@@ -1,0 +1,94 @@
+"""Result files for one analysed set, all written atomically (temporary file, then rename).
+
+``<stem>.json`` (session), ``<stem>.reps.csv``, ``<stem>.frames.csv`` (units in headers),
+``<stem>.track.npz`` (pose track, for re-analysis without the model) and
+``<stem>.annotated.mp4``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .pipeline import PHASES, Analysis
+
+REPS_COLUMNS = ("index", "start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
+                "peak_angle_raw_deg", "hold_s", "lowering_s", "rising_s", "knee_angle_deg",
+                "heel_rise_m", "lumbar_silhouette_deg", "complete", "faults")
+
+FRAMES_COLUMNS = ("frame", "time_s", "detected", "phase", "rep", "shk_angle_deg",
+                  "shk_angle_raw_deg", "knee_angle_deg", "shin_to_vertical_deg",
+                  "torso_to_floor_deg", "heel_lift_m", "lumbar_silhouette_deg", "visibility")
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return "" if not np.isfinite(v) else f"{float(v):.4f}"
+    return str(v)
+
+
+def reps_csv(analysis: Analysis) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(REPS_COLUMNS)
+    for r in analysis.session.reps:
+        w.writerow([_fmt(v) for v in (r.index, r.start_s, r.top_start_s, r.top_end_s, r.end_s,
+                                      r.peak_angle_deg, r.peak_angle_raw_deg, r.hold_s,
+                                      r.lowering_s, r.rising_s, r.knee_angle_deg, r.heel_rise_m,
+                                      r.lumbar.get("silhouette_deg"), int(r.complete))]
+                   + [";".join(r.faults)])
+    return buf.getvalue()
+
+
+def frames_csv(analysis: Analysis) -> str:
+    f = analysis.frames
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(FRAMES_COLUMNS)
+    n = len(f["time_s"])
+    cols = [f[c] for c in FRAMES_COLUMNS[5:]]
+    for i in range(n):
+        w.writerow([i, f"{f['time_s'][i]:.4f}", int(f["detected"][i]), PHASES[int(f["phase"][i])],
+                    int(f["rep"][i])] + [_fmt(c[i]) for c in cols])
+    return buf.getvalue()
+
+
+def write_outputs(analysis: Analysis, out_dir: str | os.PathLike, *,
+                  video_path: str | os.PathLike | None = None, write_video: bool = True,
+                  write_track: bool = True, stem: str | None = None) -> dict[str, str]:
+    """Write every result file for ``analysis`` into ``out_dir``; returns ``{kind: path}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = video_path or analysis.session.video.get("path") or "result"
+    stem = stem or Path(str(src)).stem
+    files: dict[str, str] = {}
+    if write_track:
+        analysis.track.save(out / f"{stem}.track.npz")
+        files["track"] = f"{stem}.track.npz"
+    atomic_write_text(out / f"{stem}.reps.csv", reps_csv(analysis))
+    files["reps_csv"] = f"{stem}.reps.csv"
+    atomic_write_text(out / f"{stem}.frames.csv", frames_csv(analysis))
+    files["frames_csv"] = f"{stem}.frames.csv"
+    if write_video and video_path is not None:
+        from .annotate import write_annotated_video
+        write_annotated_video(analysis, video_path, out / f"{stem}.annotated.mp4")
+        files["annotated_video"] = f"{stem}.annotated.mp4"
+    elif (out / f"{stem}.track.npz").exists() and not write_track:
+        files["track"] = f"{stem}.track.npz"
+    analysis.session.files = files
+    atomic_write_text(out / f"{stem}.json", analysis.session.to_json())  # last: marks done
+    files["json"] = f"{stem}.json"
+    return files

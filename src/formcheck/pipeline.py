@@ -1,0 +1,219 @@
+"""The file pipeline: video → :class:`PoseTrack` → angles → reps → findings → :class:`Session`.
+
+``analyze_track`` is pure (arrays in, result out) and is what tests, batch, live and re-analysis
+from a saved ``.npz`` call; ``analyze_video`` adds decoding, the model and output files.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .calibration import BiasModel, load_bias_model
+from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, silhouette_arch,
+                         trunk_thickness)
+from .models import model_info
+from .pose import PoseOptions, extract_track
+from .reps import Movement, segment
+from .rules import Profile, evaluate_rep, evaluate_set, load_profile
+from .session import Rep, Session
+from .signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
+from .track import PoseTrack
+from .video import probe_video
+
+PHASES = ("none", "bottom", "rise", "top", "lowering")
+
+
+@dataclass
+class Analysis:
+    """A :class:`Session` plus the per-frame series it was computed from (all ``(T,)``)."""
+
+    session: Session
+    track: PoseTrack
+    geometry: Geometry
+    xy: np.ndarray  # (T, 33, 2) smoothed pixel positions
+    frames: dict[str, np.ndarray]
+
+
+def view_warning(geom: Geometry) -> str | None:
+    if geom.view == "no_person":
+        return "no person detected in the video"
+    if geom.view == "frontal":
+        return (f"camera looks frontal (about {geom.yaw_deg:.0f} deg from side-on): sagittal "
+                "angles are unreliable; film from the side")
+    if geom.view == "oblique":
+        return (f"camera is oblique (about {geom.yaw_deg:.0f} deg from side-on): angles are "
+                "less reliable; film from the side")
+    return None
+
+
+def _confidence(geom: Geometry) -> float:
+    """How far to trust sagittal angles, from the estimated yaw: 1 side-on, 0 at 60 deg."""
+    if not math.isfinite(geom.yaw_deg):
+        return 0.0
+    return float(np.clip(1.0 - geom.yaw_deg / 60.0, 0.0, 1.0))
+
+
+def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: float,
+                ang: Angles, heel_lift: np.ndarray, arch: np.ndarray, geom: Geometry,
+                profile: Profile, with_findings: bool) -> Rep:
+    top = slice(mv.top_start, mv.top_end + 1)
+    knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() \
+        else None
+    hl = heel_lift[mv.top_start:mv.top_end + 1]
+    heel = float(np.nanpercentile(hl, 90)) if np.isfinite(hl).any() else None
+    heel_frame = mv.top_start + int(np.nanargmax(hl)) if heel is not None else None
+    a_top = arch[top]
+    arch_deg = float(np.nanmedian(a_top)) if np.isfinite(a_top).any() else None
+    conf = _confidence(geom)
+    arch_conf = conf * float(np.isfinite(a_top).mean()) if arch_deg is not None else 0.0
+    lumbar = {
+        "angle_estimate_deg": max(0.0, mv.peak_angle_deg - 180.0),
+        "silhouette_deg": arch_deg,
+        "silhouette_confidence": round(arch_conf, 3),
+        "angle_confidence": round(conf, 3),
+        "used": "silhouette" if arch_deg is not None else "angle",
+    }
+    m = dict(peak_angle_deg=mv.peak_angle_deg, peak_time_s=float(t[mv.peak_frame]),
+             peak_frame=mv.peak_frame, hold_s=float(t[mv.top_end] - t[mv.top_start]),
+             lowering_s=float(t[mv.end] - t[mv.top_end]),
+             top_start_s=float(t[mv.top_start]), top_start_frame=mv.top_start,
+             top_end_s=float(t[mv.top_end]), top_end_frame=mv.top_end, complete=mv.complete,
+             heel_rise_m=heel, heel_time_s=None if heel_frame is None else float(t[heel_frame]),
+             heel_frame=heel_frame, heel_confidence=conf, knee_angle_deg=knee,
+             arch_sil_deg=arch_deg, arch_confidence=arch_conf, angle_confidence=conf)
+    findings = evaluate_rep(m, profile) if with_findings else []
+    return Rep(index=i, start_s=float(t[mv.start]), top_start_s=m["top_start_s"],
+               top_end_s=m["top_end_s"], end_s=float(t[mv.end]), start_frame=mv.start,
+               top_start_frame=mv.top_start, top_end_frame=mv.top_end, end_frame=mv.end,
+               peak_angle_deg=mv.peak_angle_deg, peak_angle_raw_deg=mv.peak_angle_deg + raw_bias,
+               hold_s=m["hold_s"], lowering_s=m["lowering_s"],
+               rising_s=float(t[mv.top_start] - t[mv.start]), knee_angle_deg=knee,
+               heel_rise_m=heel, lumbar=lumbar, complete=mv.complete,
+               faults=[f.rule for f in findings if f.severity == "fault"], findings=findings)
+
+
+def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
+                  bias_model: BiasModel | None = None, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+                  video_meta: dict | None = None) -> Analysis:
+    """Analyse a pose track with an exercise profile. Pure: no files, no model."""
+    if isinstance(profile, str):
+        profile = load_profile(profile)
+    bias_model = bias_model or load_bias_model()
+    t = track.t_s
+    xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
+    geom = estimate_geometry(track, xy)
+    warnings: list[str] = []
+    vw = view_warning(geom)
+    if vw:
+        warnings.append(vw)
+    if geom.view != "no_person" and geom.detected_share < 0.5:
+        warnings.append(f"person found in only {geom.detected_share:.0%} of frames")
+    warnings.extend(geom.notes)
+    ang = joint_angles(xy, track.visibility, geom)
+    thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
+    bias = bias_model.predict(geom.yaw_deg, thickness)
+    shk = ang.shk_raw_deg - bias
+    arch = silhouette_arch(xy, track.masks, track.mask_scale, geom)
+    heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
+    heel_lift = ang.heel_height_m - heel_base
+
+    movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
+        if geom.view != "no_person" else []
+    reps = [m for m in movements if m.is_rep]
+    attempts = [m for m in movements if not m.is_rep]
+    rep_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel_lift, arch, geom, profile, True)
+                   for i, m in enumerate(reps)]
+    attempt_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel_lift, arch, geom, profile,
+                                   False) for i, m in enumerate(attempts)]
+    set_findings = evaluate_set(len(reps), profile) if geom.view != "no_person" else []
+    if geom.view == "no_person":
+        pass
+    elif not reps:
+        warnings.append("no reps found")
+
+    phase = np.zeros(track.n_frames, np.int8)  # 0 none
+    phase[track.detected] = 1
+    rep_idx = np.zeros(track.n_frames, np.int32)
+    for r, m in zip(rep_records, reps):
+        phase[m.start:m.top_start] = 2
+        phase[m.top_start:m.top_end + 1] = 3
+        phase[m.top_end + 1:m.end + 1] = 4
+        rep_idx[m.start:m.end + 1] = r.index
+    frames = {
+        "time_s": t, "detected": track.detected.astype(np.int8), "phase": phase, "rep": rep_idx,
+        "shk_angle_deg": shk, "shk_angle_raw_deg": ang.shk_raw_deg, "knee_angle_deg": ang.knee_deg,
+        "shin_to_vertical_deg": ang.shin_to_vertical_deg,
+        "torso_to_floor_deg": ang.torso_to_floor_deg, "heel_lift_m": heel_lift,
+        "lumbar_silhouette_deg": arch, "visibility": ang.visibility,
+    }
+    meta = track.meta
+    video = dict(video_meta or {})
+    video.setdefault("path", meta.get("source"))
+    video.setdefault("width", track.width)
+    video.setdefault("height", track.height)
+    video.setdefault("fps", track.fps)
+    video.setdefault("frames", track.n_frames)
+    video.setdefault("duration_s", track.duration_s)
+    session = Session(
+        video=video,
+        model={"path": meta.get("model"), "name": Path(str(meta.get("model", ""))).name,
+               "sha256": meta.get("model_sha256")},
+        exercise=profile.name,
+        camera={"side": geom.side, "side_confidence": geom.side_confidence, "view": geom.view,
+                "yaw_deg": geom.yaw_deg, "warning": vw, "floor_source": geom.floor_source,
+                "floor_angle_deg": math.degrees(math.atan2(geom.floor_dir[1],
+                                                           geom.floor_dir[0])),
+                "m_per_px": geom.m_per_px},
+        person={"detected": geom.view != "no_person", "detected_share": geom.detected_share},
+        reps=rep_records, attempts=attempt_records, set_findings=set_findings,
+        warnings=warnings, profile=profile.to_dict(),
+        calibration={"bias_deg": bias, "bias_model": bias_model.source,
+                     "trunk_thickness": thickness, "cutoff_hz": cutoff_hz},
+        formcheck_version=__version__,
+        created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    return Analysis(session, track, geom, xy, frames)
+
+
+def analyze_video(video: str | os.PathLike, *, exercise: str = "hip_thrust",
+                  model: str | os.PathLike | None = "full",
+                  config: str | os.PathLike | dict | None = None,
+                  out_dir: str | os.PathLike | None = None, write_video: bool = True,
+                  pose_options: PoseOptions | None = None,
+                  progress: Callable[[int], None] | None = None) -> Analysis:
+    """Analyse one video file; with ``out_dir``, write every output (see :mod:`outputs`)."""
+    profile = load_profile(exercise, config)  # fail on a bad config before the slow part
+    info = probe_video(video)
+    track = extract_track(video, model, pose_options, info, progress)
+    analysis = analyze_track(track, profile, video_meta={**info.to_dict(),
+                                                         "name": Path(video).name})
+    mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
+    analysis.session.model.update({k: v for k, v in mi.items() if k in ("name", "sha256")})
+    if out_dir is not None:
+        from .outputs import write_outputs
+        write_outputs(analysis, out_dir, video_path=video, write_video=write_video)
+    return analysis
+
+
+def reanalyze(track_path: str | os.PathLike, *, exercise: str = "hip_thrust",
+              config: str | os.PathLike | dict | None = None,
+              out_dir: str | os.PathLike | None = None, write_video: bool = False,
+              video_path: str | os.PathLike | None = None) -> Analysis:
+    """Analyse a saved track ``.npz`` again (new thresholds, no model run)."""
+    profile = load_profile(exercise, config)
+    track = PoseTrack.from_npz(track_path)
+    analysis = analyze_track(track, profile)
+    if out_dir is not None:
+        from .outputs import write_outputs
+        src = video_path or track.meta.get("source")
+        can_video = write_video and src and Path(src).is_file()
+        write_outputs(analysis, out_dir, video_path=src if can_video else None,
+                      write_video=bool(can_video), write_track=False)
+    return analysis

@@ -1,0 +1,201 @@
+"""Pose extraction with MediaPipe's Tasks ``PoseLandmarker``.
+
+Files use VIDEO mode with timestamps ``index / fps``; the live mode uses the same
+:class:`PoseEstimator` frame by frame. When several people are found, one is tracked: the one
+nearest the person followed so far, or at the start the largest and most central.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import InputError, ModelError
+from .models import model_info, resolve_model
+from .track import N_LANDMARKS, PoseTrack
+from .video import VideoInfo, iter_frames, probe_video
+
+#: Longest side of the stored silhouette masks, in pixels.
+MASK_MAX_SIDE = 320
+
+
+@dataclass(frozen=True)
+class PoseOptions:
+    """Detector settings. Confidences in [0, 1]; ``num_poses`` people are considered per frame."""
+
+    num_poses: int = 1
+    min_detection_confidence: float = 0.5
+    min_presence_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    masks: bool = True
+
+
+@dataclass
+class FramePose:
+    """One frame's chosen person: image ``(33,3)`` px, world ``(33,3)`` m, vis/presence ``(33,)``."""
+
+    image: np.ndarray
+    world: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    mask: np.ndarray | None = None  # (h, w) bool at mask scale
+
+
+def _choose(candidates: list[np.ndarray], width: int, height: int,
+            previous: np.ndarray | None) -> int:
+    """Index of the person to follow among ``candidates`` (each ``(33, 2)`` pixels)."""
+    if len(candidates) == 1:
+        return 0
+    centres = np.array([np.nanmean(c, axis=0) for c in candidates])
+    if previous is not None and np.all(np.isfinite(previous)):
+        return int(np.argmin(np.linalg.norm(centres - previous, axis=1)))
+    extent = np.array([np.prod(np.nanmax(c, 0) - np.nanmin(c, 0)) for c in candidates])
+    off_centre = np.linalg.norm((centres - [width / 2, height / 2]) / [width, height], axis=1)
+    score = extent / (extent.max() + 1e-9) - off_centre
+    return int(np.argmax(score))
+
+
+class PoseEstimator:
+    """A MediaPipe ``PoseLandmarker`` in VIDEO mode, fed BGR frames with timestamps in ms.
+
+    Use as a context manager. ``process`` returns the chosen person's :class:`FramePose` or None.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = "full",
+                 options: PoseOptions | None = None) -> None:
+        self.model_path = resolve_model(model)
+        self.options = options or PoseOptions()
+        self._landmarker = self._create()
+        self._previous_centre: np.ndarray | None = None
+        self._last_ts = -1
+
+    def _create(self):
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions
+        from mediapipe.tasks.python.vision.core.vision_task_running_mode import (
+            VisionTaskRunningMode,
+        )
+
+        o = self.options
+        opts = PoseLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(self.model_path)),
+            running_mode=VisionTaskRunningMode.VIDEO, num_poses=o.num_poses,
+            min_pose_detection_confidence=o.min_detection_confidence,
+            min_pose_presence_confidence=o.min_presence_confidence,
+            min_tracking_confidence=o.min_tracking_confidence,
+            output_segmentation_masks=o.masks)
+        try:
+            return PoseLandmarker.create_from_options(opts)
+        except Exception as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load pose model {self.model_path}: {msg}") from None
+
+    def close(self) -> None:
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
+
+    def __enter__(self) -> "PoseEstimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def process(self, frame_bgr: np.ndarray, timestamp_ms: int) -> FramePose | None:
+        """Run the model on one frame. ``timestamp_ms`` must increase from call to call."""
+        import mediapipe as mp
+
+        ts = int(timestamp_ms)
+        if ts <= self._last_ts:
+            ts = self._last_ts + 1
+        self._last_ts = ts
+        h, w = frame_bgr.shape[:2]
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+        result = self._landmarker.detect_for_video(image, ts)
+        if not result.pose_landmarks:
+            return None
+        cands = [np.array([[lm.x * w, lm.y * h] for lm in pose], np.float32)
+                 for pose in result.pose_landmarks]
+        k = _choose(cands, w, h, self._previous_centre)
+        pose = result.pose_landmarks[k]
+        img = np.array([[lm.x * w, lm.y * h, lm.z * w] for lm in pose], np.float32)
+        vis = np.array([lm.visibility or 0.0 for lm in pose], np.float32)
+        pres = np.array([lm.presence or 0.0 for lm in pose], np.float32)
+        world = (np.array([[lm.x, lm.y, lm.z] for lm in result.pose_world_landmarks[k]],
+                          np.float32) if result.pose_world_landmarks else
+                 np.full((N_LANDMARKS, 3), np.nan, np.float32))
+        self._previous_centre = np.nanmean(img[:, :2], axis=0)
+        mask = None
+        if result.segmentation_masks:
+            m = result.segmentation_masks[k].numpy_view()
+            scale = mask_scale_for(w, h)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            mask = cv2.resize(np.asarray(m, np.float32).squeeze(), size,
+                              interpolation=cv2.INTER_AREA) > 0.5
+        return FramePose(img, world, vis, pres, mask)
+
+
+def mask_scale_for(width: int, height: int) -> float:
+    """Scale from image pixels to stored-mask pixels (masks keep at most MASK_MAX_SIDE px)."""
+    return min(1.0, MASK_MAX_SIDE / max(width, height))
+
+
+def extract_track(video: str | os.PathLike, model: str | os.PathLike | None = "full",
+                  options: PoseOptions | None = None, info: VideoInfo | None = None,
+                  progress: Callable[[int], None] | None = None) -> PoseTrack:
+    """Run the pose model over every frame of ``video`` and return its :class:`PoseTrack`.
+
+    ``progress(n)`` is called with the number of frames just processed.
+    """
+    info = info or probe_video(video)
+    options = options or PoseOptions()
+    with PoseEstimator(model, options) as est:
+        return track_from_frames(est, iter_frames(video, info), info, progress)
+
+
+def track_from_frames(est: PoseEstimator, frames, info: VideoInfo,
+                      progress: Callable[[int], None] | None = None) -> PoseTrack:
+    """Build a :class:`PoseTrack` from ``(index, t_s, frame)`` items (see :func:`iter_frames`)."""
+    cap = max(info.frame_count, 1)
+    img = np.full((cap, N_LANDMARKS, 3), np.nan, np.float32)
+    world = np.full((cap, N_LANDMARKS, 3), np.nan, np.float32)
+    vis = np.zeros((cap, N_LANDMARKS), np.float32)
+    pres = np.zeros((cap, N_LANDMARKS), np.float32)
+    scale = mask_scale_for(info.width, info.height)
+    mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
+    masks = np.zeros((cap, *mshape), bool) if est.options.masks else None
+    n = 0
+    for i, t, frame in frames:
+        if i >= img.shape[0]:  # container under-reported its frame count: grow
+            grow = max(64, img.shape[0] // 2)
+            img = np.concatenate([img, np.full((grow, N_LANDMARKS, 3), np.nan, np.float32)])
+            world = np.concatenate([world, np.full((grow, N_LANDMARKS, 3), np.nan, np.float32)])
+            vis = np.concatenate([vis, np.zeros((grow, N_LANDMARKS), np.float32)])
+            pres = np.concatenate([pres, np.zeros((grow, N_LANDMARKS), np.float32)])
+            if masks is not None:
+                masks = np.concatenate([masks, np.zeros((grow, *mshape), bool)])
+        fp = est.process(frame, round(t * 1000.0))
+        if fp is not None:
+            img[i], world[i], vis[i], pres[i] = fp.image, fp.world, fp.visibility, fp.presence
+            if masks is not None and fp.mask is not None and fp.mask.shape == mshape:
+                masks[i] = fp.mask
+        n = i + 1
+        if progress:
+            progress(1)
+    if n == 0:
+        raise InputError(f"{info.path} has no decodable video frames")
+    declared = info.frame_count
+    meta = dict(source=str(info.path), model=str(est.model_path),
+                model_sha256=model_info(est.model_path).get("sha256"),
+                rotation_deg=info.rotation_deg, frames_declared=declared, frames_decoded=n,
+                fps_assumed=info.fps_assumed)
+    return PoseTrack(image=img[:n], world=world[:n], visibility=vis[:n], presence=pres[:n],
+                     t_s=np.arange(n) / info.fps, width=info.width, height=info.height,
+                     fps=info.fps, masks=None if masks is None else masks[:n], mask_scale=scale,
+                     meta=meta)
+

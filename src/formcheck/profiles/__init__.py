@@ -1,0 +1,1 @@
+"""Exercise profiles shipped with formcheck (TOML): ``hip_thrust``, ``glute_bridge``."""

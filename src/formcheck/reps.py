@@ -1,0 +1,231 @@
+"""Rep segmentation of the shoulder–hip–knee angle into phases, with hysteresis.
+
+One state machine, :class:`RepCounter`, serves both offline analysis (fed every frame of the
+zero-phase-filtered signal) and live analysis (fed frames as they arrive, causally filtered).
+
+A *movement* starts when the angle rises ``enter_delta_deg`` above the lowest angle since the
+last movement (the bottom), and ends when it falls back within ``exit_delta_deg`` of that bottom
+(``exit < enter``: the gap is the hysteresis, so noise around one level never counts twice), or
+when a lowering that went at least half-way down turns into a new rise of ``enter_delta_deg``
+(touch-and-go reps). A movement whose top (``peak_angle_deg``) reaches ``min_peak_deg`` is a
+*rep*; one that stays short of it is an *attempt*. Movements made while the trunk is far from
+horizontal (standing, sitting up, getting off the bench) are ignored.
+
+Phases: ``bottom`` → ``rise`` → ``top`` (within ``top_tolerance_deg`` of the peak) →
+``lowering`` → ``bottom``. Times are measured from the stored samples when a movement ends:
+the rise starts at the last frame within ``edge_fraction`` of the amplitude above the bottom
+before, the lowering ends at the first frame back within ``edge_fraction`` of the bottom after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RepParams:
+    """Segmentation settings (degrees, seconds)."""
+
+    enter_delta_deg: float = 15.0
+    exit_delta_deg: float = 8.0
+    min_peak_deg: float = 150.0
+    top_tolerance_deg: float = 4.0
+    edge_fraction: float = 0.08
+    min_duration_s: float = 0.5
+    max_torso_to_floor_deg: float = 60.0
+    max_invalid_s: float = 1.0
+
+
+@dataclass
+class Movement:
+    """One rise-and-return. Frame indices into the analysed series; angles in degrees."""
+
+    start: int
+    top_start: int
+    top_end: int
+    end: int
+    peak_frame: int
+    peak_angle_deg: float
+    max_angle_deg: float
+    bottom_before_deg: float
+    bottom_after_deg: float
+    is_rep: bool
+    complete: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params: RepParams,
+                     complete: bool = True) -> Movement:
+    """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``."""
+    seg = a[s:e + 1]
+    finite = np.isfinite(seg)
+    mx = float(np.nanmax(seg))
+    k_peak = int(np.nanargmax(seg))
+    in_top = finite & (seg >= mx - params.top_tolerance_deg)
+    # the contiguous top zone around the maximum
+    ts = k_peak
+    while ts > 0 and (in_top[ts - 1] or not finite[ts - 1]):
+        ts -= 1
+    te = k_peak
+    while te < len(seg) - 1 and (in_top[te + 1] or not finite[te + 1]):
+        te += 1
+    top_vals = seg[ts:te + 1]
+    peak = float(np.nanpercentile(top_vals, 75))
+    after = seg[te:]
+    bottom_after = float(np.nanmin(after)) if np.isfinite(after).any() else bottom_before
+    amp_b = max(mx - bottom_before, 1e-6)
+    amp_a = max(mx - bottom_after, 1e-6)
+    thr_b = bottom_before + params.edge_fraction * amp_b
+    thr_a = bottom_after + params.edge_fraction * amp_a
+    rise_start = 0
+    below = np.flatnonzero(finite[:ts] & (seg[:ts] <= thr_b))
+    if below.size:
+        rise_start = int(below[-1])
+    end = len(seg) - 1
+    back = np.flatnonzero(finite[te:] & (seg[te:] <= thr_a))
+    if back.size:
+        end = te + int(back[0])
+    return Movement(start=s + rise_start, top_start=s + ts, top_end=s + te, end=s + end,
+                    peak_frame=s + k_peak, peak_angle_deg=peak, max_angle_deg=mx,
+                    bottom_before_deg=float(bottom_before), bottom_after_deg=bottom_after,
+                    is_rep=peak >= params.min_peak_deg, complete=complete)
+
+
+@dataclass
+class RepCounter:
+    """Incremental hysteresis segmenter. Feed frames with :meth:`update`; call :meth:`finish`.
+
+    ``update`` returns the :class:`Movement` finalised at this frame, if any: a movement is
+    finalised once the angle has settled at the bottom (no new low for ``settle_s``), when the
+    next movement starts, or at :meth:`finish`. ``phase`` is the current phase for overlays and
+    cues; ``peak_deg`` and ``top_since_s`` describe the movement in progress.
+    """
+
+    params: RepParams
+    fps: float
+    settle_s: float = 0.4
+    phase: str = "bottom"
+    low: float = float("nan")
+    low_frame: int = 0
+    peak_deg: float = float("nan")
+    top_since_s: float = float("nan")
+    movements: list = field(default_factory=list)
+    _angles: list = field(default_factory=list)
+    _gate: list = field(default_factory=list)
+    _move_start: int = -1
+    _move_low: float = float("nan")
+    _trough: float = float("nan")
+    _trough_frame: int = 0
+    _invalid_run: int = 0
+    _pending: tuple | None = None  # (start, bottom_before) of a movement back at the bottom
+
+    def update(self, t_s: float, angle_deg: float, torso_to_floor_deg: float = 0.0) -> \
+            Movement | None:
+        i = len(self._angles)
+        self._angles.append(float(angle_deg))
+        self._gate.append(bool(np.isfinite(torso_to_floor_deg) and
+                               torso_to_floor_deg <= self.params.max_torso_to_floor_deg))
+        p = self.params
+        if not np.isfinite(angle_deg):
+            self._invalid_run += 1
+            if self._move_start >= 0 and self._invalid_run / self.fps > p.max_invalid_s:
+                self._move_start = -1  # person lost mid-movement: drop it
+                self._to_bottom(i, float("nan"))
+            return None
+        self._invalid_run = 0
+        a = float(angle_deg)
+        if self._move_start < 0:  # at the bottom
+            done = None
+            if not np.isfinite(self.low) or a < self.low:
+                self.low, self.low_frame = a, i
+            elif self._pending and (i - self.low_frame) / self.fps >= self.settle_s:
+                done = self._finalise(self.low_frame)
+            if a >= self.low + p.enter_delta_deg:
+                if self._pending:
+                    done = self._finalise(self.low_frame)
+                self._start(self.low_frame, self.low, a)
+            return done
+        # inside a movement
+        if a > self.peak_deg:
+            self.peak_deg = a
+        if a >= self.peak_deg - p.top_tolerance_deg:
+            if self.phase != "top" and self._levelled(i):
+                self.phase, self.top_since_s = "top", t_s
+            self._trough = float("nan")
+            return None
+        if self.phase == "rise" and a >= self.peak_deg - 2 * p.top_tolerance_deg:
+            return None
+        self.phase = "lowering"
+        if not np.isfinite(self._trough) or a < self._trough:
+            self._trough, self._trough_frame = a, i
+        if a <= self._move_low + p.exit_delta_deg:
+            self._pending = (self._move_start, self._move_low)
+            self._move_start = -1
+            self._to_bottom(i, a)
+            return None
+        halfway = self._trough <= self.peak_deg - 0.5 * (self.peak_deg - self._move_low)
+        if halfway and a >= self._trough + p.enter_delta_deg:  # touch-and-go
+            self._pending = (self._move_start, self._move_low)
+            done = self._finalise(self._trough_frame)
+            self._start(self._trough_frame, self._trough, a)
+            return done
+        return None
+
+    def _start(self, frame: int, low: float, a: float) -> None:
+        self._move_start, self._move_low = frame, low
+        self.peak_deg, self.phase = a, "rise"
+        self._trough, self.top_since_s = float("nan"), float("nan")
+
+    def _to_bottom(self, i: int, a: float) -> None:
+        self.phase, self.low, self.low_frame = "bottom", a, i
+        self.peak_deg, self._trough, self.top_since_s = float("nan"), float("nan"), float("nan")
+
+    def _levelled(self, i: int) -> bool:
+        """True once the angle has stopped climbing (< 15 deg/s over the last ~0.2 s)."""
+        k = max(1, int(round(0.2 * self.fps)))
+        prev = self._angles[i - k] if i >= k else float("nan")
+        if not np.isfinite(prev):
+            return True
+        return (self._angles[i] - prev) * self.fps / k < 15.0
+
+    def _finalise(self, end_frame: int) -> Movement | None:
+        start, bottom = self._pending
+        self._pending = None
+        a = np.asarray(self._angles, float)
+        return self._accept(measure_movement(a, start, end_frame, bottom, self.params))
+
+    def _accept(self, mv: Movement) -> Movement | None:
+        dur = (mv.end - mv.start) / self.fps
+        if dur < self.params.min_duration_s or not self._gate[mv.peak_frame]:
+            return None
+        self.movements.append(mv)
+        return mv
+
+    def finish(self) -> Movement | None:
+        """Finalise what is left at the end of the input. A movement still in progress is kept
+        only if it had already come down at least half-way from its top (``complete=False``)."""
+        if self._pending:
+            return self._finalise(self.low_frame)
+        if self._move_start < 0 or not np.isfinite(self._trough):
+            return None
+        if self._trough > self.peak_deg - 0.5 * (self.peak_deg - self._move_low):
+            return None
+        a = np.asarray(self._angles, float)
+        mv = measure_movement(a, self._move_start, len(a) - 1, self._move_low, self.params,
+                              complete=False)
+        self._move_start = -1
+        return self._accept(mv)
+
+
+def segment(t_s: np.ndarray, angle_deg: np.ndarray, torso_to_floor_deg: np.ndarray,
+            params: RepParams, fps: float) -> list[Movement]:
+    """Run :class:`RepCounter` over a whole series; returns every accepted movement in order."""
+    rc = RepCounter(params, fps)
+    for t, a, g in zip(t_s.tolist(), angle_deg.tolist(), torso_to_floor_deg.tolist()):
+        rc.update(t, a, g)
+    rc.finish()
+    return rc.movements

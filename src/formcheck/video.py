@@ -1,0 +1,167 @@
+"""Video input: validation, probing and frame iteration with rotation applied.
+
+Timestamps are always ``frame_index / fps`` (seconds), so they are strictly increasing even when
+a container's own timestamps are broken.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
+
+# Leading bytes of common audio-only containers.
+_AUDIO_MAGIC = (b"ID3", b"fLaC", b"OggS", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds. Sizes in pixels after rotation; ``rotation_deg`` as stored."""
+
+    path: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    rotation_deg: int
+    fps_assumed: bool = False
+
+    @property
+    def duration_s(self) -> float:
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["duration_s"] = round(self.duration_s, 3)
+        return d
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """Raise :class:`InputError` unless ``path`` is an existing, non-empty regular file."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"file not found: {p}")
+    if p.is_dir():
+        raise InputError(f"{p} is a directory, expected a video file")
+    if not p.is_file():
+        raise InputError(f"{p} is not a regular file")
+    if p.stat().st_size == 0:
+        raise InputError(f"{p} is empty (0 bytes)")
+    return p
+
+
+def _sniff_not_video(p: Path) -> str | None:
+    """A reason why the file is clearly not a video, from its first bytes, or None."""
+    with p.open("rb") as f:
+        head = f.read(4096)
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "is an audio file (WAV) with no video stream"
+    if head.startswith(_AUDIO_MAGIC):
+        return "is an audio file with no video stream"
+    if head[4:8] == b"ftyp" and head[8:12] in (b"M4A ", b"M4B ", b"M4P "):
+        return "is an audio file (M4A) with no video stream"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c.isspace() for c in text):
+        return "is a text file, not a video"
+    return None
+
+
+def _open(p: Path) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        reason = _sniff_not_video(p) or "cannot be opened as a video (corrupt, truncated or " \
+                                        "not a video)"
+        raise InputError(f"{p} {reason}")
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Validate ``path`` and read its size, frame rate, frame count and rotation.
+
+    Decodes the first frame, so a file that opens but holds no decodable video fails here.
+    Raises :class:`InputError` with a one-line reason for anything that is not a readable video.
+    """
+    p = check_file(path)
+    reason = _sniff_not_video(p)
+    if reason:
+        raise InputError(f"{p} {reason}")
+    cap = _open(p)
+    try:
+        ok, frame = cap.read()
+        if not ok or frame is None:
+            raise InputError(f"{p} has no decodable video frames (audio-only, truncated or "
+                             "corrupt)")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)
+    finally:
+        cap.release()
+    assumed = not (np.isfinite(fps) and 1.0 <= fps <= 1000.0)
+    if assumed:
+        fps = 30.0
+    h, w = frame.shape[:2]
+    return VideoInfo(path=str(p), width=int(w), height=int(h), fps=fps,
+                     frame_count=max(count, 1), rotation_deg=rotation % 360, fps_assumed=assumed)
+
+
+def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None,
+                prefetch: int = 8) -> Iterator[tuple[int, float, np.ndarray]]:
+    """Yield ``(index, t_s, frame_bgr)`` for every decodable frame, rotation applied.
+
+    Decoding runs on a background thread (OpenCV releases the GIL), ``prefetch`` frames ahead,
+    so it overlaps with whatever the consumer does (e.g. the pose model).
+    ``t_s = index / fps``. Stops at the first frame that cannot be decoded.
+    """
+    info = info or probe_video(path)
+    q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+    stop = threading.Event()
+    sentinel = object()
+
+    def reader() -> None:
+        cap = _open(Path(info.path))
+        try:
+            i = 0
+            while not stop.is_set():
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    break
+                q.put((i, i / info.fps, frame))
+                i += 1
+        except Exception as exc:  # pragma: no cover - surfaced to the consumer below
+            q.put(exc)
+        finally:
+            cap.release()
+            q.put(sentinel)
+
+    th = threading.Thread(target=reader, name="formcheck-decode", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is sentinel:
+                break
+            if isinstance(item, Exception):
+                raise InputError(f"{info.path}: decoding failed ({item})")
+            yield item
+    finally:
+        stop.set()
+        while th.is_alive():
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                th.join(timeout=0.05)
