@@ -81,21 +81,23 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
         "angle_confidence": round(conf, 3),
         "used": "silhouette" if arch_deg is not None else "angle",
     }
+    dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
+    ts = lambda f: float(t[0] + f * dt)  # noqa: E731  fractional frame -> seconds
     m = dict(peak_angle_deg=mv.peak_angle_deg, peak_time_s=float(t[mv.peak_frame]),
-             peak_frame=mv.peak_frame, hold_s=float(t[mv.top_end] - t[mv.top_start]),
-             lowering_s=float(t[mv.end] - t[mv.top_end]),
-             top_start_s=float(t[mv.top_start]), top_start_frame=mv.top_start,
-             top_end_s=float(t[mv.top_end]), top_end_frame=mv.top_end, complete=mv.complete,
+             peak_frame=mv.peak_frame, hold_s=(mv.top_end_f - mv.top_start_f) * dt,
+             lowering_s=(mv.end_f - mv.top_end_f) * dt,
+             top_start_s=ts(mv.top_start_f), top_start_frame=mv.top_start,
+             top_end_s=ts(mv.top_end_f), top_end_frame=mv.top_end, complete=mv.complete,
              heel_rise_m=heel, heel_time_s=None if heel_frame is None else float(t[heel_frame]),
              heel_frame=heel_frame, heel_confidence=conf, knee_angle_deg=knee,
              arch_sil_deg=arch_deg, arch_confidence=arch_conf, angle_confidence=conf)
     findings = evaluate_rep(m, profile) if with_findings else []
-    return Rep(index=i, start_s=float(t[mv.start]), top_start_s=m["top_start_s"],
-               top_end_s=m["top_end_s"], end_s=float(t[mv.end]), start_frame=mv.start,
+    return Rep(index=i, start_s=ts(mv.start_f), top_start_s=m["top_start_s"],
+               top_end_s=m["top_end_s"], end_s=ts(mv.end_f), start_frame=mv.start,
                top_start_frame=mv.top_start, top_end_frame=mv.top_end, end_frame=mv.end,
                peak_angle_deg=mv.peak_angle_deg, peak_angle_raw_deg=mv.peak_angle_deg + raw_bias,
                hold_s=m["hold_s"], lowering_s=m["lowering_s"],
-               rising_s=float(t[mv.top_start] - t[mv.start]), knee_angle_deg=knee,
+               rising_s=(mv.top_start_f - mv.start_f) * dt, knee_angle_deg=knee,
                heel_rise_m=heel, lumbar=lumbar, complete=mv.complete,
                faults=[f.rule for f in findings if f.severity == "fault"], findings=findings)
 

@@ -11,10 +11,10 @@ when a lowering that went at least half-way down turns into a new rise of ``ente
 *rep*; one that stays short of it is an *attempt*. Movements made while the trunk is far from
 horizontal (standing, sitting up, getting off the bench) are ignored.
 
-Phases: ``bottom`` → ``rise`` → ``top`` (within ``top_tolerance_deg`` of the peak) →
-``lowering`` → ``bottom``. Times are measured from the stored samples when a movement ends:
-the rise starts at the last frame within ``edge_fraction`` of the amplitude above the bottom
-before, the lowering ends at the first frame back within ``edge_fraction`` of the bottom after.
+Phases: ``bottom`` → ``rise`` → ``top`` → ``lowering`` → ``bottom``. Live, the phase follows
+the incoming angle (``top`` = levelled off within ``top_tolerance_deg`` of the peak). The
+reported boundaries are measured from the stored samples once a movement ends
+(:func:`measure_movement`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class RepParams:
     exit_delta_deg: float = 8.0
     min_peak_deg: float = 150.0
     top_tolerance_deg: float = 4.0
-    edge_fraction: float = 0.08
+    ease_extension: float = 0.4
     min_duration_s: float = 0.5
     max_torso_to_floor_deg: float = 60.0
     max_invalid_s: float = 1.0
@@ -40,7 +40,11 @@ class RepParams:
 
 @dataclass
 class Movement:
-    """One rise-and-return. Frame indices into the analysed series; angles in degrees."""
+    """One rise-and-return. Frame indices into the analysed series; angles in degrees.
+
+    ``*_f`` fields are the same boundaries in fractional frames (sub-frame interpolation);
+    the integer fields are them rounded.
+    """
 
     start: int
     top_start: int
@@ -53,46 +57,83 @@ class Movement:
     bottom_after_deg: float
     is_rep: bool
     complete: bool = True
+    start_f: float = 0.0
+    top_start_f: float = 0.0
+    top_end_f: float = 0.0
+    end_f: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
+def _crossing(seg: np.ndarray, level: float, lo: int, hi: int, rising: bool,
+              last: bool) -> float | None:
+    """Fractional index in ``[lo, hi]`` where ``seg`` crosses ``level`` upwards (``rising``)
+    or downwards; the last such crossing if ``last`` else the first. None if there is none."""
+    x = seg[lo:hi + 1]
+    a, b = x[:-1], x[1:]
+    ok = np.isfinite(a) & np.isfinite(b)
+    hit = ok & ((a < level) & (b >= level) if rising else (a > level) & (b <= level))
+    k = np.flatnonzero(hit)
+    if k.size == 0:
+        return None
+    j = int(k[-1] if last else k[0])
+    frac = (level - a[j]) / (b[j] - a[j]) if b[j] != a[j] else 0.0
+    return lo + j + float(frac)
+
+
 def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params: RepParams,
                      complete: bool = True) -> Movement:
-    """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``."""
+    """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
+
+    The top level (``peak_angle_deg``) is the 75th percentile of the samples within
+    ``top_tolerance_deg`` of the maximum. Each transition is timed between its 10 % and 90 %
+    amplitude crossings (robust to noise at either end) and extended beyond both crossings by
+    ``ease_extension`` times that 10–90 % duration, because a smooth movement approaches its
+    ends slowly (0.35 for a cosine ease, 0.49 for minimum jerk; calibrated on labelled clips).
+    """
     seg = a[s:e + 1]
     finite = np.isfinite(seg)
+    n = len(seg)
     mx = float(np.nanmax(seg))
     k_peak = int(np.nanargmax(seg))
     in_top = finite & (seg >= mx - params.top_tolerance_deg)
-    # the contiguous top zone around the maximum
     ts = k_peak
     while ts > 0 and (in_top[ts - 1] or not finite[ts - 1]):
         ts -= 1
     te = k_peak
-    while te < len(seg) - 1 and (in_top[te + 1] or not finite[te + 1]):
+    while te < n - 1 and (in_top[te + 1] or not finite[te + 1]):
         te += 1
-    top_vals = seg[ts:te + 1]
-    peak = float(np.nanpercentile(top_vals, 75))
+    peak = float(np.nanpercentile(seg[ts:te + 1], 75))
     after = seg[te:]
     bottom_after = float(np.nanmin(after)) if np.isfinite(after).any() else bottom_before
-    amp_b = max(mx - bottom_before, 1e-6)
-    amp_a = max(mx - bottom_after, 1e-6)
-    thr_b = bottom_before + params.edge_fraction * amp_b
-    thr_a = bottom_after + params.edge_fraction * amp_a
-    rise_start = 0
-    below = np.flatnonzero(finite[:ts] & (seg[:ts] <= thr_b))
-    if below.size:
-        rise_start = int(below[-1])
-    end = len(seg) - 1
-    back = np.flatnonzero(finite[te:] & (seg[te:] <= thr_a))
-    if back.size:
-        end = te + int(back[0])
-    return Movement(start=s + rise_start, top_start=s + ts, top_end=s + te, end=s + end,
-                    peak_frame=s + k_peak, peak_angle_deg=peak, max_angle_deg=mx,
-                    bottom_before_deg=float(bottom_before), bottom_after_deg=bottom_after,
-                    is_rep=peak >= params.min_peak_deg, complete=complete)
+    amp_b = max(peak - bottom_before, 1e-6)
+    amp_a = max(peak - bottom_after, 1e-6)
+    c = params.ease_extension
+    # rise: last upward 10 % crossing before the top, then first 90 % crossing after it
+    r10 = _crossing(seg, bottom_before + 0.1 * amp_b, 0, k_peak, True, last=True)
+    r10 = 0.0 if r10 is None else r10
+    r90 = _crossing(seg, bottom_before + 0.9 * amp_b, int(r10), k_peak, True, last=False)
+    r90 = float(ts) if r90 is None else r90
+    # lowering: first downward 10 % crossing after the top, the last 90 % crossing before it
+    l10 = _crossing(seg, bottom_after + 0.1 * amp_a, k_peak, n - 1, False, last=False)
+    l10 = float(n - 1) if l10 is None else l10
+    l90 = _crossing(seg, bottom_after + 0.9 * amp_a, k_peak, int(np.ceil(l10)), False, last=True)
+    l90 = float(te) if l90 is None else l90
+    rise_d, low_d = r90 - r10, l10 - l90
+    start_f = max(0.0, r10 - c * rise_d)
+    top_start_f = r90 + c * rise_d
+    top_end_f = max(top_start_f, l90 - c * low_d)
+    end_f = min(float(n - 1), l10 + c * low_d)
+    if top_end_f == top_start_f:  # no hold: the top is a point between the two transitions
+        top_start_f = top_end_f = min(max((r90 + l90) / 2, start_f), end_f)
+    r = lambda x: int(round(x))  # noqa: E731
+    return Movement(start=s + r(start_f), top_start=s + r(top_start_f), top_end=s + r(top_end_f),
+                    end=s + r(end_f), peak_frame=s + k_peak, peak_angle_deg=peak,
+                    max_angle_deg=mx, bottom_before_deg=float(bottom_before),
+                    bottom_after_deg=bottom_after, is_rep=peak >= params.min_peak_deg,
+                    complete=complete, start_f=s + start_f, top_start_f=s + top_start_f,
+                    top_end_f=s + top_end_f, end_f=s + end_f)
 
 
 @dataclass

@@ -132,8 +132,8 @@ def _validate(d: dict, src: str) -> None:
     if num("reps.exit_delta_deg") >= num("reps.enter_delta_deg"):
         raise ConfigError(f"reps.exit_delta_deg must be below reps.enter_delta_deg in {src} "
                           "(the gap is the hysteresis)")
-    if not 0 < num("reps.edge_fraction") < 0.5:
-        raise ConfigError(f"'reps.edge_fraction' in {src} must be between 0 and 0.5")
+    if not 0 <= num("reps.ease_extension") <= 1:
+        raise ConfigError(f"'reps.ease_extension' in {src} must be between 0 and 1")
     for path in ("reps.min_peak_deg", "rules.sag.min_peak_deg",
                  "rules.hyperextension.max_peak_deg", "rules.knee_angle.min_knee_deg",
                  "rules.knee_angle.max_knee_deg", "reps.max_torso_to_floor_deg"):

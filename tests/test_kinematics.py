@@ -1,0 +1,109 @@
+"""Angles, sign conventions, side and view on exact synthetic geometry."""
+
+import numpy as np
+import pytest
+
+from formcheck.kinematics import (angle_between, estimate_geometry, joint_angles,
+                                  signed_shk_angle, silhouette_arch, three_point_angle)
+from formcheck.synthetic import SynthRep, SynthSpec, hip_position, make_track
+
+UP = np.array([0.0, -1.0])  # image y points down
+
+
+def test_straight_line_is_180():
+    s, h, k = np.array([[0.0, 100]]), np.array([[100.0, 100]]), np.array([[200.0, 100]])
+    assert signed_shk_angle(s, h, k, UP)[0] == pytest.approx(180.0)
+
+
+def test_hip_above_line_reads_over_180_and_below_under_180():
+    s, k = np.array([[0.0, 100]]), np.array([[200.0, 100]])
+    above = np.array([[100.0, 80]])  # smaller y = higher in the image
+    below = np.array([[100.0, 120]])
+    a_up = signed_shk_angle(s, above, k, UP)[0]
+    a_dn = signed_shk_angle(s, below, k, UP)[0]
+    assert a_up > 180 and a_dn < 180
+    assert a_up - 180 == pytest.approx(180 - a_dn)  # mirror images
+    expected = 180 - 2 * np.degrees(np.arctan(20 / 100))
+    assert a_dn == pytest.approx(expected)
+
+
+def test_sign_follows_the_floor_not_the_image():
+    # the camera is rolled 90 degrees: the floor runs vertically in the image, "up" is +x
+    s, k = np.array([[100.0, 0]]), np.array([[100.0, 200]])
+    hip_off_floor = np.array([[120.0, 100]])
+    assert signed_shk_angle(s, hip_off_floor, k, np.array([1.0, 0]))[0] > 180
+    assert signed_shk_angle(s, hip_off_floor, k, np.array([-1.0, 0]))[0] < 180
+
+
+@pytest.mark.parametrize("angle", [95.0, 120.0, 150.0, 170.0, 180.0, 190.0, 205.0])
+def test_hip_position_reproduces_angle(angle):
+    s, k = np.array([0.0, 300]), np.array([400.0, 250])
+    h = hip_position(s, k, np.array([angle]), UP)
+    got = signed_shk_angle(s[None], h, k[None], UP)[0]
+    assert got == pytest.approx(angle, abs=1e-6)
+
+
+def test_three_point_and_angle_between():
+    assert three_point_angle(np.array([[0.0, 0]]), np.array([[1.0, 0]]),
+                             np.array([[1.0, 1]]))[0] == pytest.approx(90)
+    assert angle_between(np.array([1.0, 0]), np.array([-1.0, 0])) == pytest.approx(180)
+
+
+@pytest.mark.parametrize("facing,head_left", [("left", True), ("right", True),
+                                              ("left", False), ("right", False)])
+def test_side_and_angles_either_way_round(facing, head_left):
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=185)], facing=facing,
+                                    head_on_left=head_left))
+    geom = estimate_geometry(track)
+    assert geom.side == facing
+    assert geom.view == "side" and geom.floor_source == "feet"
+    ang = joint_angles(track.image[..., :2], track.visibility, geom)
+    assert np.nanmax(ang.shk_raw_deg) == pytest.approx(185, abs=0.01)
+    assert np.nanmin(ang.shk_raw_deg) == pytest.approx(115, abs=0.01)
+    assert np.nanmax(ang.torso_to_floor_deg) < 45
+
+
+def test_frontal_view_is_detected():
+    track, _ = make_track(SynthSpec(reps=[SynthRep()]))
+    img = track.image.copy()
+    # spread left and right landmarks sideways by a full body width in the image
+    from formcheck.track import LANDMARK_NAMES
+    for j, name in enumerate(LANDMARK_NAMES):
+        if name.startswith("left_"):
+            img[:, j, 0] -= 60
+        elif name.startswith("right_"):
+            img[:, j, 0] += 60
+    world = track.world.copy()
+    from dataclasses import replace
+    t2 = replace(track, image=img, world=world)
+    geom = estimate_geometry(t2)
+    assert geom.view in ("oblique", "frontal")
+    assert geom.yaw_deg > 30
+
+
+def test_no_person_geometry():
+    from formcheck.track import PoseTrack
+    geom = estimate_geometry(PoseTrack.empty(30, 30.0, 640, 480))
+    assert geom.view == "no_person" and geom.side == "unknown"
+
+
+def test_silhouette_arch_straight_vs_bowed():
+    # a 2-frame mask: a straight slab vs a slab whose underside bows up in the middle
+    h, w = 200, 400
+    xy = np.full((2, 33, 2), np.nan)
+    from formcheck.track import LM
+    for f in range(2):
+        xy[f, LM["left_shoulder"]] = (50, 100)
+        xy[f, LM["left_hip"]] = (350, 100)
+    masks = np.zeros((2, h, w), bool)
+    masks[0, 70:130, 30:370] = True
+    masks[1, 70:130, 30:370] = True
+    xs = np.arange(30, 370)
+    bow = (25 * np.sin(np.pi * (xs - 30) / 340)).astype(int)
+    for x, b in zip(xs, bow):
+        masks[1, 130 - b:130, x] = False
+    from formcheck.kinematics import Geometry
+    geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
+    arch = silhouette_arch(xy, masks, 1.0, geom)
+    assert arch[0] == pytest.approx(0, abs=0.5)
+    assert arch[1] > 10  # bowed up by 25 px over a 210 px chord

@@ -1,0 +1,102 @@
+"""Profiles, config overrides and findings on synthetic tracks."""
+
+import json
+
+import pytest
+
+from formcheck.calibration import BiasModel
+from formcheck.errors import ConfigError
+from formcheck.pipeline import analyze_track
+from formcheck.rules import load_profile
+from formcheck.session import Session, schema
+from formcheck.synthetic import SynthRep, SynthSpec, make_track
+
+NO_BIAS = BiasModel(intercept_deg=0.0)
+
+
+def test_profiles_load_with_defaults():
+    for ex in ("hip_thrust", "glute_bridge"):
+        p = load_profile(ex)
+        assert p.rule("sag")["min_peak_deg"] == 170
+        assert p.rule("hyperextension")["max_peak_deg"] == 190
+        assert p.rule("short_hold")["min_hold_s"] == 1.5
+        assert p.rule("fast_lowering")["min_lowering_s"] == 1.5
+        assert p.reps.min_peak_deg == 150
+        assert p.data["set"]["min_reps"] == 10 and p.data["set"]["max_reps"] == 12
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("[rules.sag]\nmin_peak_deg = 'high'\n", "must be float"),
+    ("[rules.sag]\nbogus = 1\n", "unknown setting 'rules.sag.bogus'"),
+    ("[reps]\nexit_delta_deg = 20.0\n", "hysteresis"),
+    ("[rules.short_hold]\nmin_hold_s = -1\n", "greater than 0"),
+    ("[set]\nmin_reps = 12\nmax_reps = 10\n", "min_reps"),
+    ("not toml at all [", "not valid TOML"),
+    ("[exercise]\nname = \"glute_bridge\"\n", "is for exercise"),
+])
+def test_bad_config_values(tmp_path, text, msg):
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=msg):
+        load_profile("hip_thrust", p)
+
+
+def test_unknown_exercise_and_missing_config(tmp_path):
+    with pytest.raises(ConfigError, match="unknown exercise"):
+        load_profile("squat")
+    with pytest.raises(ConfigError, match="not found"):
+        load_profile("hip_thrust", tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="directory"):
+        load_profile("hip_thrust", tmp_path)
+
+
+def test_config_override_changes_verdicts(tmp_path):
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=174)]))
+    assert analyze_track(track, load_profile("hip_thrust"), bias_model=NO_BIAS) \
+        .session.reps[0].faults == []
+    cfg = tmp_path / "strict.toml"
+    cfg.write_text("[rules.sag]\nmin_peak_deg = 176.0\n")
+    s = analyze_track(track, load_profile("hip_thrust", cfg), bias_model=NO_BIAS).session
+    assert s.reps[0].faults == ["sag"]
+    f = s.reps[0].findings[0]
+    assert f.threshold == 176.0 and f.unit == "deg" and f.comparison == "<"
+    assert f.value == pytest.approx(174, abs=0.5)
+    assert "hips up" in f.cue.lower() or "drive your hips" in f.cue.lower()
+
+
+def test_every_fault_kind_and_finding_fields():
+    spec = SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=158), SynthRep(peak_deg=200),
+                           SynthRep(hold_s=0.3), SynthRep(lower_s=0.5),
+                           SynthRep(heel_lift_px=40)])
+    track, truth = make_track(spec)
+    s = analyze_track(track, "hip_thrust", bias_model=NO_BIAS).session
+    assert [r.faults for r in s.reps] == [[], ["sag"], ["hyperextension"], ["short_hold"],
+                                          ["fast_lowering"], ["heel_lift"]]
+    for r in s.reps[1:]:
+        f = r.findings[0]
+        assert f.cue and f.message and f.unit in ("deg", "s", "m")
+        assert f.frame is not None and f.time_s is not None
+        assert r.start_s <= f.time_s <= r.end_s
+    assert [f.rule for f in s.set_findings] == ["rep_count"]
+    assert s.set_findings[0].severity == "advisory"
+
+
+def test_result_json_validates_against_schema(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    track, _ = make_track(SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=140),
+                                          SynthRep(peak_deg=160)]))
+    a = analyze_track(track, "glute_bridge")
+    d = json.loads(a.session.to_json())
+    jsonschema.validate(d, schema())
+    assert d["rep_count"] == 2 and len(d["attempts"]) == 1
+    back = Session.from_dict(d)
+    assert back.rep_count == 2 and back.reps[1].faults == a.session.reps[1].faults
+
+
+def test_bias_correction_is_applied():
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=185)]))
+    s = analyze_track(track, "hip_thrust", bias_model=BiasModel(intercept_deg=7.0)).session
+    r = s.reps[0]
+    assert r.peak_angle_raw_deg == pytest.approx(185, abs=0.5)
+    assert r.peak_angle_deg == pytest.approx(178, abs=0.5)
+    assert s.calibration["bias_deg"] == pytest.approx(7.0)
