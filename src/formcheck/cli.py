@@ -189,6 +189,13 @@ def models_cmd():
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the CLI, turning user errors into one line and exit code 2."""
+    from .native_log import quiet_native_stderr
+
+    with quiet_native_stderr():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         rv = cli.main(args=argv, prog_name="formcheck", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:
