@@ -64,10 +64,11 @@ def test_phase_timing_matches_truth():
     s = analyze_track(track, "hip_thrust", bias_model=NO_BIAS).session
     assert s.rep_count == 2
     for rep, tr in zip(s.reps, truth):
-        assert rep.hold_s == pytest.approx(tr["hold_s"], abs=0.3)
-        assert rep.lowering_s == pytest.approx(tr["lower_s"], abs=0.3)
-        assert rep.top_start_s == pytest.approx(tr["top_start_s"], abs=0.3)
-        assert rep.end_s == pytest.approx(tr["end_s"], abs=0.3)
+        assert rep.hold_s == pytest.approx(tr["band_hold_s"], abs=0.15)
+        assert rep.lowering_s == pytest.approx(tr["band_lower_s"], abs=0.2)
+        assert rep.top_start_s == pytest.approx(tr["band_top_start_s"], abs=0.15)
+        assert rep.start_s == pytest.approx(tr["start_s"], abs=0.2)
+        assert rep.end_s == pytest.approx(tr["end_s"], abs=0.2)
     assert s.reps[0].faults == []
     assert set(s.reps[1].faults) == {"short_hold", "fast_lowering"}
 

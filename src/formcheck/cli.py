@@ -73,9 +73,10 @@ def cli() -> None:
 
 
 def _bar(total: int, desc: str, quiet: bool):
+    """A tqdm progress bar on stderr; off with ``quiet`` or when stderr is not a terminal."""
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="frame", disable=quiet, leave=False,
-                dynamic_ncols=True, file=sys.stderr)
+    return tqdm(total=total, desc=desc, unit="frame", disable=True if quiet else None,
+                leave=False, dynamic_ncols=True, file=sys.stderr)
 
 
 def summary_table(rows: list[dict]) -> str:

@@ -234,12 +234,13 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     yi = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
     inside = m[np.arange(len(idx))[:, None, None], yi, xi]  # (n, K, S)
     inside &= (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
-    # distance to the first outside sample along each ray (the back surface)
-    first_out = np.argmax(~inside, axis=2).astype(float)
-    first_out[inside.all(axis=2)] = np.nan
-    first_out[~inside[:, :, 0]] = np.nan  # station itself outside the body: no reading
+    # distance to the last inside sample along each ray: the outermost (posterior) surface,
+    # so gaps between an arm and the trunk do not count as the back
+    any_in = inside.any(axis=2)
+    last_in = (inside.shape[2] - 1 - np.argmax(inside[:, :, ::-1], axis=2)).astype(float)
+    last_in[~any_in | inside[:, :, -1]] = np.nan  # no body, or the ray never left it
     # profile distance below the segment; rise above the end-to-end chord
-    d = first_out  # (n, K) larger = thicker below the shoulder-hip line
+    d = last_in  # (n, K) larger = thicker below the shoulder-hip line
     chord_line = d[:, :1] + (d[:, -1:] - d[:, :1]) * ((fr - lo) / (hi - lo))[None, :]
     rise = chord_line - d  # + = surface above the chord (bowed up)
     with np.errstate(invalid="ignore"):
@@ -281,3 +282,62 @@ def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
         total += np.where(inside.all(1), np.nan, np.argmax(~inside, axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(_nanmedian(total / length))
+
+
+def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
+                direction: np.ndarray, max_len: int, first_exit: bool) -> np.ndarray:
+    """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` to the mask edge.
+
+    ``first_exit``: stop at the first pixel outside the person; otherwise the last inside
+    pixel (the outermost surface). NaN where the ray starts outside or never leaves the mask.
+    """
+    h, w = masks.shape[1:]
+    steps = np.arange(max_len)
+    pts = points[:, None, :] + steps[None, :, None] * direction
+    xi = np.round(pts[..., 0]).astype(int)
+    yi = np.round(pts[..., 1]).astype(int)
+    inb = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    inside = masks[frames[:, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
+    if first_exit:
+        d = np.argmax(~inside, axis=1).astype(float)
+    else:
+        d = (max_len - 1 - np.argmax(inside[:, ::-1], axis=1)).astype(float)
+    d[~inside[:, 0] | inside[:, -1]] = np.nan
+    return d
+
+
+def midline_bias(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry,
+                 frames: np.ndarray, hip_fraction: float = 0.5,
+                 shoulder_fraction: float = 0.5) -> float:
+    """Per-set bias of the raw shoulder–hip–knee angle from the body's own silhouette (deg).
+
+    MediaPipe's hip and shoulder landmarks sit near the body surface. In each of ``frames``
+    the silhouette is cut along the floor normal through the near-side hip and shoulder
+    landmarks; the joint centres are placed at ``*_fraction`` of the body's depth from the back
+    (floor-side) surface. The bias is the median, over the frames, of the raw angle minus the
+    angle through those centres (the knee landmark is kept). NaN without usable masks.
+    """
+    if masks is None or geom.side not in ("left", "right") or len(frames) == 0:
+        return float("nan")
+    frames = np.asarray(frames)
+    sh = xy[frames, side_index(geom.side, "shoulder")]
+    hp = xy[frames, side_index(geom.side, "hip")]
+    kn = xy[frames, side_index(geom.side, "knee")]
+    ok = np.all(np.isfinite(sh), 1) & np.all(np.isfinite(hp), 1) & np.all(np.isfinite(kn), 1)
+    frames, sh, hp, kn = frames[ok], sh[ok], hp[ok], kn[ok]
+    if len(frames) == 0:
+        return float("nan")
+    max_len = int(np.nanmax(np.linalg.norm(hp - sh, axis=1)) * mask_scale) + 2
+    centres = []
+    for pt, frac in ((sh, shoulder_fraction), (hp, hip_fraction)):
+        p = pt * mask_scale
+        up_d = _ray_extent(p, frames, masks, geom.up, max_len, first_exit=True)
+        dn_d = _ray_extent(p, frames, masks, -geom.up, max_len, first_exit=False)
+        # back surface is dn_d below; the centre lies frac of the depth above it
+        offset = -dn_d + frac * (up_d + dn_d)  # along +up, mask px
+        centres.append(pt + (offset / mask_scale)[:, None] * geom.up)
+    mid_sh, mid_hp = centres
+    raw = signed_shk_angle(sh, hp, kn, geom.up)
+    mid = signed_shk_angle(mid_sh, mid_hp, kn, geom.up)
+    diff = raw - mid
+    return float(_nanmedian(diff)) if np.isfinite(diff).any() else float("nan")

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import __version__
 from .calibration import BiasModel, load_bias_model
-from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, silhouette_arch,
-                         trunk_thickness)
+from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
+                         silhouette_arch, trunk_thickness)
 from .models import model_info
 from .pose import PoseOptions, extract_track
 from .reps import Movement, segment
@@ -52,6 +52,16 @@ def view_warning(geom: Geometry) -> str | None:
         return (f"camera is oblique (about {geom.yaw_deg:.0f} deg from side-on): angles are "
                 "less reliable; film from the side")
     return None
+
+
+def top_frames(raw_deg: np.ndarray, max_frames: int = 300) -> np.ndarray:
+    """Frames near the tops of the set (raw angle in its upper fifth), at most ``max_frames``."""
+    ok = np.isfinite(raw_deg)
+    if ok.sum() < 3:
+        return np.array([], int)
+    lo, hi = np.percentile(raw_deg[ok], [5, 98])
+    idx = np.flatnonzero(ok & (raw_deg >= hi - 0.2 * (hi - lo)))
+    return idx[:: max(1, len(idx) // max_frames)]
 
 
 def _confidence(geom: Geometry) -> float:
@@ -121,7 +131,9 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     warnings.extend(geom.notes)
     ang = joint_angles(xy, track.visibility, geom)
     thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
-    bias = bias_model.predict(geom.yaw_deg, thickness)
+    midline = midline_bias(xy, track.masks, track.mask_scale, geom,
+                           top_frames(ang.shk_raw_deg))
+    bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     shk = ang.shk_raw_deg - bias
     arch = silhouette_arch(xy, track.masks, track.mask_scale, geom)
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
@@ -178,7 +190,8 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
         reps=rep_records, attempts=attempt_records, set_findings=set_findings,
         warnings=warnings, profile=profile.to_dict(),
         calibration={"bias_deg": bias, "bias_model": bias_model.source,
-                     "trunk_thickness": thickness, "cutoff_hz": cutoff_hz},
+                     "trunk_thickness": thickness, "midline_bias_deg": midline,
+                     "cutoff_hz": cutoff_hz},
         formcheck_version=__version__,
         created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     return Analysis(session, track, geom, xy, frames)

@@ -32,7 +32,8 @@ class RepParams:
     exit_delta_deg: float = 8.0
     min_peak_deg: float = 150.0
     top_tolerance_deg: float = 4.0
-    ease_extension: float = 0.4
+    top_band_deg: float = 3.0
+    ease_extension: float = 0.42
     min_duration_s: float = 0.5
     max_torso_to_floor_deg: float = 60.0
     max_invalid_s: float = 1.0
@@ -87,10 +88,13 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
 
     The top level (``peak_angle_deg``) is the 75th percentile of the samples within
-    ``top_tolerance_deg`` of the maximum. Each transition is timed between its 10 % and 90 %
-    amplitude crossings (robust to noise at either end) and extended beyond both crossings by
-    ``ease_extension`` times that 10–90 % duration, because a smooth movement approaches its
-    ends slowly (0.35 for a cosine ease, 0.49 for minimum jerk; calibrated on labelled clips).
+    ``top_tolerance_deg`` of the maximum. The top (hold) runs from reaching to leaving the band
+    ``top_band_deg`` below that level. The start of the rise and the end of the lowering are
+    where the movement leaves / reaches the bottom: found from the 10 % and 90 % amplitude
+    crossings (robust to noise at the bottom) extended beyond the 10 % crossing by
+    ``ease_extension`` times the 10–90 % duration, because a smooth movement approaches its
+    ends slowly (0.35 for a cosine ease, 0.49 for minimum jerk). Crossings are interpolated
+    between frames.
     """
     seg = a[s:e + 1]
     finite = np.isfinite(seg)
@@ -122,11 +126,15 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     l90 = float(te) if l90 is None else l90
     rise_d, low_d = r90 - r10, l10 - l90
     start_f = max(0.0, r10 - c * rise_d)
-    top_start_f = r90 + c * rise_d
-    top_end_f = max(top_start_f, l90 - c * low_d)
     end_f = min(float(n - 1), l10 + c * low_d)
-    if top_end_f == top_start_f:  # no hold: the top is a point between the two transitions
-        top_start_f = top_end_f = min(max((r90 + l90) / 2, start_f), end_f)
+    # the top: from reaching to leaving the band top_band_deg under the top level
+    band = peak - params.top_band_deg
+    ts_f = _crossing(seg, band, int(r10), k_peak, True, last=True)
+    te_f = _crossing(seg, band, k_peak, int(np.ceil(l10)), False, last=False)
+    top_start_f = float(ts) if ts_f is None else ts_f
+    top_end_f = float(te) if te_f is None else te_f
+    top_start_f = min(max(top_start_f, start_f), end_f)
+    top_end_f = min(max(top_end_f, top_start_f), end_f)
     r = lambda x: int(round(x))  # noqa: E731
     return Movement(start=s + r(start_f), top_start=s + r(top_start_f), top_end=s + r(top_end_f),
                     end=s + r(end_f), peak_frame=s + k_peak, peak_angle_deg=peak,

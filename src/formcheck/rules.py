@@ -124,6 +124,7 @@ def _validate(d: dict, src: str) -> None:
         return float(node)
 
     for path in ("reps.enter_delta_deg", "reps.exit_delta_deg", "reps.top_tolerance_deg",
+                 "reps.top_band_deg",
                  "reps.min_duration_s", "rules.short_hold.min_hold_s",
                  "rules.fast_lowering.min_lowering_s", "rules.heel_lift.max_heel_rise_m",
                  "rules.lumbar_arch.max_arch_deg"):

@@ -44,13 +44,18 @@ class SynthSpec:
     seed: int = 0
 
 
+#: Labelled clips call "the top" the time within this many degrees of the peak.
+TOP_BAND_DEG = 3.0
+
+
 def _ease(x: np.ndarray) -> np.ndarray:
     """Smooth 0→1 (cosine) easing."""
     return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0, 1))
 
 
-def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, list[dict]]:
-    """``(t_s, angle_deg, heel_lift_px)`` and the true phase times of every rep."""
+def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
+    """``(t_s, angle_deg, heel_lift_px, truth)``: the true phase times of every rep, both as
+    planned (``top_start_s``, ``hold_s``…) and as labelled (``band_*``: within 3° of the peak)."""
     dt = 1.0 / spec.fps
     parts_a, parts_h, truth = [], [], []
     t0 = 0.0
@@ -78,7 +83,14 @@ def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, list[dict]]:
     seg(spec.lead_out_s, spec.bottom_deg, spec.bottom_deg)
     a = np.concatenate(parts_a)
     h = np.concatenate(parts_h)
-    return np.arange(len(a)) / spec.fps, a, h, truth
+    t = np.arange(len(a)) / spec.fps
+    for tr in truth:  # the top as labelled clips define it: within TOP_BAND_DEG of the peak
+        m = (t >= tr["start_s"] - 1e-9) & (t <= tr["end_s"] + 1e-9)
+        top = t[m][a[m] >= tr["peak_deg"] - TOP_BAND_DEG]
+        tr["band_top_start_s"], tr["band_top_end_s"] = float(top[0]), float(top[-1])
+        tr["band_hold_s"] = tr["band_top_end_s"] - tr["band_top_start_s"]
+        tr["band_lower_s"] = tr["end_s"] - tr["band_top_end_s"]
+    return t, a, h, truth
 
 
 def hip_position(shoulder: np.ndarray, knee: np.ndarray, angle_deg: np.ndarray,

@@ -1,0 +1,258 @@
+"""Score `formcheck analyze` against labelled clips (``<name>.mp4`` + ``<name>.label.json``).
+
+    python benchmarks/accuracy.py DIR [--split test|calibration|sample|all] [--out PREFIX]
+                                      [--cache DIR] [--jobs N] [--config FILE.toml]
+
+Prints a table and writes ``PREFIX.md`` and ``PREFIX.json`` (default
+``benchmarks/results/accuracy-<dirname>``):
+
+- reps: exact-count rate, off-by-one rate, mean absolute count error (over clips);
+- faults: precision, recall and F1 per fault id, reps matched to labels by time overlap
+  (all reps, and clear-cut reps only: faults at least 8 deg or 1 s beyond their threshold);
+- angle: median absolute error of the peak shoulder–hip–knee angle (matched reps);
+- timing: median absolute error of hold and lowering durations;
+- ``lumbar_arch`` precision/recall by camera view (|yaw| < 10 deg "side", else "oblique").
+
+Pose tracks are cached (``--cache``, keyed by the video's size and mtime), so re-scoring after
+a threshold or calibration change does not re-run the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+FAULT_IDS = ("sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift")
+ROOT = Path(__file__).resolve().parent
+
+
+def load_labels(folder: Path, split: str) -> list[dict]:
+    out = []
+    for p in sorted(folder.glob("*.label.json")):
+        lab = json.loads(p.read_text())
+        if lab.get("exercise") not in ("hip_thrust", "glute_bridge"):
+            continue  # e.g. the empty-scene clip: nothing to score
+        if split != "all" and lab.get("split", "sample") != split:
+            continue
+        lab["_video"] = str(folder / lab["video"])
+        out.append(lab)
+    return out
+
+
+def cached_track(video: str, cache: Path):
+    from formcheck.pose import extract_track
+    from formcheck.track import PoseTrack
+
+    st = os.stat(video)
+    key = f"{Path(video).stem}-{st.st_size}-{int(st.st_mtime)}.track.npz"
+    p = cache / key
+    if p.exists():
+        return PoseTrack.from_npz(p)
+    track = extract_track(video, "full")
+    cache.mkdir(parents=True, exist_ok=True)
+    track.save(p)
+    return track
+
+
+def _extract(args):
+    video, cache = args
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    from formcheck.native_log import quiet_native_stderr
+    with quiet_native_stderr():
+        cached_track(video, Path(cache))
+    return video
+
+
+def iou(a0, a1, b0, b1) -> float:
+    inter = max(0.0, min(a1, b1) - max(a0, b0))
+    union = max(a1, b1) - min(a0, b0)
+    return inter / union if union > 0 else 0.0
+
+
+def match(pred: list, truth: list, fps: float) -> list[tuple[int | None, int | None]]:
+    """Greedy one-to-one matching of predicted and labelled movements by time IoU >= 0.3."""
+    pairs = []
+    for i, p in enumerate(pred):
+        for j, t in enumerate(truth):
+            v = iou(p["start_s"], p["end_s"], t["start_frame"] / fps, t["end_frame"] / fps)
+            if v >= 0.3:
+                pairs.append((v, i, j))
+    pairs.sort(reverse=True)
+    used_p, used_t, out = set(), set(), []
+    for _, i, j in pairs:
+        if i in used_p or j in used_t:
+            continue
+        used_p.add(i)
+        used_t.add(j)
+        out.append((i, j))
+    out += [(i, None) for i in range(len(pred)) if i not in used_p]
+    out += [(None, j) for j in range(len(truth)) if j not in used_t]
+    return out
+
+
+def score_clip(lab: dict, session) -> dict:
+    fps = float(lab["fps"])
+    pred = [r.to_dict() for r in session.reps]
+    truth = lab["reps"]
+    pairs = match(pred, truth, fps)
+    yaw = abs(float(lab.get("camera", {}).get("yaw_deg", 0.0)))
+    rows = []
+    for i, j in pairs:
+        p = pred[i] if i is not None else None
+        t = truth[j] if j is not None else None
+        rows.append({
+            "pred_faults": sorted(p["faults"]) if p else [],
+            "true_faults": sorted(t["faults"]) if t else [],
+            "clear_cut": bool(t.get("clear_cut", True)) if t else True,
+            "peak_err": (p["peak_angle_deg"] - t["peak_angle_deg"]) if p and t else None,
+            "peak_raw_err": (p["peak_angle_raw_deg"] - t["peak_angle_deg"]) if p and t else None,
+            "hold_err": (p["hold_s"] - t["hold_s"]) if p and t else None,
+            "lower_err": (p["lowering_s"] - t["eccentric_s"]) if p and t else None,
+            "arch_sil": p["lumbar"]["silhouette_deg"] if p else None,
+            "true_lumbar": t.get("lumbar_extension_deg") if t else None,
+            "heel_pred": p["heel_rise_m"] if p else None,
+            "true_heel": t.get("heel_lift_m") if t else None,
+            "true_peak": t["peak_angle_deg"] if t else None,
+            "matched": bool(p and t),
+        })
+    return {"name": lab.get("name", Path(lab["_video"]).stem), "split": lab.get("split"),
+            "exercise": lab["exercise"], "side": lab.get("camera_side"), "yaw": yaw,
+            "view": "side" if yaw < 10 else "oblique", "n_true": len(truth), "n_pred": len(pred),
+            "n_attempts_true": len(lab.get("attempts", [])),
+            "n_attempts_pred": len(session.attempts),
+            "camera_view": session.camera.get("view"), "bias_deg": session.calibration["bias_deg"],
+            "thickness": session.calibration.get("trunk_thickness"), "yaw_est": session.camera.get("yaw_deg"),
+            "phenotype": lab.get("phenotype"), "reps": rows}
+
+
+def prf(rows: list[dict], fault: str) -> dict:
+    tp = sum(fault in r["pred_faults"] and fault in r["true_faults"] for r in rows)
+    fp = sum(fault in r["pred_faults"] and fault not in r["true_faults"] for r in rows)
+    fn = sum(fault not in r["pred_faults"] and fault in r["true_faults"] for r in rows)
+    p = tp / (tp + fp) if tp + fp else float("nan")
+    r = tp / (tp + fn) if tp + fn else float("nan")
+    f1 = 2 * p * r / (p + r) if tp and (p + r) else (float("nan") if tp + fp + fn == 0 else 0.0)
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f1}
+
+
+def summarise(clips: list[dict]) -> dict:
+    err = np.array([c["n_pred"] - c["n_true"] for c in clips])
+    rows = [r for c in clips for r in c["reps"]]
+    clear = [r for r in rows if r["clear_cut"]]
+    med = lambda k: float(np.median(np.abs([r[k] for r in rows if r[k] is not None]))) \
+        if any(r[k] is not None for r in rows) else float("nan")  # noqa: E731
+    by_view = {}
+    for view in ("side", "oblique"):
+        vr = [r for c in clips if c["view"] == view for r in c["reps"]]
+        by_view[view] = prf(vr, "lumbar_arch")
+    return {
+        "clips": len(clips),
+        "reps_true": int(sum(c["n_true"] for c in clips)),
+        "count_exact": float(np.mean(err == 0)) if len(err) else float("nan"),
+        "count_off_by_one": float(np.mean(np.abs(err) == 1)) if len(err) else float("nan"),
+        "count_mae": float(np.mean(np.abs(err))) if len(err) else float("nan"),
+        "faults_all": {f: prf(rows, f) for f in FAULT_IDS},
+        "faults_clear_cut": {f: prf(clear, f) for f in FAULT_IDS},
+        "peak_angle_medae_deg": med("peak_err"),
+        "peak_angle_raw_medae_deg": med("peak_raw_err"),
+        "hold_medae_s": med("hold_err"),
+        "lowering_medae_s": med("lower_err"),
+        "lumbar_arch_by_view": by_view,
+    }
+
+
+def fmt(x, nd=2) -> str:
+    return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{nd}f}"
+
+
+def markdown(summary: dict, title: str) -> str:
+    s = summary
+    lines = [f"### {title}", "",
+             f"{s['clips']} clips, {s['reps_true']} labelled reps.", "",
+             "| reps | value |", "|---|---|",
+             f"| exact count | {fmt(100 * s['count_exact'], 0)} % |",
+             f"| off by one | {fmt(100 * s['count_off_by_one'], 0)} % |",
+             f"| count MAE | {fmt(s['count_mae'])} |",
+             f"| peak angle median abs error | {fmt(s['peak_angle_medae_deg'], 1)}° "
+             f"(raw landmarks {fmt(s['peak_angle_raw_medae_deg'], 1)}°) |",
+             f"| hold median abs error | {fmt(s['hold_medae_s'])} s |",
+             f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |", "",
+             "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
+             "F1 (clear-cut) | TP/FP/FN (clear-cut) |", "|---|---|---|---|---|---|---|---|"]
+    for f in FAULT_IDS:
+        a, c = s["faults_all"][f], s["faults_clear_cut"][f]
+        lines.append(f"| `{f}` | {fmt(a['precision'])} | {fmt(a['recall'])} | {fmt(a['f1'])} | "
+                     f"{fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | "
+                     f"{c['tp']}/{c['fp']}/{c['fn']} |")
+    lines += ["", "| `lumbar_arch` by view | precision | recall | TP/FP/FN |", "|---|---|---|---|"]
+    for v, m in s["lumbar_arch_by_view"].items():
+        lines.append(f"| {v} | {fmt(m['precision'])} | {fmt(m['recall'])} | "
+                     f"{m['tp']}/{m['fp']}/{m['fn']} |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(folder: Path, split: str = "all", cache: Path | None = None, jobs: int = 1,
+             config: str | None = None) -> tuple[dict, list[dict]]:
+    from formcheck.pipeline import analyze_track
+    from formcheck.rules import load_profile
+
+    labels = load_labels(folder, split)
+    if not labels:
+        raise SystemExit(f"no labelled clips (*.label.json, split {split}) in {folder}")
+    cache = cache or (ROOT / "results" / "tracks" / folder.name)
+    todo = [(lab["_video"], str(cache)) for lab in labels]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as ex:
+            list(ex.map(_extract, todo))
+    else:
+        for t in todo:
+            _extract(t)
+    clips = []
+    for lab in labels:
+        track = cached_track(lab["_video"], cache)
+        session = analyze_track(track, load_profile(lab["exercise"], config)).session
+        clips.append(score_clip(lab, session))
+    return summarise(clips), clips
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--split", default="all")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--config", default=None)
+    args = ap.parse_args()
+    summary, clips = evaluate(args.folder, args.split, args.cache, args.jobs, args.config)
+    title = f"{args.folder.name} (split: {args.split})"
+    md = markdown(summary, title)
+    per_clip = ["", "| clip | split | view | true reps | found | attempts (true/found) | "
+                "bias | faults missed | faults extra |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in clips:
+        missed = sorted({f for r in c["reps"] for f in r["true_faults"]
+                         if f not in r["pred_faults"]})
+        extra = sorted({f for r in c["reps"] for f in r["pred_faults"]
+                        if f not in r["true_faults"]})
+        per_clip.append(f"| {c['name']} | {c['split']} | {c['view']} | {c['n_true']} | "
+                        f"{c['n_pred']} | {c['n_attempts_true']}/{c['n_attempts_pred']} | "
+                        f"{fmt(c['bias_deg'], 1)} | {', '.join(missed) or '–'} | "
+                        f"{', '.join(extra) or '–'} |")
+    md += "\n".join(per_clip) + "\n"
+    print(md)
+    out = args.out or (ROOT / "results" / f"accuracy-{args.folder.name}-{args.split}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(md)
+    out.with_suffix(".json").write_text(json.dumps({"summary": summary, "clips": clips},
+                                                   indent=1, default=float))
+    print(f"wrote {out.with_suffix('.md')} and .json", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Fit the angle-bias model on labelled clips and (with --write) ship it.
+
+    python benchmarks/calibrate.py DIR [--split calibration] [--write] [--features yaw,midline]
+
+For every rep matched to a label (time overlap), the raw landmark angle at the top minus the
+true angle is the bias to predict. A least-squares linear model on per-set features (camera yaw,
+trunk thickness, the silhouette midline bias) is fitted and compared, by leave-one-clip-out
+cross-validation, with a constant. With ``--write`` the winner goes to
+``src/formcheck/calibration.toml``. Use the ``calibration`` split only; score on ``test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import ROOT, cached_track, load_labels, match  # noqa: E402
+
+FEATURES = ("yaw", "thickness", "midline")
+TOML = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "calibration.toml"
+
+
+def collect(folder: Path, split: str, cache: Path) -> list[dict]:
+    from formcheck.calibration import BiasModel
+    from formcheck.pipeline import analyze_track
+    from formcheck.rules import load_profile
+
+    rows = []
+    for lab in load_labels(folder, split):
+        track = cached_track(lab["_video"], cache)
+        s = analyze_track(track, load_profile(lab["exercise"]),
+                          bias_model=BiasModel(intercept_deg=0.0)).session
+        pred = [r.to_dict() for r in s.reps + s.attempts]
+        truth = lab["reps"] + lab.get("attempts", [])
+        for i, j in match(pred, truth, float(lab["fps"])):
+            if i is None or j is None:
+                continue
+            rows.append({"clip": lab["name"], "err": pred[i]["peak_angle_raw_deg"] -
+                         truth[j]["peak_angle_deg"],
+                         "yaw": abs(s.camera["yaw_deg"] or 0.0),
+                         "thickness": s.calibration["trunk_thickness"],
+                         "midline": s.calibration["midline_bias_deg"],
+                         "exercise": lab["exercise"]})
+    return rows
+
+
+def design(rows, feats, means):
+    x = [[1.0] + [r[f] if np.isfinite(r[f]) else means[f] for f in feats] for r in rows]
+    return np.array(x, float)
+
+
+def fit(rows, feats):
+    means = {f: float(np.nanmean([r[f] for r in rows])) for f in FEATURES}
+    X = design(rows, feats, means)
+    y = np.array([r["err"] for r in rows])
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    return coef, means
+
+
+def loco(rows, feats) -> float:
+    """Leave-one-clip-out median absolute error of the corrected angle."""
+    clips = sorted({r["clip"] for r in rows})
+    errs = []
+    for c in clips:
+        train = [r for r in rows if r["clip"] != c]
+        test = [r for r in rows if r["clip"] == c]
+        coef, means = fit(train, feats)
+        pred = design(test, feats, means) @ coef
+        errs += list(np.array([r["err"] for r in test]) - pred)
+    return float(np.median(np.abs(errs)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path)
+    ap.add_argument("--split", default="calibration")
+    ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--features", default=None, help="comma list; default: best by LOCO")
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    cache = args.cache or (ROOT / "results" / "tracks" / args.folder.name)
+    rows = collect(args.folder, args.split, cache)
+    if len(rows) < 5:
+        raise SystemExit(f"only {len(rows)} matched reps: too few to calibrate")
+    err = np.array([r["err"] for r in rows])
+    print(f"{len(rows)} reps from {len({r['clip'] for r in rows})} clips "
+          f"({args.folder}, split {args.split})")
+    print(f"raw bias: mean {err.mean():.2f}, sd {err.std():.2f}, "
+          f"range {err.min():.1f}..{err.max():.1f} deg")
+    candidates = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
+                  ("yaw", "thickness", "midline")]
+    if args.features:
+        candidates = [tuple(f for f in args.features.split(",") if f)]
+    results = []
+    print(f"{'features':<28} {'LOCO median |err|':>18}")
+    for feats in candidates:
+        score = loco(rows, feats)
+        results.append((score, feats))
+        print(f"{','.join(feats) or 'constant':<28} {score:>17.2f}°")
+    score, feats = min(results)
+    coef, means = fit(rows, feats)
+    resid = err - design(rows, feats, means) @ coef
+    named = dict(zip(("intercept",) + feats, coef))
+    print(f"chosen: {','.join(feats) or 'constant'}  coefficients "
+          + ", ".join(f"{k}={v:.3f}" for k, v in named.items())
+          + f"  residual sd {resid.std():.2f}°")
+    if args.write:
+        lines = [
+            "# Angle bias model (degrees): true angle = raw landmark angle - bias.",
+            f"# Fitted by benchmarks/calibrate.py on {args.folder.name} (split {args.split}):",
+            f"# {len(rows)} reps, {len({r['clip'] for r in rows})} clips; "
+            f"leave-one-clip-out median |error| {score:.2f} deg.",
+            "[bias]",
+            f"intercept_deg = {named['intercept']:.4f}",
+            f"yaw_coef = {named.get('yaw', 0.0):.4f}",
+            f"thickness_coef = {named.get('thickness', 0.0):.4f}",
+            "thickness_ref = 0.0",
+            f"midline_coef = {named.get('midline', 0.0):.4f}",
+            f"midline_fallback_deg = {means['midline']:.4f}",
+            f"residual_sd_deg = {resid.std():.4f}",
+            f'fitted_on = "{args.folder.name}:{args.split}"',
+            f'source = "calibrated: {",".join(feats) or "constant"} on {args.folder.name}/'
+            f'{args.split}"',
+        ]
+        TOML.write_text("\n".join(lines) + "\n")
+        print(f"wrote {TOML}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""Write specs/large.toml: 48 varied clips from one seed (deterministic).
+
+    python benchmarks/synth/specs/make_large.py [--seed 2024] [--count 48] [--out benchmarks/synth/specs/large.toml]
+
+Half the clips are `calibration`, half `test` (balanced over exercise and camera side).
+Fault magnitudes are drawn over wide ranges, so some reps are borderline: the label's
+`faults` / `clear_cut` fields (computed from the rendered truth) are authoritative,
+`intended` records what the spec asked for.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+RES = [(640, 360), (854, 480), (960, 540), (960, 540), (1280, 720)]
+FPS = [24, 25, 30, 30, 30, 50, 60]
+FAULTS = ["sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift"]
+
+
+def fault_rep(rng, f):
+    r = {"fault": f}
+    u = rng.random()
+    if f == "sag":
+        r["peak_deg"] = round(float(rng.uniform(151, 162) if u < 0.75 else rng.uniform(162, 172)), 2)
+    elif f == "hyperextension":
+        r["peak_deg"] = round(float(rng.uniform(198, 210) if u < 0.75 else rng.uniform(186, 198)), 2)
+        r["lumbar_deg"] = round(float(rng.uniform(8, 22)), 2)
+    elif f == "lumbar_arch":
+        r["lumbar_deg"] = round(float(rng.uniform(20, 30) if u < 0.75 else rng.uniform(10, 20)), 2)
+    elif f == "short_hold":
+        r["hold_s"] = round(float(rng.uniform(0.0, 0.05) if u < 0.75 else rng.uniform(0.3, 1.2)), 3)
+        r["rise_s"] = round(float(rng.uniform(0.5, 0.8)), 3)
+    elif f == "fast_lowering":
+        r["lower_s"] = round(float(rng.uniform(0.3, 0.55) if u < 0.75 else rng.uniform(0.6, 1.9)), 3)
+    elif f == "heel_lift":
+        r["heel_lift_m"] = round(float(rng.uniform(0.045, 0.08) if u < 0.75 else rng.uniform(0.015, 0.045)), 4)
+    return r
+
+
+def toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return repr(round(float(v), 4))
+    if isinstance(v, str):
+        return '"' + v + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(x)}" for k, x in v.items()) + " }"
+    raise TypeError(type(v))
+
+
+def make(seed=2024, count=48):
+    rng = np.random.default_rng(seed)
+    clips = []
+    fault_cycle = list(FAULTS)
+    fi = 0
+    for i in range(count):
+        ex = "hip_thrust" if (i // 2) % 2 == 0 else "glute_bridge"
+        side = "left" if i % 2 == 0 else "right"
+        split = "calibration" if (i // 4) % 2 == 0 else "test"
+        female = bool(rng.random() < 0.5)
+        stature = rng.uniform(1.50, 1.80) if female else rng.uniform(1.60, 1.97)
+        body = {
+            "gender": round(float(rng.uniform(0.8, 1.0) if female else rng.uniform(0.0, 0.2)), 3),
+            "age": round(float(rng.uniform(0.67, 0.95)), 3),
+            "muscle": round(float(rng.uniform(0.05, 0.95)), 3),
+            "weight": round(float(rng.choice([rng.uniform(0.0, 0.3), rng.uniform(0.3, 0.7), rng.uniform(0.7, 1.0)])), 3),
+            "proportions": round(float(rng.uniform(0.2, 0.8)), 3),
+            "stature_m": round(float(stature), 3),
+            "knee_top_deg": round(float(rng.uniform(82, 98)), 2),
+        }
+        w, h = RES[int(rng.integers(len(RES)))]
+        fps = int(FPS[int(rng.integers(len(FPS)))])
+        yaw = float(rng.uniform(0, 20)) * (1 if rng.random() < 0.5 else -1)
+        camera = {"side": side, "height_m": round(float(rng.uniform(0.35, 1.4)), 3), "yaw_deg": round(yaw, 2),
+                  "hfov_deg": round(float(rng.uniform(45, 70)), 2), "fill": round(float(rng.uniform(0.45, 0.75)), 3)}
+        tempo = {"rise_s": round(float(rng.uniform(0.7, 1.5)), 3), "hold_s": round(float(rng.uniform(1.8, 3.0)), 3),
+                 "lower_s": round(float(rng.uniform(2.3, 3.5)), 3), "rest_s": round(float(rng.uniform(0.3, 1.5)), 3),
+                 "lead_in_s": round(float(rng.uniform(1.0, 3.0)), 3), "lead_out_s": round(float(rng.uniform(0.8, 2.0)), 3)}
+        n = int(rng.integers(3, 7))
+        reps = []
+        for k in range(n):
+            u = rng.random()
+            if u < 0.45:
+                f = fault_cycle[fi % len(fault_cycle)]
+                fi += 1
+                reps.append(fault_rep(rng, f))
+            elif u < 0.53:
+                reps.append({"attempt": True, "peak_deg": round(float(rng.uniform(120, 146)), 2)})
+            else:
+                reps.append({})
+        clips.append({"name": f"large_{i:03d}_{ex}_{side}", "exercise": ex, "seed": int(seed * 1000 + i),
+                      "split": split, "video": {"width": w, "height": h, "fps": fps, "crf": 23},
+                      "body": body, "camera": camera, "tempo": tempo, "reps": reps})
+    return clips
+
+
+def write(clips, path: Path, seed):
+    lines = [f"# Generated by benchmarks/synth/specs/make_large.py --seed {seed} --count {len(clips)}; do not edit by hand.",
+             "# Render: benchmarks/synth/make_large.sh [OUT_DIR] [JOBS]", ""]
+    for c in clips:
+        lines.append("[[clip]]")
+        for k in ("name", "exercise", "seed", "split"):
+            lines.append(f"{k} = {toml_value(c[k])}")
+        for k in ("video", "body", "camera", "tempo"):
+            lines.append(f"{k} = {toml_value(c[k])}")
+        lines.append("reps = [" + ", ".join(toml_value(r) for r in c["reps"]) + "]")
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--count", type=int, default=48)
+    ap.add_argument("--out", default=str(Path(__file__).with_name("large.toml")))
+    a = ap.parse_args()
+    write(make(a.seed, a.count), Path(a.out), a.seed)
+    print(f"wrote {a.out}")
