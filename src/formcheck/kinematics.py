@@ -243,8 +243,10 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     d = last_in  # (n, K) larger = thicker below the shoulder-hip line
     chord_line = d[:, :1] + (d[:, -1:] - d[:, :1]) * ((fr - lo) / (hi - lo))[None, :]
     rise = chord_line - d  # + = surface above the chord (bowed up)
-    with np.errstate(invalid="ignore"):
-        s = np.nanmax(rise[:, 1:-1], axis=1) if stations > 2 else np.zeros(len(idx))
+    inner = rise[:, 1:-1]
+    s = np.full(len(idx), np.nan)
+    has = np.isfinite(inner).any(axis=1)
+    s[has] = np.nanmax(inner[has], axis=1)
     c = seg_len * (hi - lo)
     with np.errstate(invalid="ignore", divide="ignore"):
         bend = np.degrees(4 * np.arctan2(2 * s, c))

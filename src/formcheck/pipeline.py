@@ -71,15 +71,37 @@ def _confidence(geom: Geometry) -> float:
     return float(np.clip(1.0 - geom.yaw_deg / 60.0, 0.0, 1.0))
 
 
+def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
+               min_reps: int = 3) -> list[tuple[float | None, int | None]]:
+    """Heel rise of each movement (metres) and the frame where it peaks.
+
+    A movement's raw rise is the heel's height at the top (90th percentile) minus its median
+    in the 0.6 s before the movement starts. MediaPipe's heel landmark also shifts with the
+    shin's rotation, the same way in every rep, so with at least ``min_reps`` reps the set's
+    median raw rise is subtracted: what remains is what this rep's heels did differently.
+    """
+    raw: list[tuple[float | None, int | None]] = []
+    pre_n = max(1, int(round(0.6 * fps)))
+    for mv in movements:
+        top = heel_height_m[mv.top_start:mv.top_end + 1]
+        pre = heel_height_m[max(0, mv.start - pre_n):mv.start + 1]
+        if not (np.isfinite(top).any() and np.isfinite(pre).any()):
+            raw.append((None, None))
+            continue
+        raw.append((float(np.nanpercentile(top, 90) - np.nanmedian(pre)),
+                    mv.top_start + int(np.nanargmax(top))))
+    deltas = [d for (d, _), mv in zip(raw, movements) if d is not None and mv.is_rep]
+    common = float(np.median(deltas)) if len(deltas) >= min_reps else 0.0
+    return [(None if d is None else d - common, f) for d, f in raw]
+
+
 def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: float,
-                ang: Angles, heel_lift: np.ndarray, arch: np.ndarray, geom: Geometry,
+                ang: Angles, heel_rise: tuple, arch: np.ndarray, geom: Geometry,
                 profile: Profile, with_findings: bool) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() \
         else None
-    hl = heel_lift[mv.top_start:mv.top_end + 1]
-    heel = float(np.nanpercentile(hl, 90)) if np.isfinite(hl).any() else None
-    heel_frame = mv.top_start + int(np.nanargmax(hl)) if heel is not None else None
+    heel, heel_frame = heel_rise
     a_top = arch[top]
     arch_deg = float(np.nanmedian(a_top)) if np.isfinite(a_top).any() else None
     conf = _confidence(geom)
@@ -137,15 +159,16 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     shk = ang.shk_raw_deg - bias
     arch = silhouette_arch(xy, track.masks, track.mask_scale, geom)
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
-    heel_lift = ang.heel_height_m - heel_base
+    heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
 
     movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
         if geom.view != "no_person" else []
+    heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, track.fps)))
     reps = [m for m in movements if m.is_rep]
     attempts = [m for m in movements if not m.is_rep]
-    rep_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel_lift, arch, geom, profile, True)
-                   for i, m in enumerate(reps)]
-    attempt_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel_lift, arch, geom, profile,
+    rep_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel[id(m)], arch, geom, profile,
+                               True) for i, m in enumerate(reps)]
+    attempt_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel[id(m)], arch, geom, profile,
                                    False) for i, m in enumerate(attempts)]
     set_findings = evaluate_set(len(reps), profile) if geom.view != "no_person" else []
     if geom.view == "no_person":

@@ -1,0 +1,120 @@
+"""End to end: the bundled model on the labelled sample clips (samples/*.mp4 + .label.json)."""
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from formcheck.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+LABELLED = sorted(p for p in SAMPLES.glob("*.label.json")
+                  if json.loads(p.read_text()).get("exercise"))
+MAIN_FAULTS = ("sag", "hyperextension", "short_hold", "fast_lowering")
+
+
+@pytest.fixture(scope="session")
+def analysed(tmp_path_factory):
+    """Run `formcheck analyze` once over every labelled sample; {name: (label, result)}."""
+    out = tmp_path_factory.mktemp("samples-out")
+    by_ex: dict[str, list[str]] = {}
+    labels = {}
+    for lp in LABELLED:
+        lab = json.loads(lp.read_text())
+        labels[lab["name"]] = lab
+        by_ex.setdefault(lab["exercise"], []).append(str(SAMPLES / lab["video"]))
+    for ex, videos in by_ex.items():
+        with pytest.raises(SystemExit) as e:
+            main(["analyze", *videos, "--out", str(out), "-e", ex, "-q", "--no-video"])
+        assert e.value.code == 0
+    return out, {n: (lab, json.loads((out / f"{n}.json").read_text()))
+                 for n, lab in labels.items()}
+
+
+def _match(result, label):
+    """Pairs (predicted rep, labelled rep) by greatest time overlap."""
+    fps = label["fps"]
+    pairs = []
+    for r in result["reps"]:
+        best, score = None, 0.0
+        for t in label["reps"]:
+            a0, a1 = t["start_frame"] / fps, t["end_frame"] / fps
+            inter = max(0.0, min(r["end_s"], a1) - max(r["start_s"], a0))
+            union = max(r["end_s"], a1) - min(r["start_s"], a0)
+            if union > 0 and inter / union > score:
+                best, score = t, inter / union
+        pairs.append((r, best if score >= 0.3 else None))
+    return pairs
+
+
+def test_samples_exist():
+    assert len(LABELLED) >= 7, "sample clips missing"
+
+
+@pytest.mark.parametrize("name", [p.name.removesuffix(".label.json") for p in LABELLED])
+def test_rep_counts_exact(analysed, name):
+    _, results = analysed
+    label, result = results[name]
+    assert result["rep_count"] == len(label["reps"])
+    assert len(result["attempts"]) == len(label["attempts"])
+    assert result["camera"]["side"] == label["camera_side"]
+
+
+@pytest.mark.parametrize("name", [p.name.removesuffix(".label.json") for p in LABELLED])
+def test_clear_cut_faults_flagged_and_good_reps_clean(analysed, name):
+    _, results = analysed
+    label, result = results[name]
+    for pred, true in _match(result, label):
+        assert true is not None, f"rep at {pred['start_s']:.1f}s matches no labelled rep"
+        if not true.get("clear_cut", True):
+            continue
+        for f in MAIN_FAULTS + ("heel_lift",):
+            if f in true["faults"]:
+                assert f in pred["faults"], f"{name}: missed {f} at {pred['start_s']:.1f}s"
+        for f in MAIN_FAULTS:
+            if f not in true["faults"]:
+                assert f not in pred["faults"], f"{name}: false {f} at {pred['start_s']:.1f}s"
+
+
+def test_result_files_and_schema(analysed):
+    jsonschema = pytest.importorskip("jsonschema")
+    from formcheck.session import schema
+    out, results = analysed
+    for name, (_, result) in results.items():
+        jsonschema.validate(result, schema())
+        with open(out / f"{name}.reps.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == result["rep_count"]
+        with open(out / f"{name}.frames.csv") as f:
+            head = next(csv.reader(f))
+        assert "shk_angle_deg" in head and "time_s" in head
+        assert (out / f"{name}.track.npz").exists()
+
+
+def test_reanalyse_from_track_gives_same_result(analysed, tmp_path):
+    out, results = analysed
+    label, result = results["ht_faults_right"]
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", "--track", str(out / "ht_faults_right.track.npz"), "--out",
+              str(tmp_path), "-q", "--no-video"])
+    assert e.value.code == 0
+    again = json.loads((tmp_path / "ht_faults_right.json").read_text())
+    assert [r["faults"] for r in again["reps"]] == [r["faults"] for r in result["reps"]]
+    assert [r["peak_angle_deg"] for r in again["reps"]] == \
+        [r["peak_angle_deg"] for r in result["reps"]]
+
+
+def test_annotated_video(tmp_path):
+    src = SAMPLES / "gb_tempo_left.mp4"
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", str(src), "--out", str(tmp_path), "-e", "glute_bridge", "-q"])
+    assert e.value.code == 0
+    cap = cv2.VideoCapture(str(tmp_path / "gb_tempo_left.annotated.mp4"))
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, frame = cap.read()
+    cap.release()
+    label = json.loads((SAMPLES / "gb_tempo_left.label.json").read_text())
+    assert ok and n == label["frames"]
+    assert frame.shape[:2] == (label["height"], label["width"])
