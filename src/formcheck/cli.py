@@ -115,10 +115,16 @@ def session_row(name: str, session) -> dict:
 @click.option("--track", "tracks", multiple=True, type=click.Path(path_type=Path),
               help="Re-analyse a saved .track.npz instead of running the model (repeatable).")
 @click.option("--report", "with_report", is_flag=True, help="Also write an HTML report.")
+@click.option("--max-people", type=click.IntRange(1, 6), default=1, show_default=True,
+              help="People the detector considers per frame; with more than 1, formcheck "
+                   "follows the largest, most central one (slower: the detector runs on "
+                   "every frame).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_report, quiet):
+def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_report,
+            max_people, quiet):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
     from .pipeline import analyze_video, reanalyze
+    from .pose import PoseOptions
     from .rules import load_profile
     from .video import probe_video
 
@@ -135,6 +141,7 @@ def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
             with _bar(info.frame_count, v.name, quiet) as bar:
                 a = analyze_video(v, exercise=exercise, model=model, config=config,
                                   out_dir=out_dir, write_video=not no_video,
+                                  pose_options=PoseOptions(num_poses=max_people),
                                   progress=bar.update)
         except FormcheckError as exc:
             errors.append(str(exc))
