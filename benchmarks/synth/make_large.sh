@@ -10,5 +10,5 @@ jobs="${2:-2}"
 py="${PYTHON:-python}"
 mkdir -p "$out"
 cd "$root"
-exec nice -n 10 "$py" -m benchmarks.synth.generate benchmarks/synth/specs/large.toml \
+exec nice -n "${NICE:-10}" "$py" -m benchmarks.synth.generate benchmarks/synth/specs/large.toml \
   --out "$out" --jobs "$jobs" --skip-existing

@@ -1,6 +1,6 @@
-"""Write specs/large.toml: 48 varied clips from one seed (deterministic).
+"""Write specs/large.toml: 44 varied clips from one seed (deterministic).
 
-    python benchmarks/synth/specs/make_large.py [--seed 2024] [--count 48] [--out benchmarks/synth/specs/large.toml]
+    python benchmarks/synth/specs/make_large.py [--seed 2024] [--count 44] [--out benchmarks/synth/specs/large.toml]
 
 Half the clips are `calibration`, half `test` (balanced over exercise and camera side).
 Fault magnitudes are drawn over wide ranges, so some reps are borderline: the label's
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 RES = [(640, 360), (854, 480), (960, 540), (960, 540), (1280, 720)]
-FPS = [24, 25, 30, 30, 30, 50, 60]
+FPS = [24, 25, 30, 30, 50]
 FAULTS = ["sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift"]
 
 
@@ -55,7 +55,7 @@ def toml_value(v):
     raise TypeError(type(v))
 
 
-def make(seed=2024, count=48):
+def make(seed=2024, count=44):
     rng = np.random.default_rng(seed)
     clips = []
     fault_cycle = list(FAULTS)
@@ -80,10 +80,10 @@ def make(seed=2024, count=48):
         yaw = float(rng.uniform(0, 20)) * (1 if rng.random() < 0.5 else -1)
         camera = {"side": side, "height_m": round(float(rng.uniform(0.35, 1.4)), 3), "yaw_deg": round(yaw, 2),
                   "hfov_deg": round(float(rng.uniform(45, 70)), 2), "fill": round(float(rng.uniform(0.45, 0.75)), 3)}
-        tempo = {"rise_s": round(float(rng.uniform(0.7, 1.5)), 3), "hold_s": round(float(rng.uniform(1.8, 3.0)), 3),
-                 "lower_s": round(float(rng.uniform(2.3, 3.5)), 3), "rest_s": round(float(rng.uniform(0.3, 1.5)), 3),
-                 "lead_in_s": round(float(rng.uniform(1.0, 3.0)), 3), "lead_out_s": round(float(rng.uniform(0.8, 2.0)), 3)}
-        n = int(rng.integers(3, 7))
+        tempo = {"rise_s": round(float(rng.uniform(0.7, 1.5)), 3), "hold_s": round(float(rng.uniform(1.8, 2.8)), 3),
+                 "lower_s": round(float(rng.uniform(2.2, 3.2)), 3), "rest_s": round(float(rng.uniform(0.3, 1.2)), 3),
+                 "lead_in_s": round(float(rng.uniform(1.0, 2.0)), 3), "lead_out_s": round(float(rng.uniform(0.8, 1.5)), 3)}
+        n = int(rng.integers(3, 6))
         reps = []
         for k in range(n):
             u = rng.random()
@@ -118,7 +118,7 @@ def write(clips, path: Path, seed):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--count", type=int, default=48)
+    ap.add_argument("--count", type=int, default=44)
     ap.add_argument("--out", default=str(Path(__file__).with_name("large.toml")))
     a = ap.parse_args()
     write(make(a.seed, a.count), Path(a.out), a.seed)
