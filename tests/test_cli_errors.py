@@ -120,3 +120,23 @@ def test_entry_point_subprocess_has_no_traceback(tmp_path):
                         "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert p.stderr.strip() == f"error: file not found: {tmp_path / 'x.mp4'}"
+
+
+def test_frontal_view_warns_in_result_and_cli(tmp_path, capsys):
+    from dataclasses import replace
+
+    from formcheck.synthetic import SynthRep, SynthSpec, make_track
+    from formcheck.track import LANDMARK_NAMES
+    track, _ = make_track(SynthSpec(reps=[SynthRep()] * 3))
+    img = track.image.copy()
+    for j, name in enumerate(LANDMARK_NAMES):  # left and right a body-width apart: frontal
+        img[:, j, 0] += -80 if name.startswith("left_") else (80 if name.startswith("right_")
+                                                              else 0)
+    p = replace(track, image=img, meta={"source": str(tmp_path / "front.mp4")}).save(
+        tmp_path / "front.track.npz")
+    code, out, err = run(["analyze", "--track", str(p), "--out", str(tmp_path / "o")], capsys)
+    assert code == 0
+    assert "warning:" in err and "frontal" in err
+    import json
+    d = json.loads((tmp_path / "o" / "front.json").read_text())
+    assert d["camera"]["view"] == "frontal" and "frontal" in d["camera"]["warning"]
