@@ -47,6 +47,25 @@ def _text(img, s, org, scale, color, thick=1):
     cv2.putText(img, s, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
 
 
+def _panel(img, lines, org, th) -> None:
+    """Draw ``(text, colour, scale)`` lines on a translucent dark box with top-left ``org``."""
+    sizes = [cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, sc, th)[0] for t, _, sc in lines]
+    pad = max(4, int(sizes[0][1] * 0.5))
+    gap = max(6, int(sizes[0][1] * 0.6))
+    width = max(sz[0] for sz in sizes) + 2 * pad
+    height = sum(sz[1] for sz in sizes) + gap * (len(lines) - 1) + 2 * pad
+    x0, y0 = org
+    x1, y1 = min(img.shape[1], x0 + width), min(img.shape[0], y0 + height)
+    if x1 > x0 and y1 > y0:
+        roi = img[y0:y1, x0:x1]
+        roi[:] = (roi * 0.45).astype(img.dtype)
+    y = y0 + pad
+    for (t, col, sc), sz in zip(lines, sizes):
+        y += sz[1]
+        cv2.putText(img, t, (x0 + pad, y), cv2.FONT_HERSHEY_SIMPLEX, sc, col, th, cv2.LINE_AA)
+        y += gap
+
+
 def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     """Draw ``st`` onto ``frame`` (BGR, modified in place and returned)."""
     h, w = frame.shape[:2]
@@ -74,30 +93,26 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
             hp = np.round(pts["hip"]).astype(int)
             _text(frame, f"{st.angle_deg:.0f} deg", (hp[0] + int(12 * s), hp[1] - int(12 * s)),
                   0.8 * s, RED if bad else WHITE, max(1, int(2 * s)))
-    # panel
-    y = int(36 * s)
+    # panel: text lines on a translucent dark box, top left
+    th = max(1, int(round(1.6 * s)))
     lo, hi = st.target
-    _text(frame, f"Reps {st.rep_count}  (target {lo}-{hi})", (int(14 * s), y), 0.9 * s, WHITE,
-          max(1, int(2 * s)))
-    y += int(34 * s)
+    lines: list[tuple[str, tuple, float]] = [(f"Reps {st.rep_count}  (target {lo}-{hi})", WHITE,
+                                              0.85 * s)]
     phase = st.phase
     if st.hold_s is not None and st.phase == "top":
         goal = f" / {st.hold_target_s:.1f}" if st.hold_target_s else ""
         phase += f"  hold {st.hold_s:.1f}{goal} s"
-    _text(frame, phase, (int(14 * s), y), 0.8 * s, WHITE, max(1, int(2 * s)))
-    for f in st.faults:
-        y += int(32 * s)
-        _text(frame, f.replace("_", " ").upper(), (int(14 * s), y), 0.8 * s, RED,
-              max(1, int(2 * s)))
-    for n in st.notices:
-        y += int(32 * s)
-        _text(frame, n, (int(14 * s), y), 0.75 * s, AMBER, max(1, int(2 * s)))
+    lines.append((phase, WHITE, 0.75 * s))
+    lines += [(f.replace("_", " ").upper(), RED, 0.75 * s) for f in st.faults]
+    lines += [(n, AMBER, 0.7 * s) for n in st.notices]
+    _panel(frame, lines, (int(10 * s), int(10 * s)), th)
     if st.message:
-        _text(frame, st.message, (int(14 * s), h - int(20 * s)), 0.7 * s,
-              RED if st.message_bad else GREEN, max(1, int(2 * s)))
+        (tw, tht), _ = cv2.getTextSize(st.message, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * s, th)
+        _panel(frame, [(st.message, RED if st.message_bad else GREEN, 0.7 * s)],
+               (int(10 * s), h - tht - int(26 * s)), th)
     if st.stats:
-        (tw, _), _ = cv2.getTextSize(st.stats, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, 1)
-        _text(frame, st.stats, (w - tw - int(14 * s), int(30 * s)), 0.6 * s, GREY, 1)
+        (tw, _), _ = cv2.getTextSize(st.stats, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, th)
+        _panel(frame, [(st.stats, GREY, 0.6 * s)], (w - tw - int(24 * s), int(10 * s)), th)
     return frame
 
 
