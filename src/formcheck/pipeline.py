@@ -64,7 +64,7 @@ def top_frames(raw_deg: np.ndarray, max_frames: int = 300) -> np.ndarray:
     return idx[:: max(1, len(idx) // max_frames)]
 
 
-def _confidence(geom: Geometry) -> float:
+def confidence(geom: Geometry) -> float:
     """How far to trust sagittal angles, from the estimated yaw: 1 side-on, 0 at 60 deg."""
     if not math.isfinite(geom.yaw_deg):
         return 0.0
@@ -104,7 +104,7 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
     heel, heel_frame = heel_rise
     a_top = arch[top]
     arch_deg = float(np.nanmedian(a_top)) if np.isfinite(a_top).any() else None
-    conf = _confidence(geom)
+    conf = confidence(geom)
     arch_conf = conf * float(np.isfinite(a_top).mean()) if arch_deg is not None else 0.0
     lumbar = {
         "angle_estimate_deg": max(0.0, mv.peak_angle_deg - 180.0),
@@ -132,6 +132,23 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
                rising_s=(mv.top_start_f - mv.start_f) * dt, knee_angle_deg=knee,
                heel_rise_m=heel, lumbar=lumbar, complete=mv.complete,
                faults=[f.rule for f in findings if f.severity == "fault"], findings=findings)
+
+
+def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_deg: float,
+                ang: Angles, arch: np.ndarray, geom: Geometry, profile: Profile,
+                fps: float) -> tuple[list[Rep], list[Rep]]:
+    """Rep and attempt records (with findings for reps) for segmented ``movements``.
+
+    ``t``, ``shk`` (bias-corrected), ``arch`` and the fields of ``ang`` are per-frame ``(T,)``
+    series; shared by the offline pipeline and the live engine.
+    """
+    heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps)))
+    reps = [m for m in movements if m.is_rep]
+    attempts = [m for m in movements if not m.is_rep]
+    return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
+                         True) for i, m in enumerate(reps)],
+            [_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
+                         False) for i, m in enumerate(attempts)])
 
 
 def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
@@ -163,13 +180,9 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
 
     movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
         if geom.view != "no_person" else []
-    heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, track.fps)))
+    rep_recs, attempt_recs = rep_records(movements, t, shk, bias, ang, arch, geom, profile,
+                                         track.fps)
     reps = [m for m in movements if m.is_rep]
-    attempts = [m for m in movements if not m.is_rep]
-    rep_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel[id(m)], arch, geom, profile,
-                               True) for i, m in enumerate(reps)]
-    attempt_records = [_rep_record(i + 1, m, t, shk, bias, ang, heel[id(m)], arch, geom, profile,
-                                   False) for i, m in enumerate(attempts)]
     set_findings = evaluate_set(len(reps), profile) if geom.view != "no_person" else []
     if geom.view == "no_person":
         pass
@@ -179,7 +192,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     phase = np.zeros(track.n_frames, np.int8)  # 0 none
     phase[track.detected] = 1
     rep_idx = np.zeros(track.n_frames, np.int32)
-    for r, m in zip(rep_records, reps):
+    for r, m in zip(rep_recs, reps):
         phase[m.start:m.top_start] = 2
         phase[m.top_start:m.top_end + 1] = 3
         phase[m.top_end + 1:m.end + 1] = 4
@@ -210,7 +223,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
                                                            geom.floor_dir[0])),
                 "m_per_px": geom.m_per_px},
         person={"detected": geom.view != "no_person", "detected_share": geom.detected_share},
-        reps=rep_records, attempts=attempt_records, set_findings=set_findings,
+        reps=rep_recs, attempts=attempt_recs, set_findings=set_findings,
         warnings=warnings, profile=profile.to_dict(),
         calibration={"bias_deg": bias, "bias_model": bias_model.source,
                      "trunk_thickness": thickness, "midline_bias_deg": midline,
