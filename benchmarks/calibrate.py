@@ -1,6 +1,7 @@
 """Fit the angle-bias model on labelled clips and (with --write) ship it.
 
     python benchmarks/calibrate.py DIR [--split calibration] [--write] [--features yaw,midline]
+    python benchmarks/calibrate.py DIR --thresholds [--split calibration] [--write]
 
 For every rep matched to a label (time overlap), the raw landmark angle at the top minus the
 true angle is the bias to predict. A least-squares linear model on per-set features (camera yaw,
@@ -22,6 +23,66 @@ from accuracy import ROOT, cached_track, load_labels, match  # noqa: E402
 
 FEATURES = ("yaw", "thickness", "midline")
 TOML = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "calibration.toml"
+
+
+def threshold_rows(folder: Path, split: str, cache: Path) -> list[dict]:
+    """Per matched rep: the silhouette arch, heel rise and the labelled faults (with the
+    calibrated bias applied, as the analyser runs)."""
+    from formcheck.pipeline import analyze_track
+    from formcheck.rules import load_profile
+
+    rows = []
+    for lab in load_labels(folder, split):
+        track = cached_track(lab["_video"], cache)
+        s = analyze_track(track, load_profile(lab["exercise"])).session
+        pred = [r.to_dict() for r in s.reps]
+        for i, j in match(pred, lab["reps"], float(lab["fps"])):
+            if i is None or j is None:
+                continue
+            t = lab["reps"][j]
+            rows.append({"clip": lab["name"], "arch": pred[i]["lumbar"]["silhouette_deg"],
+                         "arch_conf": pred[i]["lumbar"]["silhouette_confidence"],
+                         "heel": pred[i]["heel_rise_m"], "faults": t["faults"],
+                         "clear_cut": t.get("clear_cut", True)})
+    return rows
+
+
+def best_threshold(values, truth, candidates) -> tuple[float, float, float, float]:
+    """Threshold (flag when value > thr) with the best F1; ties go to the higher threshold."""
+    best = (-1.0, 0.0, 0.0, 0.0)
+    for thr in candidates:
+        tp = sum(v is not None and v > thr and t for v, t in zip(values, truth))
+        fp = sum(v is not None and v > thr and not t for v, t in zip(values, truth))
+        fn = sum((v is None or v <= thr) and t for v, t in zip(values, truth))
+        p = tp / (tp + fp) if tp + fp else 0.0
+        r = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        if f1 >= best[0]:
+            best = (f1, float(thr), p, r)
+    return best
+
+
+def calibrate_thresholds(folder: Path, split: str, cache: Path, write: bool) -> None:
+    rows = threshold_rows(folder, split, cache)
+    arch_rows = [r for r in rows if r["arch_conf"] >= 0.5]
+    f1, thr_a, p, r = best_threshold([r["arch"] for r in arch_rows],
+                                     ["lumbar_arch" in r["faults"] for r in arch_rows],
+                                     np.arange(10, 90.5, 0.5))
+    print(f"lumbar_arch: max_arch_deg {thr_a:.1f}  (F1 {f1:.2f}, P {p:.2f}, R {r:.2f}, "
+          f"{len(arch_rows)} reps in usable views)")
+    f1h, thr_h, ph, rh = best_threshold([r["heel"] for r in rows],
+                                        ["heel_lift" in r["faults"] for r in rows],
+                                        np.arange(0.01, 0.10, 0.0025))
+    print(f"heel_lift: max_heel_rise_m {thr_h:.4f}  (F1 {f1h:.2f}, P {ph:.2f}, R {rh:.2f})")
+    if write:
+        import re
+        for prof in ("hip_thrust", "glute_bridge"):
+            p_ = TOML.parent / "profiles" / f"{prof}.toml"
+            text = p_.read_text()
+            text = re.sub(r"max_arch_deg = [0-9.]+", f"max_arch_deg = {thr_a:.1f}", text)
+            text = re.sub(r"max_heel_rise_m = [0-9.]+", f"max_heel_rise_m = {thr_h:.4f}", text)
+            p_.write_text(text)
+        print("wrote the thresholds into src/formcheck/profiles/*.toml")
 
 
 def collect(folder: Path, split: str, cache: Path) -> list[dict]:
@@ -81,8 +142,13 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--features", default=None, help="comma list; default: best by LOCO")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--thresholds", action="store_true",
+                    help="fit the lumbar_arch and heel_lift thresholds (after the bias)")
     args = ap.parse_args()
     cache = args.cache or (ROOT / "results" / "tracks" / args.folder.name)
+    if args.thresholds:
+        calibrate_thresholds(args.folder, args.split, cache, args.write)
+        return
     rows = collect(args.folder, args.split, cache)
     if len(rows) < 5:
         raise SystemExit(f"only {len(rows)} matched reps: too few to calibrate")
