@@ -20,13 +20,13 @@ from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
                          silhouette_arch, trunk_thickness)
 from .models import model_info
-from .pose import PoseOptions, extract_track
+from .pose import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from .reps import Movement, segment
 from .rules import Profile, evaluate_rep, evaluate_set, load_profile
 from .session import Rep, Session
 from .signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
 from .track import PoseTrack
-from .video import probe_video
+from .video import iter_frames, probe_video
 
 PHASES = ("none", "bottom", "rise", "top", "lowering")
 
@@ -238,18 +238,32 @@ def analyze_video(video: str | os.PathLike, *, exercise: str = "hip_thrust",
                   config: str | os.PathLike | dict | None = None,
                   out_dir: str | os.PathLike | None = None, write_video: bool = True,
                   pose_options: PoseOptions | None = None,
-                  progress: Callable[[int], None] | None = None) -> Analysis:
-    """Analyse one video file; with ``out_dir``, write every output (see :mod:`outputs`)."""
+                  progress: Callable[[int], None] | None = None,
+                  estimator: PoseEstimator | None = None,
+                  source_path: str | None = None) -> Analysis:
+    """Analyse one video file; with ``out_dir``, write every output (see :mod:`outputs`).
+
+    ``estimator``: reuse a loaded :class:`PoseEstimator` (it is :meth:`~PoseEstimator.reset`
+    first), e.g. one per batch worker. ``source_path``: the name to record for the video when
+    ``video`` is a temporary copy (e.g. on a cluster worker).
+    """
     profile = load_profile(exercise, config)  # fail on a bad config before the slow part
     info = probe_video(video)
-    track = extract_track(video, model, pose_options, info, progress)
-    analysis = analyze_track(track, profile, video_meta={**info.to_dict(),
-                                                         "name": Path(video).name})
+    if estimator is None:
+        track = extract_track(video, model, pose_options, info, progress)
+    else:
+        estimator.reset()
+        track = track_from_frames(estimator, iter_frames(video, info), info, progress)
+    source = str(source_path or video)
+    track.meta["source"] = source
+    analysis = analyze_track(track, profile, video_meta={**info.to_dict(), "path": source,
+                                                         "name": Path(source).name})
     mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
     analysis.session.model.update({k: v for k, v in mi.items() if k in ("name", "sha256")})
     if out_dir is not None:
         from .outputs import write_outputs
-        write_outputs(analysis, out_dir, video_path=video, write_video=write_video)
+        write_outputs(analysis, out_dir, video_path=video, write_video=write_video,
+                      stem=Path(source).stem)
     return analysis
 
 
