@@ -160,14 +160,16 @@ def main() -> None:
     candidates = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
                   ("yaw", "thickness", "midline")]
     if args.features:
-        candidates = [tuple(f for f in args.features.split(",") if f)]
+        candidates = [tuple(f for f in args.features.split(",") if f and f != "constant")]
     results = []
     print(f"{'features':<28} {'LOCO median |err|':>18}")
     for feats in candidates:
         score = loco(rows, feats)
         results.append((score, feats))
         print(f"{','.join(feats) or 'constant':<28} {score:>17.2f}°")
-    score, feats = min(results)
+    # the simplest model within 0.1 deg of the best (extra terms must earn their place)
+    best = min(r[0] for r in results)
+    score, feats = min((r for r in results if r[0] <= best + 0.1), key=lambda r: len(r[1]))
     coef, means = fit(rows, feats)
     resid = err - design(rows, feats, means) @ coef
     named = dict(zip(("intercept",) + feats, coef))
