@@ -33,7 +33,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import cv2
-    import numpy as np
 
     from formcheck.native_log import quiet_native_stderr
     from formcheck.pipeline import analyze_track, analyze_video

@@ -15,16 +15,15 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from formcheck import batch
 from formcheck.cli import main
 from formcheck.errors import FormcheckError, InputError
+from media import plain_video, wav_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -55,23 +54,6 @@ def cut_clip(src: Path, dst: Path, start: int, stop: int, max_width: int = 640) 
     assert writer is not None, f"could not read {src}"
     writer.release()
     return dst
-
-
-def plain_video(path: Path, frames: int = 10, size=(160, 120)) -> Path:
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24, size)
-    for k in range(frames):
-        w.write(np.full((size[1], size[0], 3), (90 + k, 140, 60), np.uint8))
-    w.release()
-    return path
-
-
-def wav_file(path: Path, seconds: float = 0.5) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * int(8000 * seconds))
-    return path
 
 
 def strip_volatile(d):

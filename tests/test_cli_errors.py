@@ -2,13 +2,12 @@
 
 import subprocess
 import sys
-import wave
 
-import cv2
 import numpy as np
 import pytest
 
 from formcheck.cli import main
+from media import plain_video, wav_file
 
 
 def run(args, capsys):
@@ -18,22 +17,8 @@ def run(args, capsys):
     return exc.value.code, out.out, out.err
 
 
-def tiny_video(path, frames=12, size=(160, 120)):
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24, size)
-    rng = np.random.default_rng(0)
-    for _ in range(frames):
-        w.write(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
-    w.release()
-    return path
-
-
-def wav_file(path, seconds=0.5):
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x00" * int(8000 * seconds))
-    return path
+def tiny_video(path, frames=12):
+    return plain_video(path, frames, noise=True)
 
 
 @pytest.fixture

@@ -255,7 +255,6 @@ class Body:
             rots[f"lowerleg01.{s}"] = rx(knee)
             rots[f"foot.{s}"] = rx(foot)
         G = self.fk(rots)
-        I = self.idx
         J = {}
         for s, side in (("L", "left"), ("R", "right")):
             J[f"shoulder_{side}"] = self.head(G, f"upperarm01.{s}") + t
