@@ -998,7 +998,7 @@ def command(inputs, out_dir, workers, exercise, model, config, scheduler, retry_
     click.echo(f"{n} videos: {', '.join(parts)}; analysed {result.analysed} now, "
                f"{result.skipped} already done. Index: {result.out_dir / INDEX_CSV}")
     if result.failed:
-        click.echo(f"error: {result.failed} of {n} videos failed (see "
+        click.echo(f"error: {result.failed} of {n} videos failed or had no person (see "
                    f"{result.out_dir / INDEX_CSV}; rerun with --retry-failed to redo them)",
                    err=True)
         sys.exit(1)
