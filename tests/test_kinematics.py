@@ -53,7 +53,7 @@ def test_three_point_and_angle_between():
                                               ("left", False), ("right", False)])
 def test_side_and_angles_either_way_round(facing, head_left):
     track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=185)], facing=facing,
-                                    head_on_left=head_left))
+                                    head_on_left=head_left, landmark_bias_deg=0.0))
     geom = estimate_geometry(track)
     assert geom.side == facing
     assert geom.view == "side" and geom.floor_source == "feet"

@@ -3,13 +3,11 @@
 import numpy as np
 import pytest
 
-from formcheck.calibration import BiasModel
 from formcheck.pipeline import analyze_track
 from formcheck.reps import RepCounter, RepParams, segment
 from formcheck.signals import fill_gaps, lowpass
 from formcheck.synthetic import SynthRep, SynthSpec, angle_curve, make_track
 
-NO_BIAS = BiasModel(intercept_deg=0.0)
 
 
 def _series(spec):
@@ -61,7 +59,7 @@ def test_phase_timing_matches_truth():
     spec = SynthSpec(reps=[SynthRep(hold_s=2.0, lower_s=2.5), SynthRep(hold_s=0.4, lower_s=0.5)],
                      noise_px=0.5)
     track, truth = make_track(spec)
-    s = analyze_track(track, "hip_thrust", bias_model=NO_BIAS).session
+    s = analyze_track(track, "hip_thrust").session
     assert s.rep_count == 2
     for rep, tr in zip(s.reps, truth):
         assert rep.hold_s == pytest.approx(tr["band_hold_s"], abs=0.15)
@@ -99,7 +97,7 @@ def test_gap_mid_rep_still_counts():
     img = track.image.copy()
     img[80:88] = np.nan  # a 0.27 s dropout during the first rise
     from dataclasses import replace
-    s = analyze_track(replace(track, image=img), "hip_thrust", bias_model=NO_BIAS).session
+    s = analyze_track(replace(track, image=img), "hip_thrust").session
     assert s.rep_count == 2
 
 

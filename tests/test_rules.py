@@ -11,7 +11,6 @@ from formcheck.rules import load_profile
 from formcheck.session import Session, schema
 from formcheck.synthetic import SynthRep, SynthSpec, make_track
 
-NO_BIAS = BiasModel(intercept_deg=0.0)
 
 
 def test_profiles_load_with_defaults():
@@ -52,11 +51,10 @@ def test_unknown_exercise_and_missing_config(tmp_path):
 
 def test_config_override_changes_verdicts(tmp_path):
     track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=174)]))
-    assert analyze_track(track, load_profile("hip_thrust"), bias_model=NO_BIAS) \
-        .session.reps[0].faults == []
+    assert analyze_track(track, load_profile("hip_thrust")).session.reps[0].faults == []
     cfg = tmp_path / "strict.toml"
     cfg.write_text("[rules.sag]\nmin_peak_deg = 176.0\n")
-    s = analyze_track(track, load_profile("hip_thrust", cfg), bias_model=NO_BIAS).session
+    s = analyze_track(track, load_profile("hip_thrust", cfg)).session
     assert s.reps[0].faults == ["sag"]
     f = s.reps[0].findings[0]
     assert f.threshold == 176.0 and f.unit == "deg" and f.comparison == "<"
@@ -69,7 +67,7 @@ def test_every_fault_kind_and_finding_fields():
                            SynthRep(hold_s=0.3), SynthRep(lower_s=0.5),
                            SynthRep(heel_lift_px=40)])
     track, truth = make_track(spec)
-    s = analyze_track(track, "hip_thrust", bias_model=NO_BIAS).session
+    s = analyze_track(track, "hip_thrust").session
     assert [r.faults for r in s.reps] == [[], ["sag"], ["hyperextension"], ["short_hold"],
                                           ["fast_lowering"], ["heel_lift"]]
     for r in s.reps[1:]:
@@ -94,7 +92,7 @@ def test_result_json_validates_against_schema(tmp_path):
 
 
 def test_bias_correction_is_applied():
-    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=185)]))
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=185)], landmark_bias_deg=0.0))
     s = analyze_track(track, "hip_thrust", bias_model=BiasModel(intercept_deg=7.0)).session
     r = s.reps[0]
     assert r.peak_angle_raw_deg == pytest.approx(185, abs=0.5)

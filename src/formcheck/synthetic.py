@@ -42,6 +42,10 @@ class SynthSpec:
     head_on_left: bool = True
     noise_px: float = 0.0
     seed: int = 0
+    #: How far the landmark angle reads above the true angle, as MediaPipe's surface landmarks
+    #: do. None: the shipped bias model's value, so the analysed (corrected) angle is the true
+    #: one; 0: landmarks exactly at the joints.
+    landmark_bias_deg: float | None = None
 
 
 #: Labelled clips call "the top" the time within this many degrees of the peak.
@@ -109,10 +113,18 @@ def hip_position(shoulder: np.ndarray, knee: np.ndarray, angle_deg: np.ndarray,
 
 
 def make_track(spec: SynthSpec | None = None) -> tuple[PoseTrack, list[dict]]:
-    """A :class:`PoseTrack` following ``spec`` and the list of true rep timings."""
+    """A :class:`PoseTrack` following ``spec`` and the list of true rep timings.
+
+    The landmark angle is the true angle plus ``spec.landmark_bias_deg`` (by default the
+    shipped bias, so that analysis with the shipped calibration recovers the true angle)."""
     spec = spec or SynthSpec()
     t, ang, heel, truth = angle_curve(spec)
     n = len(t)
+    if spec.landmark_bias_deg is None:
+        from .calibration import load_bias_model
+        bias = load_bias_model().predict(None, None, None)
+    else:
+        bias = spec.landmark_bias_deg
     w, h = spec.width, spec.height
     s = h / 720.0
     sign = 1.0 if spec.head_on_left else -1.0  # +x from head to feet
@@ -122,7 +134,7 @@ def make_track(spec: SynthSpec | None = None) -> tuple[PoseTrack, list[dict]]:
     knee = np.array([cx + sign * 170 * s, floor_y - 190 * s])
     ankle = np.array([knee[0] + sign * 5 * s, floor_y - 25 * s])
     shoulder = np.array([cx - sign * 260 * s, floor_y - 160 * s])
-    hip = hip_position(shoulder, knee, ang, up)
+    hip = hip_position(shoulder, knee, ang + bias, up)
     pts = np.full((n, N_LANDMARKS, 2), np.nan)
     near, far = spec.facing, ("right" if spec.facing == "left" else "left")
     heel_pt = np.array([ankle[0] - sign * 20 * s, floor_y - 5 * s])
