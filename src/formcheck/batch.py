@@ -562,6 +562,16 @@ def _failed(job: Job, reason: str) -> dict:
             "frames": 0, "video_s": 0.0, "elapsed_s": 0.0, "worker": None}
 
 
+def _crashed(job: Job, queue: list) -> dict | None:
+    """Count a worker crash against ``job``: requeue it (None) or, after MAX_CRASHES, fail it."""
+    job.crashes += 1
+    if job.crashes >= MAX_CRASHES:
+        return _failed(job, "the worker process died while analysing this file "
+                            f"({job.crashes} times)")
+    queue.insert(0, job)
+    return None
+
+
 def _base_task(job: Job, s: Settings) -> dict:
     return {"stem": job.stem, "source": str(job.path), "suffix": job.path.suffix.lower(),
             "exercise": s.exercise, "profile": s.profile, "write_video": s.write_video,
@@ -612,12 +622,9 @@ def run_local(jobs: list[Job], s: Settings, workers: int,
                         res = fut.result()
                     except BrokenProcessPool:
                         broken = True
-                        job.crashes += 1
-                        if job.crashes >= MAX_CRASHES:
-                            yield job, _failed(job, "the worker process died while analysing "
-                                               f"this file ({job.crashes} times)")
-                        else:
-                            queue.insert(0, job)
+                        failed = _crashed(job, queue)
+                        if failed is not None:
+                            yield job, failed
                         continue
                     except Exception as exc:  # noqa: BLE001
                         res = _failed(job, _one_line(f"internal error: {exc!r}"))
@@ -627,12 +634,9 @@ def run_local(jobs: list[Job], s: Settings, workers: int,
                     if fut.done() and not fut.cancelled() and fut.exception() is None:
                         yield job, fut.result()  # finished just before the pool broke
                         continue
-                    job.crashes += 1
-                    if job.crashes >= MAX_CRASHES:
-                        yield job, _failed(job, "the worker process died while analysing this "
-                                           f"file ({job.crashes} times)")
-                    else:
-                        queue.insert(0, job)
+                    failed = _crashed(job, queue)
+                    if failed is not None:
+                        yield job, failed
                 in_flight.clear()
         finally:
             clean = not broken and not in_flight

@@ -142,7 +142,7 @@ def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
                 a = analyze_video(v, exercise=exercise, model=model, config=config,
                                   out_dir=out_dir, write_video=not no_video,
                                   pose_options=PoseOptions(num_poses=max_people),
-                                  progress=bar.update)
+                                  progress=bar.update, info=info)
         except FormcheckError as exc:
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)

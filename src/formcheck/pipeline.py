@@ -26,7 +26,7 @@ from .rules import Profile, evaluate_rep, evaluate_set, load_profile
 from .session import Rep, Session
 from .signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
 from .track import PoseTrack
-from .video import iter_frames, probe_video
+from .video import VideoInfo, iter_frames, probe_video
 
 PHASES = ("none", "bottom", "rise", "top", "lowering")
 
@@ -178,15 +178,14 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
 
+    person = geom.view != "no_person"
     movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
-        if geom.view != "no_person" else []
+        if person else []
     rep_recs, attempt_recs = rep_records(movements, t, shk, bias, ang, arch, geom, profile,
                                          track.fps)
     reps = [m for m in movements if m.is_rep]
-    set_findings = evaluate_set(len(reps), profile) if geom.view != "no_person" else []
-    if geom.view == "no_person":
-        pass
-    elif not reps:
+    set_findings = evaluate_set(len(reps), profile) if person else []
+    if person and not reps:
         warnings.append("no reps found")
 
     phase = np.zeros(track.n_frames, np.int8)  # 0 none
@@ -222,7 +221,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
                 "floor_angle_deg": math.degrees(math.atan2(geom.floor_dir[1],
                                                            geom.floor_dir[0])),
                 "m_per_px": geom.m_per_px},
-        person={"detected": geom.view != "no_person", "detected_share": geom.detected_share},
+        person={"detected": person, "detected_share": geom.detected_share},
         reps=rep_recs, attempts=attempt_recs, set_findings=set_findings,
         warnings=warnings, profile=profile.to_dict(),
         calibration={"bias_deg": bias, "bias_model": bias_model.source,
@@ -240,15 +239,16 @@ def analyze_video(video: str | os.PathLike, *, exercise: str = "hip_thrust",
                   pose_options: PoseOptions | None = None,
                   progress: Callable[[int], None] | None = None,
                   estimator: PoseEstimator | None = None,
-                  source_path: str | None = None) -> Analysis:
+                  source_path: str | None = None, info: VideoInfo | None = None) -> Analysis:
     """Analyse one video file; with ``out_dir``, write every output (see :mod:`outputs`).
 
     ``estimator``: reuse a loaded :class:`PoseEstimator` (it is :meth:`~PoseEstimator.reset`
     first), e.g. one per batch worker. ``source_path``: the name to record for the video when
-    ``video`` is a temporary copy (e.g. on a cluster worker).
+    ``video`` is a temporary copy (e.g. on a cluster worker). ``info``: the video's
+    :class:`VideoInfo` if the caller has already probed it.
     """
     profile = load_profile(exercise, config)  # fail on a bad config before the slow part
-    info = probe_video(video)
+    info = info or probe_video(video)
     if estimator is None:
         track = extract_track(video, model, pose_options, info, progress)
     else:
