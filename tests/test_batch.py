@@ -288,6 +288,12 @@ def test_done_state_needs_matching_key_and_files(tmp_path):
     assert batch.done_state(tmp_path, job, True)[0] == "pending"  # annotated video wanted
     job.key = "k2"
     assert batch.done_state(tmp_path, job, False)[0] == "pending"  # settings changed
+    # no person in the video: a finished result, as long as its files are there
+    sc = {"key": "k2", "status": "no_person", "outputs": {"json": "v-0123456789.json"}}
+    (tmp_path / "v-0123456789.done.json").write_text(json.dumps(sc))
+    assert batch.done_state(tmp_path, job, False)[0] == "no_person"
+    (tmp_path / "v-0123456789.json").unlink()
+    assert batch.done_state(tmp_path, job, False)[0] == "pending"
 
 
 # ---------------------------------------------------------------------------- with the model
@@ -297,7 +303,9 @@ def test_good_and_bad_files(baseline, clips, bad_dir):
     out = baseline["out"]
     assert baseline["rc"] == 1, baseline["stderr"]
     assert "Traceback" not in baseline["stderr"]
-    assert "6 of 9 videos failed" in baseline["stderr"], baseline["stderr"]
+    assert "5 of 9 videos failed" in baseline["stderr"], baseline["stderr"]
+    # a video with nobody in it is a result with a warning, not a failure
+    assert "warning: 1 of 9 videos had no person in frame" in baseline["stderr"]
     rows = index_rows(out)
     assert len(rows) == 9  # 2 clips + duplicate + 6 bad; readme.txt not picked up
     for c in clips:
@@ -348,7 +356,7 @@ def test_rerun_skips_and_retry_failed_redoes_only_failures(baseline, clips, bad_
     before = analysed_counts(out)
     inputs = [clips[0].parent.parent, bad_dir, bad_dir / "sound.wav"]
     code, stdout, err = run_cli(["batch", *inputs, "--out", out, "--no-video", "-q"], capsys)
-    assert code == 1 and "6 of 9 videos failed" in err
+    assert code == 1 and "5 of 9 videos failed" in err
     assert analysed_counts(out) == before  # nothing redone, failures remembered
     code, stdout, err = run_cli(["batch", *inputs, "--out", out, "--no-video", "-q",
                                  "--retry-failed"], capsys)
@@ -356,8 +364,8 @@ def test_rerun_skips_and_retry_failed_redoes_only_failures(baseline, clips, bad_
     after = analysed_counts(out)
     redone = {s for s in after if after[s] != before.get(s, 0)}
     rows = index_rows(out)
-    failed_stems = {r["stem"] for r in rows.values() if r["status"] != "ok"}
-    assert redone == failed_stems and len(redone) == 6
+    failed_stems = {r["stem"] for r in rows.values() if r["status"] == "failed"}
+    assert redone == failed_stems and len(redone) == 5  # the personless video is not redone
     assert {s: (out / f"{s}.json").stat().st_mtime_ns for s in stems} == mtimes
 
 

@@ -57,8 +57,11 @@ LOG_FILE = "batch.log.jsonl"
 WORKER_LOG = "batch.workers.log"
 DONE_SUFFIX = ".done.json"
 TMP_SUFFIX = ".batchtmp"
-#: Statuses that count as a failure (exit code 1; redone by ``--retry-failed``).
-FAILED_STATUSES = ("failed", "no_person")
+#: Statuses that count as a failure (exit code 1; redone by ``--retry-failed``). A video with
+#: no person in it is a result, not a failure: it gets its warning and counts as done.
+FAILED_STATUSES = ("failed",)
+#: Statuses of a finished analysis whose result files must all be present.
+DONE_STATUSES = ("ok", "no_person")
 #: Result files of one stem, as written by :func:`formcheck.outputs.write_outputs`.
 RESULT_SUFFIXES = (".track.npz", ".reps.csv", ".frames.csv", ".annotated.mp4", ".json")
 #: Largest video sent to a Dask worker by default (MB); larger ones are refused, not sent.
@@ -425,7 +428,7 @@ def done_state(out_dir: Path, job: Job, write_video: bool) -> tuple[str, dict | 
     if not sc or sc.get("key") != job.key:
         return "pending", sc
     status = sc.get("status")
-    if status == "ok":
+    if status in DONE_STATUSES:
         files = sc.get("outputs") or {}
         if "json" not in files or not all((out_dir / n).is_file() for n in files.values()):
             return "pending", sc
@@ -838,7 +841,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
         if primary[j.stem] is not j:
             continue
         state, sc = done_state(out, j, write_video)
-        if state == "ok" or (state in FAILED_STATUSES and not retry_failed):
+        if state in DONE_STATUSES or (state in FAILED_STATUSES and not retry_failed):
             rows[id(j)] = _row(j, state, sc, "skipped")
         else:
             rows[id(j)] = _row(j, "pending", None, "pending")
@@ -899,6 +902,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
                 rows[id(job)] = _row(job, res["status"], sc, "analysed")
                 if res["status"] in FAILED_STATUSES:
                     failed_now += 1
+                if res["status"] != "ok":
                     bar.write(f"{res['status']}: {job.display}: {res.get('error')}",
                               file=sys.stderr)
                 fps = frames_done / max(time.monotonic() - t_start, 1e-6)
@@ -931,8 +935,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
 def summary_lines(result: BatchResult, max_rows: int = 50) -> list[str]:
     """A table (every video when there are at most ``max_rows``, else the failures only)."""
     rows = result.rows
-    shown = rows if len(rows) <= max_rows else [r for r in rows
-                                                if r["status"] in FAILED_STATUSES]
+    shown = rows if len(rows) <= max_rows else [r for r in rows if r["status"] != "ok"]
     head = ["video", "status", "reps", "faults", "note"]
     body = []
     for r in shown:
@@ -987,7 +990,8 @@ def command(inputs, out_dir, workers, exercise, model, config, scheduler, retry_
     """Analyse many videos (files, folders, globs) into --out, resumably.
 
     A rerun skips videos already done with the same settings; a failed video is recorded in
-    index.csv / index.json and never stops the run. Exit code 1 if any video failed.
+    index.csv / index.json and never stops the run. Exit code 1 if any video failed (a video
+    with no person is a result with a warning, not a failure).
     """
     result = run_batch(inputs, out_dir, workers=workers, exercise=exercise, model=model,
                        config=config, scheduler=scheduler, retry_failed=retry_failed,
@@ -1001,8 +1005,11 @@ def command(inputs, out_dir, workers, exercise, model, config, scheduler, retry_
              f"{c.get('no_person', 0)} with no person"]
     click.echo(f"{n} videos: {', '.join(parts)}; analysed {result.analysed} now, "
                f"{result.skipped} already done. Index: {result.out_dir / INDEX_CSV}")
+    if c.get("no_person"):
+        click.echo(f"warning: {c['no_person']} of {n} videos had no person in frame (their "
+                   f"results say so; see {result.out_dir / INDEX_CSV})", err=True)
     if result.failed:
-        click.echo(f"error: {result.failed} of {n} videos failed or had no person (see "
+        click.echo(f"error: {result.failed} of {n} videos failed (see "
                    f"{result.out_dir / INDEX_CSV}; rerun with --retry-failed to redo them)",
                    err=True)
         sys.exit(1)

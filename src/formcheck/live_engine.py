@@ -26,7 +26,7 @@ import numpy as np
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
                          silhouette_arch, trunk_thickness)
-from .pipeline import confidence, rep_records, top_frames, view_warning
+from .pipeline import HEEL_COMMON_MAX_M, confidence, rep_records, top_frames, view_warning
 from .reps import RepCounter
 from .rules import Profile
 from .session import Rep
@@ -509,7 +509,8 @@ class LiveAnalyzer:
         near_top = (phase == "top" or stalled) and not self._left_top
         if en("heel_lift") and np.isfinite(heel) and self._heel_pre is not None and near_top \
                 and rc.peak_deg >= self.profile.reps.min_peak_deg:
-            common = float(np.median(self._heel_raw)) if self._heel_raw else None
+            common = min(float(np.median(self._heel_raw)), HEEL_COMMON_MAX_M) \
+                if self._heel_raw else None
             limit = rules["heel_lift"]["max_heel_rise_m"] + (0.0 if common is not None
                                                              else HEEL_FIRST_MARGIN_M)
             lift = heel - self._heel_pre - (common or 0.0)

@@ -71,14 +71,20 @@ def confidence(geom: Geometry) -> float:
     return float(np.clip(1.0 - geom.yaw_deg / 60.0, 0.0, 1.0))
 
 
+#: Largest per-set heel shift (metres) taken as the landmark's own drift and subtracted.
+HEEL_COMMON_MAX_M = 0.025
+
+
 def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
-               min_reps: int = 3) -> list[tuple[float | None, int | None]]:
+               min_reps: int = 3,
+               max_common_m: float = HEEL_COMMON_MAX_M) -> list[tuple[float | None, int | None]]:
     """Heel rise of each movement (metres) and the frame where it peaks.
 
     A movement's raw rise is the heel's height at the top (90th percentile) minus its median
     in the 0.6 s before the movement starts. MediaPipe's heel landmark also shifts with the
     shin's rotation, the same way in every rep, so with at least ``min_reps`` reps the set's
-    median raw rise is subtracted: what remains is what this rep's heels did differently.
+    median raw rise, capped at ``max_common_m``, is subtracted: what remains is what this rep's
+    heels did differently (and, past the cap, a lift that every rep of the set shows).
     """
     raw: list[tuple[float | None, int | None]] = []
     pre_n = max(1, int(round(0.6 * fps)))
@@ -91,7 +97,7 @@ def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
         raw.append((float(np.nanpercentile(top, 90) - np.nanmedian(pre)),
                     mv.top_start + int(np.nanargmax(top))))
     deltas = [d for (d, _), mv in zip(raw, movements) if d is not None and mv.is_rep]
-    common = float(np.median(deltas)) if len(deltas) >= min_reps else 0.0
+    common = min(float(np.median(deltas)), max_common_m) if len(deltas) >= min_reps else 0.0
     return [(None if d is None else d - common, f) for d, f in raw]
 
 
