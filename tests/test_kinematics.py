@@ -88,22 +88,52 @@ def test_no_person_geometry():
 
 
 def test_silhouette_arch_straight_vs_bowed():
-    # a 2-frame mask: a straight slab vs a slab whose underside bows up in the middle
-    h, w = 200, 400
-    xy = np.full((2, 33, 2), np.nan)
+    # 3 frames of a slab lying along the shoulder-hip-knee line: straight; its underside bowed
+    # up in the middle (an arched back); straight with an arm lying on the floor under it
+    h, w = 260, 460
+    xy = np.full((3, 33, 2), np.nan)
     from formcheck.track import LM
-    for f in range(2):
+    for f in range(3):
         xy[f, LM["left_shoulder"]] = (50, 100)
         xy[f, LM["left_hip"]] = (350, 100)
-    masks = np.zeros((2, h, w), bool)
-    masks[0, 70:130, 30:370] = True
-    masks[1, 70:130, 30:370] = True
-    xs = np.arange(30, 370)
-    bow = (25 * np.sin(np.pi * (xs - 30) / 340)).astype(int)
+        xy[f, LM["left_knee"]] = (450, 100)
+    masks = np.zeros((3, h, w), bool)
+    masks[:, 70:130, 30:400] = True
+    xs = np.arange(30, 400)
+    bow = (25 * np.sin(np.pi * (xs - 30) / 370)).astype(int)
     for x, b in zip(xs, bow):
         masks[1, 130 - b:130, x] = False
+    masks[2, 200:215, 40:360] = True  # the arm on the floor, below a gap
     from formcheck.kinematics import Geometry
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     arch = silhouette_arch(xy, masks, 1.0, geom)
     assert arch[0] == pytest.approx(0, abs=0.5)
-    assert arch[1] > 10  # bowed up by 25 px over a 210 px chord
+    assert arch[1] > 10  # bowed up by 25 px over a ~300 px chord
+    assert arch[2] == pytest.approx(0, abs=0.5)  # the arm is not the back
+    # no knee landmark: no estimate
+    xy[:, LM["left_knee"]] = np.nan
+    assert np.isnan(silhouette_arch(xy, masks, 1.0, geom)).all()
+
+
+def test_midline_bias_from_the_silhouette():
+    # landmarks on the upper surface of a 60 px thick slab: the angle through the slab's
+    # middle at shoulder and hip is what the midline bias compares with
+    h, w = 260, 460
+    from formcheck.kinematics import Geometry, midline_bias
+    from formcheck.track import LM
+    xy = np.full((1, 33, 2), np.nan)
+    xy[0, LM["left_shoulder"]] = (50, 72)    # on top of the slab (rows 70..129)
+    xy[0, LM["left_hip"]] = (250, 72)
+    xy[0, LM["left_knee"]] = (450, 100)       # knee at mid-depth
+    masks = np.zeros((1, h, w), bool)
+    masks[0, 70:130, 30:400] = True
+    masks[0, 200:215, 40:360] = True  # an arm on the floor must not deepen the body
+    geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
+    bias = midline_bias(xy, masks, 1.0, geom, np.array([0]))
+    from formcheck.kinematics import signed_shk_angle
+    raw = signed_shk_angle(xy[:, LM["left_shoulder"]], xy[:, LM["left_hip"]],
+                           xy[:, LM["left_knee"]], UP)[0]
+    mid = signed_shk_angle(np.array([[50, 99.5]]), np.array([[250, 99.5]]),
+                           np.array([[450, 100]]), UP)[0]
+    assert raw > 180  # hip landmark above the shoulder-knee line
+    assert bias == pytest.approx(raw - mid, abs=1.0)

@@ -17,8 +17,9 @@ Conventions
   changes mean something (a rise of the heel off a fixed floor). It is *not* measured against
   the toe landmark: MediaPipe moves the whole foot together, so heel-minus-toe barely changes
   when a heel really lifts (measured on the synthetic set: AUC 0.54 vs 0.98).
-- **Silhouette arch** (``arch_sil``): bend of the body's back outline between shoulder and hip,
-  from the segmentation mask (see :func:`silhouette_arch`), in degrees; + = back bowed up.
+- **Silhouette arch** (``arch_sil``): bend of the body's back outline from the upper back to
+  the buttocks, from the segmentation mask (see :func:`silhouette_arch`), in degrees; + = back
+  bowed up.
 - **Camera yaw** (``yaw_deg``): 0° = a true side view, 90° = frontal; estimated from how far
   apart the left and right hips and shoulders appear, relative to their metric distance.
 """
@@ -202,17 +203,21 @@ def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry) -> Angl
 
 
 def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry,
-                    stations: int = 13, lo: float = 0.15, hi: float = 0.85) -> np.ndarray:
-    """Bend of the back outline between shoulder and hip, from the silhouette (degrees).
+                    stations: int = 13, lo: float = 0.15, past_hip: float = 0.25,
+                    past_stations: int = 4) -> np.ndarray:
+    """Bend of the back outline from the upper back to the buttocks, from the silhouette (deg).
 
     For each frame, ``stations`` points are placed on the near-side shoulder→hip segment
-    (fractions ``lo``..``hi``). From each, a ray is cast towards the floor (``-up``) to the
-    edge of the person mask: that is the back surface. The profile's largest rise above the
+    (fractions ``lo``..1) and ``past_stations`` more past the hip towards the knee (up to
+    ``past_hip`` of the hip→knee segment), so the profile spans the lumbar curve and the
+    buttocks below it. From each point a ray is cast towards the floor (``-up``); the back
+    surface is where the ray first leaves the person after entering it (so an arm lying on
+    the floor below the body is not taken for the back). The profile's largest rise above the
     straight line joining its two end points is the sagitta ``s``; with chord ``c`` (the
-    distance between the end stations) the bend angle of a circular arc through them is
-    ``4 * atan(2 s / c)``. + = the back bows up, away from the floor (an arched lower back);
-    0 = a straight back; a slight positive reading is normal anatomy (buttocks and
-    shoulder blades), so the rule's threshold is calibrated. NaN without a usable mask.
+    distance between the end points along the body) the bend angle of a circular arc through
+    them is ``4 * atan(2 s / c)``. + = the back bows up, away from the floor (an arched lower
+    back); 0 = a straight back. Normal anatomy (shoulder blades, buttocks) reads well above 0,
+    so the rule's threshold is calibrated per exercise. NaN without a usable mask.
     """
     t = xy.shape[0]
     out = np.full(t, np.nan)
@@ -220,41 +225,53 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
         return out
     sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
     hp = xy[:, side_index(geom.side, "hip")] * mask_scale
-    ok = np.all(np.isfinite(sh), axis=1) & np.all(np.isfinite(hp), axis=1) & masks.any(axis=(1, 2))
+    kn = xy[:, side_index(geom.side, "knee")] * mask_scale
+    ok = np.all(np.isfinite(sh), axis=1) & np.all(np.isfinite(hp), axis=1) \
+        & np.all(np.isfinite(kn), axis=1) & masks.any(axis=(1, 2))
     if not ok.any():
         return out
     idx = np.flatnonzero(ok)
-    sh, hp, m = sh[idx], hp[idx], masks[idx]
+    sh, hp, kn, m = sh[idx], hp[idx], kn[idx], masks[idx]
+    n = len(idx)
     h, w = m.shape[1:]
-    fr = np.linspace(lo, hi, stations)
-    seg_len = np.linalg.norm(hp - sh, axis=1)  # (n,)
-    max_d = int(np.ceil(np.nanmax(seg_len) * 0.8)) + 2
-    steps = np.arange(max_d)  # mask pixels
-    base = sh[:, None, :] + fr[None, :, None] * (hp - sh)[:, None, :]  # (n, K, 2)
-    down = -geom.up
-    pts = base[:, :, None, :] + steps[None, None, :, None] * down  # (n, K, S, 2)
-    xi = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
-    yi = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
-    inside = m[np.arange(len(idx))[:, None, None], yi, xi]  # (n, K, S)
-    inside &= (pts[..., 0] >= 0) & (pts[..., 0] < w) & (pts[..., 1] >= 0) & (pts[..., 1] < h)
-    # distance to the last inside sample along each ray: the outermost (posterior) surface,
-    # so gaps between an arm and the trunk do not count as the back
-    any_in = inside.any(axis=2)
-    last_in = (inside.shape[2] - 1 - np.argmax(inside[:, :, ::-1], axis=2)).astype(float)
-    last_in[~any_in | inside[:, :, -1]] = np.nan  # no body, or the ray never left it
-    # profile distance below the segment; rise above the end-to-end chord
-    d = last_in  # (n, K) larger = thicker below the shoulder-hip line
-    chord_line = d[:, :1] + (d[:, -1:] - d[:, :1]) * ((fr - lo) / (hi - lo))[None, :]
-    rise = chord_line - d  # + = surface above the chord (bowed up)
+    seg = hp - sh
+    seg_len = np.linalg.norm(seg, axis=1)  # (n,) mask px
+    fr = np.linspace(lo, 1.0, stations)
+    fk = np.linspace(0.0, past_hip, past_stations + 1)[1:]
+    base = np.concatenate([sh[:, None, :] + fr[None, :, None] * seg[:, None, :],
+                           hp[:, None, :] + fk[None, :, None] * (kn - hp)[:, None, :]],
+                          axis=1)  # (n, K, 2)
+    k = base.shape[1]
+    max_d = int(np.ceil(np.nanmax(seg_len) * 0.9)) + 2
+    steps = np.arange(max_d)
+    pts = base[:, :, None, :] + steps[None, None, :, None] * (-geom.up)  # (n, K, S, 2)
+    xi = np.round(pts[..., 0]).astype(int)
+    yi = np.round(pts[..., 1]).astype(int)
+    inb = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    inside = m[np.arange(n)[:, None, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
+    # first pixel inside (the point may sit just outside the outline), then the first pixel
+    # outside after it: the back surface of the body part under the point
+    enter = np.argmax(inside, axis=2)  # (n, K)
+    after = ~inside & (steps[None, None, :] > enter[..., None])
+    d = np.argmax(after, axis=2).astype(float)
+    bad = ~inside.any(axis=2) | ~after.any(axis=2) | (enter > 0.3 * seg_len[:, None])
+    d[bad] = np.nan
+    # position of each point along the body (mask px), for the chord
+    axis = seg / np.maximum(seg_len, 1e-9)[:, None]
+    pos = np.sum((base - sh[:, None, :]) * axis[:, None, :], axis=2)  # (n, K)
+    span = pos[:, -1] - pos[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = (pos - pos[:, :1]) / span[:, None]
+        chord_line = d[:, :1] + (d[:, -1:] - d[:, :1]) * frac
+        rise = chord_line - d  # + = surface above the chord (bowed up)
     inner = rise[:, 1:-1]
-    s = np.full(len(idx), np.nan)
+    s = np.full(n, np.nan)
     has = np.isfinite(inner).any(axis=1)
     s[has] = np.nanmax(inner[has], axis=1)
-    c = seg_len * (hi - lo)
     with np.errstate(invalid="ignore", divide="ignore"):
-        bend = np.degrees(4 * np.arctan2(2 * s, c))
-    valid = np.isfinite(d[:, 0]) & np.isfinite(d[:, -1]) & (np.isfinite(d).sum(axis=1) >= 0.7 *
-                                                              stations)
+        bend = np.degrees(4 * np.arctan2(2 * s, span))
+    valid = np.isfinite(d[:, 0]) & np.isfinite(d[:, -1]) & (np.isfinite(d).sum(axis=1) >= 0.7 * k) \
+        & (span > 1.0)
     out[idx[valid]] = bend[valid]
     return out
 
@@ -291,13 +308,17 @@ def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
 
 def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
                 direction: np.ndarray, max_len: int, first_exit: bool) -> np.ndarray:
-    """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` to the mask edge.
+    """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` (``(2,)`` or one per
+    point, ``(n, 2)``, unit length) to the mask edge.
 
     ``first_exit``: stop at the first pixel outside the person; otherwise the last inside
     pixel (the outermost surface). NaN where the ray starts outside or never leaves the mask.
     """
     h, w = masks.shape[1:]
     steps = np.arange(max_len)
+    direction = np.asarray(direction, float)
+    if direction.ndim == 2:
+        direction = direction[:, None, :]
     pts = points[:, None, :] + steps[None, :, None] * direction
     xi = np.round(pts[..., 0]).astype(int)
     yi = np.round(pts[..., 1]).astype(int)
@@ -317,10 +338,13 @@ def midline_bias(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, ge
     """Per-set bias of the raw shoulder–hip–knee angle from the body's own silhouette (deg).
 
     MediaPipe's hip and shoulder landmarks sit near the body surface. In each of ``frames``
-    the silhouette is cut along the floor normal through the near-side hip and shoulder
-    landmarks; the joint centres are placed at ``*_fraction`` of the body's depth from the back
-    (floor-side) surface. The bias is the median, over the frames, of the raw angle minus the
-    angle through those centres (the knee landmark is kept). NaN without usable masks.
+    the silhouette is cut through the near-side hip and shoulder landmarks along the normal to
+    the shoulder–knee line (across the body, whatever its slope), from the landmark to the
+    first pixel outside the person on either side (so an arm lying on the floor below the body
+    is not taken for the back). The joint centres are placed at ``*_fraction`` of the body's
+    depth from the back (floor-side) surface. The bias is the median, over the frames, of the
+    raw angle minus the angle through those centres (the knee landmark is kept); + = the
+    landmarks read the angle high. NaN without usable masks.
     """
     if masks is None or geom.side not in ("left", "right") or len(frames) == 0:
         return float("nan")
@@ -329,18 +353,23 @@ def midline_bias(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, ge
     hp = xy[frames, side_index(geom.side, "hip")]
     kn = xy[frames, side_index(geom.side, "knee")]
     ok = np.all(np.isfinite(sh), 1) & np.all(np.isfinite(hp), 1) & np.all(np.isfinite(kn), 1)
+    ok &= np.linalg.norm(kn - sh, axis=1) > 1e-6
     frames, sh, hp, kn = frames[ok], sh[ok], hp[ok], kn[ok]
     if len(frames) == 0:
         return float("nan")
+    # unit normal to the shoulder-knee line, on the side of "up" (away from the floor)
+    along = _unit(kn - sh)
+    normal = np.stack([along[:, 1], -along[:, 0]], axis=1)
+    normal *= np.where(normal @ geom.up < 0, -1.0, 1.0)[:, None]
     max_len = int(np.nanmax(np.linalg.norm(hp - sh, axis=1)) * mask_scale) + 2
     centres = []
     for pt, frac in ((sh, shoulder_fraction), (hp, hip_fraction)):
         p = pt * mask_scale
-        up_d = _ray_extent(p, frames, masks, geom.up, max_len, first_exit=True)
-        dn_d = _ray_extent(p, frames, masks, -geom.up, max_len, first_exit=False)
+        up_d = _ray_extent(p, frames, masks, normal, max_len, first_exit=True)
+        dn_d = _ray_extent(p, frames, masks, -normal, max_len, first_exit=True)
         # back surface is dn_d below; the centre lies frac of the depth above it
-        offset = -dn_d + frac * (up_d + dn_d)  # along +up, mask px
-        centres.append(pt + (offset / mask_scale)[:, None] * geom.up)
+        offset = -dn_d + frac * (up_d + dn_d)  # along the normal, mask px
+        centres.append(pt + (offset / mask_scale)[:, None] * normal)
     mid_sh, mid_hp = centres
     raw = signed_shk_angle(sh, hp, kn, geom.up)
     mid = signed_shk_angle(mid_sh, mid_hp, kn, geom.up)

@@ -26,7 +26,8 @@ import numpy as np
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
                          silhouette_arch, trunk_thickness)
-from .pipeline import HEEL_COMMON_MAX_M, confidence, rep_records, top_frames, view_warning
+from .pipeline import (HEEL_COMMON_MAX_M, arch_baseline, confidence, rep_records, top_frames,
+                       view_warning)
 from .reps import RepCounter
 from .rules import Profile
 from .session import Rep
@@ -497,9 +498,18 @@ class LiveAnalyzer:
             conf = confidence(self.geom)
             n_top = len(self._top_arch)
             med = float(np.median(self._top_arch)) if n_top else float("nan")
-            # the silhouette estimate is noisy: a clear excess at once, a small one after 1 s
-            over = (n_top >= 3 and med > r["max_arch_deg"] + ARCH_EARLY_MARGIN_DEG) or \
-                (n_top >= self.fps and med > r["max_arch_deg"])
+            # the silhouette estimate is noisy: a clear excess at once, a small one after 1 s;
+            # under max_arch_alone_deg only when the bend clearly exceeds the athlete's own
+            # straightest rep so far (as rules.evaluate_rep does once the rep is done)
+            base, n_set = arch_baseline(
+                [(p.lumbar.get("silhouette_deg"), p.lumbar.get("silhouette_confidence") or 0.0)
+                 for p in self.reps] + [(med if n_top else None, conf)],
+                r["min_view_confidence"])
+            relative = base is not None and n_set >= r["min_set_reps"] and \
+                med - base >= r["min_arch_rise_deg"]
+            over = (n_top >= 3 and med > r["max_arch_alone_deg"] + ARCH_EARLY_MARGIN_DEG) or \
+                (n_top >= self.fps and (med > r["max_arch_alone_deg"] or
+                                        (relative and med > r["max_arch_deg"])))
             if en("lumbar_arch") and over and conf >= r["min_view_confidence"] \
                     and "hyperextension" not in self._move_faults:
                 self._offer("lumbar_arch", i, t, cues, wall_s)

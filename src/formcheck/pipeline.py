@@ -101,21 +101,36 @@ def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
     return [(None if d is None else d - common, f) for d, f in raw]
 
 
+def top_arch(mv: Movement, arch: np.ndarray, geom: Geometry) -> tuple[float | None, float]:
+    """A movement's silhouette bend (median over its top phase, degrees) and its confidence."""
+    a_top = arch[mv.top_start:mv.top_end + 1]
+    if not np.isfinite(a_top).any():
+        return None, 0.0
+    return float(np.nanmedian(a_top)), confidence(geom) * float(np.isfinite(a_top).mean())
+
+
+def arch_baseline(values: list[tuple[float | None, float]], min_confidence: float
+                  ) -> tuple[float | None, int]:
+    """The least silhouette bend among reps with a usable estimate, and how many those are."""
+    ok = [a for a, c in values if a is not None and c >= min_confidence]
+    return (min(ok) if ok else None), len(ok)
+
+
 def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: float,
                 ang: Angles, heel_rise: tuple, arch: np.ndarray, geom: Geometry,
-                profile: Profile, with_findings: bool) -> Rep:
+                profile: Profile, with_findings: bool,
+                arch_set: tuple[float | None, int] = (None, 0)) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() \
         else None
     heel, heel_frame = heel_rise
-    a_top = arch[top]
-    arch_deg = float(np.nanmedian(a_top)) if np.isfinite(a_top).any() else None
+    arch_deg, arch_conf = top_arch(mv, arch, geom)
     conf = confidence(geom)
-    arch_conf = conf * float(np.isfinite(a_top).mean()) if arch_deg is not None else 0.0
     lumbar = {
         "angle_estimate_deg": max(0.0, mv.peak_angle_deg - 180.0),
         "silhouette_deg": arch_deg,
         "silhouette_confidence": round(arch_conf, 3),
+        "silhouette_set_min_deg": arch_set[0],
         "angle_confidence": round(conf, 3),
         "used": "silhouette" if arch_deg is not None else "angle",
     }
@@ -128,7 +143,8 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
              top_end_s=ts(mv.top_end_f), top_end_frame=mv.top_end, complete=mv.complete,
              heel_rise_m=heel, heel_time_s=None if heel_frame is None else float(t[heel_frame]),
              heel_frame=heel_frame, heel_confidence=conf, knee_angle_deg=knee,
-             arch_sil_deg=arch_deg, arch_confidence=arch_conf, angle_confidence=conf)
+             arch_sil_deg=arch_deg, arch_confidence=arch_conf, angle_confidence=conf,
+             arch_set_min_deg=arch_set[0], arch_set_reps=arch_set[1])
     findings = evaluate_rep(m, profile) if with_findings else []
     return Rep(index=i, start_s=ts(mv.start_f), top_start_s=m["top_start_s"],
                top_end_s=m["top_end_s"], end_s=ts(mv.end_f), start_frame=mv.start,
@@ -151,8 +167,10 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_
     heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps)))
     reps = [m for m in movements if m.is_rep]
     attempts = [m for m in movements if not m.is_rep]
+    arch_set = arch_baseline([top_arch(m, arch, geom) for m in reps],
+                             profile.rule("lumbar_arch")["min_view_confidence"])
     return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
-                         True) for i, m in enumerate(reps)],
+                         True, arch_set) for i, m in enumerate(reps)],
             [_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
                          False) for i, m in enumerate(attempts)])
 

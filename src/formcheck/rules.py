@@ -127,7 +127,8 @@ def _validate(d: dict, src: str) -> None:
                  "reps.top_band_deg",
                  "reps.min_duration_s", "rules.short_hold.min_hold_s",
                  "rules.fast_lowering.min_lowering_s", "rules.heel_lift.max_heel_rise_m",
-                 "rules.lumbar_arch.max_arch_deg"):
+                 "rules.lumbar_arch.max_arch_deg", "rules.lumbar_arch.max_arch_alone_deg",
+                 "rules.lumbar_arch.min_set_reps"):
         if num(path) <= 0:
             raise ConfigError(f"'{path}' in {src} must be greater than 0")
     if num("reps.exit_delta_deg") >= num("reps.enter_delta_deg"):
@@ -145,6 +146,8 @@ def _validate(d: dict, src: str) -> None:
                           f"rules.hyperextension.max_peak_deg in {src}")
     if num("rules.knee_angle.min_knee_deg") >= num("rules.knee_angle.max_knee_deg"):
         raise ConfigError(f"rules.knee_angle.min_knee_deg must be below max_knee_deg in {src}")
+    if num("rules.lumbar_arch.min_arch_rise_deg") < 0:
+        raise ConfigError(f"'rules.lumbar_arch.min_arch_rise_deg' in {src} must be 0 or more")
     if not 0 <= num("rules.lumbar_arch.min_view_confidence") <= 1:
         raise ConfigError(f"'rules.lumbar_arch.min_view_confidence' in {src} must be in [0, 1]")
     lo, hi = d["set"]["min_reps"], d["set"]["max_reps"]
@@ -192,7 +195,9 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
 
     ``m`` keys: ``peak_angle_deg``, ``peak_time_s``, ``peak_frame``, ``hold_s``, ``lowering_s``,
     ``lowering_time_s``, ``lowering_frame``, ``complete``, ``heel_rise_m``, ``heel_time_s``,
-    ``heel_frame``, ``knee_angle_deg``, ``arch_sil_deg``, ``arch_confidence``, ``angle_confidence``.
+    ``heel_frame``, ``knee_angle_deg``, ``arch_sil_deg``, ``arch_confidence``, ``angle_confidence``,
+    ``arch_set_min_deg`` (the least silhouette bend among the set's reps with a usable estimate)
+    and ``arch_set_reps`` (how many those are).
     """
     out: list[Finding] = []
     peak, t, f = m["peak_angle_deg"], m["peak_time_s"], m["peak_frame"]
@@ -212,11 +217,21 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
     if profile.enabled("lumbar_arch"):
         r = profile.rule("lumbar_arch")
         arch, aconf = m.get("arch_sil_deg"), m.get("arch_confidence") or 0.0
-        if arch is not None and math.isfinite(arch) and aconf >= r["min_view_confidence"] \
-                and arch > r["max_arch_deg"]:
+        base, n_set = m.get("arch_set_min_deg"), m.get("arch_set_reps") or 0
+        hyper = any(f.rule == "hyperextension" for f in out)  # its cue already says it
+        usable = arch is not None and math.isfinite(arch) and \
+            aconf >= r["min_view_confidence"] and not hyper
+        if usable and arch > r["max_arch_alone_deg"]:
+            out.append(_finding(profile, "lumbar_arch", arch, "deg", r["max_arch_alone_deg"],
+                                ">", t, f, f"lower back arched (back-outline bend {arch:.0f} "
+                                f"deg, limit {r['max_arch_alone_deg']:.0f} deg)", "silhouette",
+                                aconf))
+        elif usable and arch > r["max_arch_deg"] and base is not None and \
+                n_set >= r["min_set_reps"] and arch - base >= r["min_arch_rise_deg"]:
             out.append(_finding(profile, "lumbar_arch", arch, "deg", r["max_arch_deg"], ">",
                                 t, f, f"lower back arched (back-outline bend {arch:.0f} deg, "
-                                f"limit {r['max_arch_deg']:.0f} deg)", "silhouette", aconf))
+                                f"{arch - base:.0f} deg more than your straightest rep)",
+                                "silhouette", aconf))
     if profile.enabled("short_hold"):
         thr = profile.rule("short_hold")["min_hold_s"]
         if m["hold_s"] < thr:
