@@ -11,7 +11,8 @@ Prints a table and writes ``PREFIX.md`` and ``PREFIX.json`` (default
   (all reps, and clear-cut reps only: faults at least 8 deg or 1 s beyond their threshold);
 - angle: median absolute error of the peak shoulder–hip–knee angle (matched reps);
 - timing: median absolute error of hold and lowering durations;
-- ``lumbar_arch`` precision/recall by camera view (|yaw| < 10 deg "side", else "oblique").
+- ``lumbar_arch`` precision/recall by exercise and camera view (|yaw| < 10 deg "side", else
+  "oblique"), over all reps.
 
 Pose tracks are cached (``--cache``, keyed by the video's size and mtime), so re-scoring after
 a threshold or calibration change does not re-run the model.
@@ -148,9 +149,11 @@ def summarise(clips: list[dict]) -> dict:
     med = lambda k: float(np.median(np.abs([r[k] for r in rows if r[k] is not None]))) \
         if any(r[k] is not None for r in rows) else float("nan")  # noqa: E731
     by_view = {}
-    for view in ("side", "oblique"):
-        vr = [r for c in clips if c["view"] == view for r in c["reps"]]
-        by_view[view] = prf(vr, "lumbar_arch")
+    for ex in ("hip_thrust", "glute_bridge"):
+        for view in ("side", "oblique"):
+            vr = [r for c in clips if c["view"] == view and c["exercise"] == ex
+                  for r in c["reps"]]
+            by_view[f"{ex} {view}"] = prf(vr, "lumbar_arch")
     return {
         "clips": len(clips),
         "reps_true": int(sum(c["n_true"] for c in clips)),
@@ -190,7 +193,8 @@ def markdown(summary: dict, title: str) -> str:
         lines.append(f"| `{f}` | {fmt(a['precision'])} | {fmt(a['recall'])} | {fmt(a['f1'])} | "
                      f"{fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | "
                      f"{c['tp']}/{c['fp']}/{c['fn']} |")
-    lines += ["", "| `lumbar_arch` by view | precision | recall | TP/FP/FN |", "|---|---|---|---|"]
+    lines += ["", "| `lumbar_arch` by exercise and view | precision | recall | TP/FP/FN |",
+              "|---|---|---|---|"]
     for v, m in s["lumbar_arch_by_view"].items():
         lines.append(f"| {v} | {fmt(m['precision'])} | {fmt(m['recall'])} | "
                      f"{m['tp']}/{m['fp']}/{m['fn']} |")

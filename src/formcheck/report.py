@@ -278,8 +278,14 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
                          bad="heel_lift" in rep.faults))
     arch = (rep.lumbar or {}).get("silhouette_deg")
     if "lumbar_arch" in rules and arch is not None:
-        rows.append(dict(name="Lower-back bend (outline)", value=f"{_fmt(arch)}°",
-                         target=f"≤ {rules['lumbar_arch'].get('max_arch_deg', 0):.0f}°",
+        la = rules["lumbar_arch"]
+        base = (rep.lumbar or {}).get("silhouette_set_min_deg")
+        value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your straightest rep)"
+                                    if base is not None else "")
+        rows.append(dict(name="Lower-back bend (outline)", value=value,
+                         target=f"≤ {la.get('max_arch_alone_deg', 0):.0f}°, or ≤ "
+                                f"{la.get('min_arch_rise_deg', 0):.0f}° over your straightest rep"
+                                if la.get("enabled", True) else "not checked (off)",
                          bad="lumbar_arch" in rep.faults))
     return rows
 
