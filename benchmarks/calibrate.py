@@ -48,6 +48,7 @@ def threshold_rows(folder: Path, split: str, cache: Path) -> list[dict]:
                          "heel": pred[i]["heel_rise_m"], "faults": t["faults"],
                          "exercise": lab["exercise"],
                          "hyper_flagged": "hyperextension" in pred[i]["faults"],
+                         "sag_flagged": "sag" in pred[i]["faults"],
                          "clear_cut": t.get("clear_cut", True)})
     return rows
 
@@ -71,7 +72,8 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
                          write: bool) -> None:
     rows = [r for f, c in zip(folders, caches) for r in threshold_rows(f, split, c)]
     # lumbar_arch: per exercise (a bridge's outline differs from a hip thrust's), over the reps
-    # the rule looks at (usable view, not already flagged as hyperextension). Three numbers:
+    # the rule looks at (usable view, hips on the line: not flagged as sag or hyperextension;
+    # the set baseline comes from those reps too, as in the analyser). Three numbers:
     # max_arch_deg, the F1-best threshold on the bend alone; max_arch_alone_deg, the lowest
     # bend with no false flag at all; min_arch_rise_deg, the F1-best rise over the set's
     # straightest rep for bends between the two.
@@ -80,15 +82,21 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
         ex_rows = [r for r in rows if r["exercise"] == ex]
         for r in ex_rows:
             same = [q["arch"] for q in ex_rows if q["clip"] == r["clip"] and q["arch"] is not None
-                    and q["arch_conf"] >= 0.5]
+                    and q["arch_conf"] >= 0.5 and not q["hyper_flagged"]
+                    and not q["sag_flagged"]]
             r["arch_base"], r["arch_n"] = (min(same) if same else None), len(same)
-        arch_rows = [r for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]]
+        arch_rows = [r for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]
+                     and not r["sag_flagged"]]
         truth = ["lumbar_arch" in r["faults"] for r in arch_rows]
         vals = [r["arch"] for r in arch_rows]
         f1, t_abs, p, rc = best_threshold(vals, truth, np.arange(10, 90.5, 0.5))
+        # the zero-false-flag tail is estimated on every straight-spine rep in a usable view,
+        # sags included (their outlines vary too): on the on-line reps alone it sits on the
+        # last few straight reps and is too fragile
+        tail = [r["arch"] for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]
+                and "lumbar_arch" not in r["faults"] and r["arch"] is not None]
         t_alone = next((float(t) for t in np.arange(10, 120.5, 0.5)
-                        if not any(v is not None and v > t and not y
-                                   for v, y in zip(vals, truth))), 120.0)
+                        if not any(v > t for v in tail)), 120.0)
         rises = [(r["arch"] - r["arch_base"]) if (r["arch"] is not None and r["arch"] > t_abs
                                                   and r["arch_n"] >= 3) else None
                  for r in arch_rows]

@@ -26,8 +26,8 @@ import numpy as np
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
                          silhouette_arch, trunk_thickness)
-from .pipeline import (HEEL_COMMON_MAX_M, arch_baseline, confidence, rep_records, top_frames,
-                       view_warning)
+from .pipeline import (HEEL_COMMON_MAX_M, arch_baseline, confidence, on_the_line, rep_records,
+                       top_frames, view_warning)
 from .reps import RepCounter
 from .rules import Profile
 from .session import Rep
@@ -503,7 +503,8 @@ class LiveAnalyzer:
             # straightest rep so far (as rules.evaluate_rep does once the rep is done)
             base, n_set = arch_baseline(
                 [(p.lumbar.get("silhouette_deg"), p.lumbar.get("silhouette_confidence") or 0.0)
-                 for p in self.reps] + [(med if n_top else None, conf)],
+                 for p in self.reps if on_the_line(p.peak_angle_deg, self.profile)]
+                + [(med if n_top else None, conf)],
                 r["min_view_confidence"])
             relative = base is not None and n_set >= r["min_set_reps"] and \
                 med - base >= r["min_arch_rise_deg"]
@@ -511,7 +512,8 @@ class LiveAnalyzer:
                 (n_top >= self.fps and (med > r["max_arch_alone_deg"] or
                                         (relative and med > r["max_arch_deg"])))
             if en("lumbar_arch") and over and conf >= r["min_view_confidence"] \
-                    and "hyperextension" not in self._move_faults:
+                    and "hyperextension" not in self._move_faults \
+                    and "sag" not in self._move_faults:
                 self._offer("lumbar_arch", i, t, cues, wall_s)
         # heel lift near the top: the heel's height above where it was before the rise, minus
         # the shift every rep shows (the heel landmark moves with the shin; learned from the

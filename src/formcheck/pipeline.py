@@ -109,9 +109,16 @@ def top_arch(mv: Movement, arch: np.ndarray, geom: Geometry) -> tuple[float | No
     return float(np.nanmedian(a_top)), confidence(geom) * float(np.isfinite(a_top).mean())
 
 
+def on_the_line(peak_deg: float, profile: Profile) -> bool:
+    """True if a top at ``peak_deg`` (corrected) is neither a sag nor a hyperextension."""
+    return profile.rule("sag")["min_peak_deg"] <= peak_deg <= \
+        profile.rule("hyperextension")["max_peak_deg"]
+
+
 def arch_baseline(values: list[tuple[float | None, float]], min_confidence: float
                   ) -> tuple[float | None, int]:
-    """The least silhouette bend among reps with a usable estimate, and how many those are."""
+    """The least silhouette bend among reps with a usable estimate, and how many those are
+    (the caller passes the reps with the hips on the line: the athlete's own baseline)."""
     ok = [a for a, c in values if a is not None and c >= min_confidence]
     return (min(ok) if ok else None), len(ok)
 
@@ -167,7 +174,8 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_
     heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps)))
     reps = [m for m in movements if m.is_rep]
     attempts = [m for m in movements if not m.is_rep]
-    arch_set = arch_baseline([top_arch(m, arch, geom) for m in reps],
+    arch_set = arch_baseline([top_arch(m, arch, geom) for m in reps
+                              if on_the_line(m.peak_angle_deg, profile)],
                              profile.rule("lumbar_arch")["min_view_confidence"])
     return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
                          True, arch_set) for i, m in enumerate(reps)],

@@ -218,9 +218,11 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
         r = profile.rule("lumbar_arch")
         arch, aconf = m.get("arch_sil_deg"), m.get("arch_confidence") or 0.0
         base, n_set = m.get("arch_set_min_deg"), m.get("arch_set_reps") or 0
-        hyper = any(f.rule == "hyperextension" for f in out)  # its cue already says it
+        # only with the hips on the line: a sag bends the outline at the hip by itself, and a
+        # hyperextension finding already says "don't arch"
+        off_line = any(f.rule in ("sag", "hyperextension") for f in out)
         usable = arch is not None and math.isfinite(arch) and \
-            aconf >= r["min_view_confidence"] and not hyper
+            aconf >= r["min_view_confidence"] and not off_line
         if usable and arch > r["max_arch_alone_deg"]:
             out.append(_finding(profile, "lumbar_arch", arch, "deg", r["max_arch_alone_deg"],
                                 ">", t, f, f"lower back arched (back-outline bend {arch:.0f} "

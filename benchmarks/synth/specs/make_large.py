@@ -55,10 +55,13 @@ def toml_value(v):
     raise TypeError(type(v))
 
 
-def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None):
-    """``arch_share``: share of reps that are a lumbar arch with the hips on the line (the
-    arch-focused set uses 0.5; the rest keep the usual mix). ``res``: restrict resolutions."""
+def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_share=0.0,
+         split=None):
+    """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
+    the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
+    restrict resolutions. ``split``: put every clip in this split."""
     rng = np.random.default_rng(seed)
+    split_override = split
     res_choices = RES if res is None else [r for r in RES if r[0] <= res]
     clips = []
     fault_cycle = list(FAULTS)
@@ -92,6 +95,9 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None):
             if arch_share and rng.random() < arch_share:
                 reps.append({"fault": "lumbar_arch", "lumbar_deg": round(float(rng.uniform(18, 30)), 2)})
                 continue
+            if sag_share and rng.random() < sag_share:
+                reps.append({"fault": "sag", "peak_deg": round(float(rng.uniform(150, 162)), 2)})
+                continue
             u = rng.random()
             if u < 0.45:
                 f = fault_cycle[fi % len(fault_cycle)]
@@ -102,7 +108,7 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None):
             else:
                 reps.append({})
         clips.append({"name": f"{prefix}_{i:03d}_{ex}_{side}", "exercise": ex, "seed": int(seed * 1000 + i),
-                      "split": split, "video": {"width": w, "height": h, "fps": fps, "crf": 23},
+                      "split": split_override or split, "video": {"width": w, "height": h, "fps": fps, "crf": 23},
                       "body": body, "camera": camera, "tempo": tempo, "reps": reps})
     return clips
 
@@ -130,9 +136,14 @@ if __name__ == "__main__":
     ap.add_argument("--arch-share", type=float, default=0.0,
                     help="share of reps that are a lumbar arch with the hips on the line")
     ap.add_argument("--max-width", type=int, default=None, help="only resolutions up to this width")
+    ap.add_argument("--sag-share", type=float, default=0.0,
+                    help="share of reps that are a clear-cut sag (150-162 deg)")
+    ap.add_argument("--split", default=None, help="put every clip in this split")
     a = ap.parse_args()
     extra = "".join(f" {k} {v}" for k, v in (("--prefix", a.prefix), ("--arch-share", a.arch_share),
-                                             ("--max-width", a.max_width))
+                                             ("--max-width", a.max_width),
+                                             ("--sag-share", a.sag_share), ("--split", a.split))
                     if v not in (None, "large", 0.0))
-    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width), Path(a.out), a.seed, extra)
+    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width, a.sag_share, a.split),
+          Path(a.out), a.seed, extra)
     print(f"wrote {a.out}")
