@@ -5,9 +5,11 @@
 
 For every rep matched to a label (time overlap) whose spine is straight (labelled lumbar
 extension under 8 deg: an arch moves the landmarks, and that is the fault, not the bias), the
-raw landmark angle at the top minus the true angle is the bias to predict. A least-squares
-linear model on per-set features (camera yaw, trunk thickness, the silhouette midline bias) is
-fitted and compared, by leave-one-clip-out cross-validation, with a constant. The criterion is
+raw image-plane landmark angle at the top minus the true angle is the bias to predict. A
+least-squares linear model on per-set features (camera yaw, trunk thickness, the silhouette
+midline bias) and the per-rep difference between the world-landmark and the image angle at the
+top ("world": its coefficient, negated, is the fusion weight ``world_weight``) is fitted and
+compared, by leave-one-clip-out cross-validation, with a constant. The criterion is
 the cross-validated RMS error (a fault flag flips on the large errors, which a median hides);
 the simplest model within 0.05 deg of the best wins. With ``--write`` it goes to
 ``src/formcheck/calibration.toml``. Use the ``calibration`` split only; score on ``test``.
@@ -24,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import ROOT, cached_track, load_labels, match  # noqa: E402
 
-FEATURES = ("yaw", "thickness", "midline")
+FEATURES = ("yaw", "thickness", "midline", "world")
 TOML = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "calibration.toml"
 
 
@@ -151,8 +153,11 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
     rows = []
     for lab in load_labels(folder, split):
         track = cached_track(lab["_video"], cache)
-        s = analyze_track(track, load_profile(lab["exercise"]),
-                          bias_model=BiasModel(intercept_deg=0.0)).session
+        a = analyze_track(track, load_profile(lab["exercise"]),
+                          bias_model=BiasModel(intercept_deg=0.0))
+        s = a.session
+        # world-landmark angle minus image angle, per frame (the fusion's regressor)
+        dworld = a.frames["shk_angle_world_deg"] - a.frames["shk_angle_raw_deg"]
         pred = [r.to_dict() for r in s.reps + s.attempts]
         truth = lab["reps"] + lab.get("attempts", [])
         for i, j in match(pred, truth, float(lab["fps"])):
@@ -164,8 +169,14 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
                          "yaw": abs(s.camera["yaw_deg"] or 0.0),
                          "thickness": s.calibration["trunk_thickness"],
                          "midline": s.calibration["midline_bias_deg"],
+                         "world": _top_median(dworld, pred[i]),
                          "exercise": lab["exercise"]})
     return rows
+
+
+def _top_median(x: np.ndarray, rep: dict) -> float:
+    seg = x[rep["top_start_frame"]:rep["top_end_frame"] + 1]
+    return float(np.nanmedian(seg)) if np.isfinite(seg).any() else float("nan")
 
 
 def design(rows, feats, means):
@@ -219,7 +230,8 @@ def main() -> None:
     print(f"raw bias: mean {err.mean():.2f}, sd {err.std():.2f}, "
           f"range {err.min():.1f}..{err.max():.1f} deg")
     candidates = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
-                  ("yaw", "thickness", "midline")]
+                  ("yaw", "thickness", "midline"), ("world",), ("midline", "world"),
+                  ("yaw", "midline", "world")]
     if args.features:
         candidates = [tuple(f for f in args.features.split(",") if f and f != "constant")]
     results = []
@@ -250,6 +262,7 @@ def main() -> None:
             "thickness_ref = 0.0",
             f"midline_coef = {named.get('midline', 0.0):.4f}",
             f"midline_fallback_deg = {means['midline']:.4f}",
+            f"world_weight = {-named.get('world', 0.0):.4f}",
             f"residual_sd_deg = {resid.std():.4f}",
             f'fitted_on = "{names}:{args.split}"',
             f'source = "calibrated: {",".join(feats) or "constant"} on {names}/'

@@ -137,3 +137,28 @@ def test_midline_bias_from_the_silhouette():
                            np.array([[450, 100]]), UP)[0]
     assert raw > 180  # hip landmark above the shoulder-knee line
     assert bias == pytest.approx(raw - mid, abs=1.0)
+
+
+def test_world_angle_is_3d_and_takes_its_side_from_the_image():
+    from formcheck.kinematics import world_shk_angle
+    from formcheck.track import LM
+    world = np.zeros((2, 33, 3))
+    for side, z in (("left", -0.1), ("right", 0.1)):  # both sides, so the mid-joints lie at z=0
+        world[:, LM[f"{side}_hip"]] = (0.0, 0.0, z)
+        world[:, LM[f"{side}_shoulder"]] = (-0.5, 0.0, z)
+        # knee 30 deg off the straight line, partly out of the image plane (z): a 3-D angle
+        world[:, LM[f"{side}_knee"]] = (0.4 * np.cos(np.radians(30)), 0.0,
+                                       z + 0.4 * np.sin(np.radians(30)))
+    ang = world_shk_angle(world, np.array([170.0, 190.0]))
+    assert ang[0] == pytest.approx(150.0, abs=1e-6)   # image says below the line
+    assert ang[1] == pytest.approx(210.0, abs=1e-6)   # image says above it
+    world[1] = np.nan
+    assert np.isnan(world_shk_angle(world, np.array([170.0, 190.0]))[1])
+
+
+def test_bias_model_fuses_image_and_world_angles():
+    from formcheck.calibration import BiasModel
+    m = BiasModel(world_weight=0.25)
+    out = m.fuse(np.array([180.0, 200.0, 170.0]), np.array([160.0, np.nan, 170.0]))
+    assert out.tolist() == [175.0, 200.0, 170.0]  # no world angle: the image angle
+    assert BiasModel().fuse(np.array([181.0]), np.array([150.0])).tolist() == [181.0]

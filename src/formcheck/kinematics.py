@@ -9,6 +9,8 @@ Conventions
   along the floor normal, estimated from the feet (heel → toe line) or, failing that, from the
   frame (image horizontal). The value is ``360 - θ`` when the hip is above the line, else ``θ``,
   where ``θ ∈ [0, 180]`` is the unsigned angle between hip→shoulder and hip→knee.
+- **World angle** (``shk_world``): the same angle from MediaPipe's metric 3-D world landmarks
+  (mid-shoulder, mid-hip, mid-knee), signed like the image angle; see :func:`world_shk_angle`.
 - **Knee angle**: unsigned hip–knee–ankle angle (90° = shins vertical with thighs horizontal).
 - **Shin to vertical**: unsigned angle between knee→ankle and the floor normal.
 - **Torso to floor**: angle between hip→shoulder and the floor line, in [0, 90].
@@ -184,10 +186,31 @@ class Angles:
     torso_to_floor_deg: np.ndarray
     heel_height_m: np.ndarray
     visibility: np.ndarray  # mean visibility of the near-side shoulder, hip, knee, ankle
+    shk_world_deg: np.ndarray | None = None  # from MediaPipe's metric 3-D world landmarks
 
 
-def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry) -> Angles:
-    """Per-frame angles from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`."""
+def world_shk_angle(world: np.ndarray, image_shk_deg: np.ndarray) -> np.ndarray:
+    """Shoulder–hip–knee angle from MediaPipe's world landmarks ``(T, 33, 3)`` (degrees).
+
+    The 3-D angle at the mid-hip between mid-shoulder and mid-knee (each the mean of the left
+    and right landmark), so it does not depend on the camera's view; MediaPipe estimates these
+    metric landmarks with a separate output of the model, whose errors only partly follow the
+    image landmarks'. It is unsigned, so it takes its side of 180° from the image angle
+    ``image_shk_deg`` (``(T,)``, signed as :func:`signed_shk_angle`). NaN where unknown.
+    """
+    mid = {j: (world[:, side_index("left", j)] + world[:, side_index("right", j)]) / 2
+           for j in ("shoulder", "hip", "knee")}
+    a, b = mid["shoulder"] - mid["hip"], mid["knee"] - mid["hip"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    theta = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+    return np.where(image_shk_deg > 180.0, 360.0 - theta, theta)
+
+
+def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
+                 world: np.ndarray | None = None) -> Angles:
+    """Per-frame angles from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`
+    (and, given ``world`` ``(T, 33, 3)`` metres, the world-landmark angle too)."""
     side = geom.side if geom.side in ("left", "right") else "left"
     j = {name: xy[:, side_index(side, name)] for name in
          ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")}
@@ -199,7 +222,8 @@ def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry) -> Angl
     torso = np.minimum(torso, 180.0 - torso)
     heel_h = j["heel"] @ geom.up * geom.m_per_px
     vis = visibility[:, [side_index(side, n) for n in ("shoulder", "hip", "knee", "ankle")]]
-    return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1))
+    shk_world = world_shk_angle(world, shk) if world is not None else None
+    return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1), shk_world)
 
 
 def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry,

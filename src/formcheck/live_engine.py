@@ -406,13 +406,15 @@ class LiveAnalyzer:
         if xy is None or raw is None:
             self.s.append(blocked=float(blocked))
             return
-        ang = joint_angles(xy[None], raw[2][None], self.geom)
+        # MediaPipe's world landmarks come already smoothed by its own tracking in live mode
+        ang = joint_angles(xy[None], raw[2][None], self.geom, raw[1][None].astype(np.float64))
+        fused = float(self.bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)[0])
         arch = float("nan")
         if raw[4] is not None:
             arch = float(silhouette_arch(xy[None], _unpack(raw[4])[None], self.mask_scale,
                                          self.geom)[0])
-        self.s.append(shk=float(ang.shk_raw_deg[0]) - self.bias,
-                      shk_raw=float(ang.shk_raw_deg[0]), knee=float(ang.knee_deg[0]),
+        self.s.append(shk=fused - self.bias,
+                      shk_raw=fused, knee=float(ang.knee_deg[0]),
                       shin=float(ang.shin_to_vertical_deg[0]),
                       torso=float(ang.torso_to_floor_deg[0]),
                       heel_h=float(ang.heel_height_m[0]), arch=arch,

@@ -200,12 +200,14 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     if geom.view != "no_person" and geom.detected_share < 0.5:
         warnings.append(f"person found in only {geom.detected_share:.0%} of frames")
     warnings.extend(geom.notes)
-    ang = joint_angles(xy, track.visibility, geom)
+    world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
+    ang = joint_angles(xy, track.visibility, geom, world)
     thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
     midline = midline_bias(xy, track.masks, track.mask_scale, geom,
                            top_frames(ang.shk_raw_deg))
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
-    shk = ang.shk_raw_deg - bias
+    raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
+    shk = raw - bias
     arch = silhouette_arch(xy, track.masks, track.mask_scale, geom)
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
@@ -230,7 +232,8 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
         rep_idx[m.start:m.end + 1] = r.index
     frames = {
         "time_s": t, "detected": track.detected.astype(np.int8), "phase": phase, "rep": rep_idx,
-        "shk_angle_deg": shk, "shk_angle_raw_deg": ang.shk_raw_deg, "knee_angle_deg": ang.knee_deg,
+        "shk_angle_deg": shk, "shk_angle_raw_deg": ang.shk_raw_deg,
+        "shk_angle_world_deg": ang.shk_world_deg, "knee_angle_deg": ang.knee_deg,
         "shin_to_vertical_deg": ang.shin_to_vertical_deg,
         "torso_to_floor_deg": ang.torso_to_floor_deg, "heel_lift_m": heel_lift,
         "lumbar_silhouette_deg": arch, "visibility": ang.visibility,
