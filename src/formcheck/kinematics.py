@@ -255,9 +255,8 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     if not ok.any():
         return out
     idx = np.flatnonzero(ok)
-    sh, hp, kn, m = sh[idx], hp[idx], kn[idx], masks[idx]
+    sh, hp, kn = sh[idx], hp[idx], kn[idx]
     n = len(idx)
-    h, w = m.shape[1:]
     seg = hp - sh
     seg_len = np.linalg.norm(seg, axis=1)  # (n,) mask px
     fr = np.linspace(lo, 1.0, stations)
@@ -268,11 +267,8 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     k = base.shape[1]
     max_d = int(np.ceil(np.nanmax(seg_len) * 0.9)) + 2
     steps = np.arange(max_d)
-    pts = base[:, :, None, :] + steps[None, None, :, None] * (-geom.up)  # (n, K, S, 2)
-    xi = np.round(pts[..., 0]).astype(int)
-    yi = np.round(pts[..., 1]).astype(int)
-    inb = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    inside = m[np.arange(n)[:, None, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
+    inside = _ray_inside(base.reshape(-1, 2), np.repeat(idx, k), masks, -geom.up,
+                         max_d).reshape(n, k, max_d)
     # first pixel inside (the point may sit just outside the outline), then the first pixel
     # outside after it: the back surface of the body part under the point
     enter = np.argmax(inside, axis=2)  # (n, K)
@@ -330,14 +326,11 @@ def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
         return float(_nanmedian(total / length))
 
 
-def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
-                direction: np.ndarray, max_len: int, first_exit: bool) -> np.ndarray:
-    """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` (``(2,)`` or one per
-    point, ``(n, 2)``, unit length) to the mask edge.
-
-    ``first_exit``: stop at the first pixel outside the person; otherwise the last inside
-    pixel (the outermost surface). NaN where the ray starts outside or never leaves the mask.
-    """
+def _ray_inside(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
+                direction: np.ndarray, max_len: int) -> np.ndarray:
+    """Whether each of ``max_len`` one-pixel steps from ``points`` ``(n, 2)`` (mask px) along
+    ``direction`` (``(2,)`` or one per point, ``(n, 2)``, unit length) lies inside the person
+    mask ``masks[frames]``: ``(n, max_len)`` bool, False outside the image."""
     h, w = masks.shape[1:]
     steps = np.arange(max_len)
     direction = np.asarray(direction, float)
@@ -347,7 +340,18 @@ def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
     xi = np.round(pts[..., 0]).astype(int)
     yi = np.round(pts[..., 1]).astype(int)
     inb = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    inside = masks[frames[:, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
+    return masks[frames[:, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
+
+
+def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
+                direction: np.ndarray, max_len: int, first_exit: bool) -> np.ndarray:
+    """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` (``(2,)`` or one per
+    point, ``(n, 2)``, unit length) to the mask edge.
+
+    ``first_exit``: stop at the first pixel outside the person; otherwise the last inside
+    pixel (the outermost surface). NaN where the ray starts outside or never leaves the mask.
+    """
+    inside = _ray_inside(points, frames, masks, direction, max_len)
     if first_exit:
         d = np.argmax(~inside, axis=1).astype(float)
     else:

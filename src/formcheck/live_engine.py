@@ -26,8 +26,8 @@ import numpy as np
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
                          silhouette_arch, trunk_thickness)
-from .pipeline import (HEEL_COMMON_MAX_M, arch_baseline, confidence, on_the_line, rep_records,
-                       top_frames, view_warning)
+from .pipeline import (arch_baseline, confidence, heel_common_shift, on_the_line,
+                       raw_heel_rises, rep_records, top_frames, view_warning)
 from .reps import RepCounter
 from .rules import Profile
 from .session import Rep
@@ -523,8 +523,7 @@ class LiveAnalyzer:
         near_top = (phase == "top" or stalled) and not self._left_top
         if en("heel_lift") and np.isfinite(heel) and self._heel_pre is not None and near_top \
                 and rc.peak_deg >= self.profile.reps.min_peak_deg:
-            common = min(float(np.median(self._heel_raw)), HEEL_COMMON_MAX_M) \
-                if self._heel_raw else None
+            common = heel_common_shift(self._heel_raw, min_reps=1)
             limit = rules["heel_lift"]["max_heel_rise_m"] + (0.0 if common is not None
                                                              else HEEL_FIRST_MARGIN_M)
             lift = heel - self._heel_pre - (common or 0.0)
@@ -598,13 +597,9 @@ class LiveAnalyzer:
             if self.counter.movements:
                 mv = self.counter.movements[-1]
         movements = list(self.counter.movements)
-        self._heel_raw = []
-        pre_n = max(1, int(round(0.6 * self.fps)))
-        hh = self.s["heel_h"]
-        for m in movements:
-            top, pre = hh[m.top_start:m.top_end + 1], hh[max(0, m.start - pre_n):m.start + 1]
-            if m.is_rep and np.isfinite(top).any() and np.isfinite(pre).any():
-                self._heel_raw.append(float(np.nanpercentile(top, 90) - np.nanmedian(pre)))
+        self._heel_raw = [d for (d, _), m in zip(raw_heel_rises(movements, self.s["heel_h"],
+                                                                self.fps), movements)
+                          if d is not None and m.is_rep]
         reps, attempts = _evaluate(movements, self.s, self.fps, self.bias, self.geom,
                                    self.profile)
         new = reps[len(self.reps):] if mv.is_rep else []

@@ -75,17 +75,11 @@ def confidence(geom: Geometry) -> float:
 HEEL_COMMON_MAX_M = 0.025
 
 
-def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
-               min_reps: int = 3,
-               max_common_m: float = HEEL_COMMON_MAX_M) -> list[tuple[float | None, int | None]]:
-    """Heel rise of each movement (metres) and the frame where it peaks.
-
-    A movement's raw rise is the heel's height at the top (90th percentile) minus its median
-    in the 0.6 s before the movement starts. MediaPipe's heel landmark also shifts with the
-    shin's rotation, the same way in every rep, so with at least ``min_reps`` reps the set's
-    median raw rise, capped at ``max_common_m``, is subtracted: what remains is what this rep's
-    heels did differently (and, past the cap, a lift that every rep of the set shows).
-    """
+def raw_heel_rises(movements: list[Movement], heel_height_m: np.ndarray,
+                   fps: float) -> list[tuple[float | None, int | None]]:
+    """Each movement's raw heel rise (metres) and the frame where it peaks: the heel's height
+    at the top (90th percentile) minus its median in the 0.6 s before the movement starts.
+    ``(None, None)`` where either is unknown."""
     raw: list[tuple[float | None, int | None]] = []
     pre_n = max(1, int(round(0.6 * fps)))
     for mv in movements:
@@ -96,8 +90,29 @@ def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
             continue
         raw.append((float(np.nanpercentile(top, 90) - np.nanmedian(pre)),
                     mv.top_start + int(np.nanargmax(top))))
+    return raw
+
+
+def heel_common_shift(deltas: list[float], min_reps: int = 3,
+                      max_common_m: float = HEEL_COMMON_MAX_M) -> float | None:
+    """The shift every rep's heel landmark shows (metres): the median of the reps' raw rises,
+    capped at ``max_common_m``; None with fewer than ``min_reps`` reps."""
+    return min(float(np.median(deltas)), max_common_m) if len(deltas) >= min_reps else None
+
+
+def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
+               min_reps: int = 3,
+               max_common_m: float = HEEL_COMMON_MAX_M) -> list[tuple[float | None, int | None]]:
+    """Heel rise of each movement (metres) and the frame where it peaks.
+
+    A movement's raw rise is :func:`raw_heel_rises`. MediaPipe's heel landmark also shifts with
+    the shin's rotation, the same way in every rep, so with at least ``min_reps`` reps the set's
+    median raw rise, capped at ``max_common_m``, is subtracted: what remains is what this rep's
+    heels did differently (and, past the cap, a lift that every rep of the set shows).
+    """
+    raw = raw_heel_rises(movements, heel_height_m, fps)
     deltas = [d for (d, _), mv in zip(raw, movements) if d is not None and mv.is_rep]
-    common = min(float(np.median(deltas)), max_common_m) if len(deltas) >= min_reps else 0.0
+    common = heel_common_shift(deltas, min_reps, max_common_m) or 0.0
     return [(None if d is None else d - common, f) for d, f in raw]
 
 
