@@ -49,25 +49,35 @@ def threshold_rows(folder: Path, split: str, cache: Path) -> list[dict]:
                          "arch_conf": pred[i]["lumbar"]["silhouette_confidence"],
                          "heel": pred[i]["heel_rise_m"], "faults": t["faults"],
                          "exercise": lab["exercise"],
+                         "arch_base": pred[i]["lumbar"]["silhouette_set_min_deg"],
+                         "arch_n": pred[i]["lumbar"]["silhouette_set_reps"],
                          "hyper_flagged": "hyperextension" in pred[i]["faults"],
                          "sag_flagged": "sag" in pred[i]["faults"],
                          "clear_cut": t.get("clear_cut", True)})
     return rows
 
 
-def best_threshold(values, truth, candidates) -> tuple[float, float, float, float]:
-    """Threshold (flag when value > thr) with the best F1; ties go to the higher threshold."""
+def best_rule(flags, truth, candidates) -> tuple[float, float, float, float]:
+    """``(F1, threshold, precision, recall)`` of the candidate threshold whose flags
+    (``flags(thr)``: one bool per rep) best match ``truth``; ties go to the higher threshold."""
     best = (-1.0, 0.0, 0.0, 0.0)
     for thr in candidates:
-        tp = sum(v is not None and v > thr and t for v, t in zip(values, truth))
-        fp = sum(v is not None and v > thr and not t for v, t in zip(values, truth))
-        fn = sum((v is None or v <= thr) and t for v, t in zip(values, truth))
+        pred = flags(thr)
+        tp = sum(a and b for a, b in zip(pred, truth))
+        fp = sum(a and not b for a, b in zip(pred, truth))
+        fn = sum(b and not a for a, b in zip(pred, truth))
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * p * r / (p + r) if p + r else 0.0
         if f1 >= best[0]:
             best = (f1, float(thr), p, r)
     return best
+
+
+def best_threshold(values, truth, candidates) -> tuple[float, float, float, float]:
+    """Threshold (flag when value > thr) with the best F1; ties go to the higher threshold."""
+    return best_rule(lambda thr: [v is not None and v > thr for v in values], truth,
+                     candidates)
 
 
 def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
@@ -82,11 +92,6 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
     thr_arch = {}
     for ex in ("hip_thrust", "glute_bridge"):
         ex_rows = [r for r in rows if r["exercise"] == ex]
-        for r in ex_rows:
-            same = [q["arch"] for q in ex_rows if q["clip"] == r["clip"] and q["arch"] is not None
-                    and q["arch_conf"] >= 0.5 and not q["hyper_flagged"]
-                    and not q["sag_flagged"]]
-            r["arch_base"], r["arch_n"] = (min(same) if same else None), len(same)
         arch_rows = [r for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]
                      and not r["sag_flagged"]]
         truth = ["lumbar_arch" in r["faults"] for r in arch_rows]
@@ -102,19 +107,11 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
         rises = [(r["arch"] - r["arch_base"]) if (r["arch"] is not None and r["arch"] > t_abs
                                                   and r["arch_n"] >= 3) else None
                  for r in arch_rows]
-        # flagged = over t_alone, or (over t_abs and rise >= t_rel): score each t_rel
-        best = (-1.0, 0.0, 0.0, 0.0)
-        for t_rel in np.arange(0, 30.5, 0.5):
-            pred = [(v is not None and v > t_alone) or (d is not None and d >= t_rel)
-                    for v, d in zip(vals, rises)]
-            tp = sum(a and b for a, b in zip(pred, truth))
-            fp = sum(a and not b for a, b in zip(pred, truth))
-            fn = sum(b and not a for a, b in zip(pred, truth))
-            pp = tp / (tp + fp) if tp + fp else 0.0
-            rr = tp / (tp + fn) if tp + fn else 0.0
-            ff = 2 * pp * rr / (pp + rr) if pp + rr else 0.0
-            if ff >= best[0]:
-                best = (ff, float(t_rel), pp, rr)
+        # flagged = over t_alone, or (over t_abs and rise >= t_rel)
+        best = best_rule(lambda t_rel: [(v is not None and v > t_alone) or
+                                        (d is not None and d >= t_rel)
+                                        for v, d in zip(vals, rises)],
+                         truth, np.arange(0, 30.5, 0.5))
         thr_arch[ex] = (t_abs, t_alone, best[1])
         print(f"lumbar_arch ({ex}, {len(arch_rows)} reps in usable views, {sum(truth)} arched): "
               f"bend alone > {t_abs:.1f} F1 {f1:.2f} (P {p:.2f} R {rc:.2f}); no false flag over "

@@ -153,6 +153,7 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
         "silhouette_deg": arch_deg,
         "silhouette_confidence": round(arch_conf, 3),
         "silhouette_set_min_deg": arch_set[0],
+        "silhouette_set_reps": arch_set[1],
         "angle_confidence": round(conf, 3),
         "used": "silhouette" if arch_deg is not None else "angle",
     }
