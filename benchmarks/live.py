@@ -34,6 +34,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from frames import read_frames  # noqa: E402
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,15 +50,7 @@ def resample(src: Path, dst: Path, fps: float, size: tuple[int, int]) -> tuple[f
     import cv2
     import numpy as np
 
-    cap = cv2.VideoCapture(str(src))
-    fps_in = float(cap.get(cv2.CAP_PROP_FPS))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
+    frames, fps_in = read_frames(src)
     w, h = size
     ih, iw = frames[0].shape[:2]
     scale = min(w / iw, h / ih)

@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from frames import read_frames  # noqa: E402
+
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 
@@ -43,17 +46,7 @@ def main() -> None:
     info = probe_video(args.video)
 
     def decode(limit=0):
-        cap = cv2.VideoCapture(str(args.video))
-        frames = []
-        while True:
-            ok, f = cap.read()
-            if not ok:
-                break
-            frames.append(f)
-            if limit and len(frames) >= limit:
-                break
-        cap.release()
-        return frames
+        return read_frames(args.video, limit)[0]
 
     def best(fn):
         times = []
