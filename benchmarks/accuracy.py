@@ -1,12 +1,16 @@
 """Score `formcheck analyze` against labelled clips (``<name>.mp4`` + ``<name>.label.json``).
 
-    python benchmarks/accuracy.py DIR [--split test|calibration|sample|all] [--out PREFIX]
-                                      [--cache DIR] [--jobs N] [--config FILE.toml]
+    python benchmarks/accuracy.py DIR [DIR ...] [--split test|calibration|sample|all]
+                                  [--out PREFIX] [--cache DIR] [--jobs N] [--config FILE.toml]
 
 Prints a table and writes ``PREFIX.md`` and ``PREFIX.json`` (default
-``benchmarks/results/accuracy-<dirname>``):
+``benchmarks/results/accuracy-<dirname>[+<dirname>...]-<split>``). With several folders it
+scores each and also pools all their clips into one summary (the "all held-out" figures of
+``docs/accuracy.md`` are ``accuracy.py out/large out/arch out/sag --split test``):
 
-- reps: exact-count rate, off-by-one rate, mean absolute count error (over clips);
+- reps: exact-count rate, off-by-one rate, mean absolute count error (over clips); also the
+  exact-count rate over clips whose every labelled rise peaks at least 8 deg from the 150 deg
+  rep/attempt boundary (the "clear-cut" reading of the count criterion);
 - faults: precision, recall and F1 per fault id, reps matched to labels by time overlap
   (all reps, and clear-cut reps only: faults at least 8 deg or 1 s beyond their threshold);
 - angle: median absolute error of the peak shoulder–hip–knee angle (matched reps);
@@ -31,6 +35,8 @@ import numpy as np
 
 FAULT_IDS = ("sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift")
 ROOT = Path(__file__).resolve().parent
+REP_MIN_DEG = 150.0  # the analyser's default rep/attempt boundary (the generator labels the same)
+CLEAR_MARGIN_DEG = 8.0  # "clear-cut": at least this far from a threshold
 
 
 def load_labels(folder: Path, split: str) -> list[dict]:
@@ -122,7 +128,10 @@ def score_clip(lab: dict, session) -> dict:
             "true_peak": t["peak_angle_deg"] if t else None,
             "matched": bool(p and t),
         })
+    rises = [float(r["peak_angle_deg"]) for r in truth + lab.get("attempts", [])]
+    clear_count = all(abs(a - REP_MIN_DEG) >= CLEAR_MARGIN_DEG for a in rises)
     return {"name": lab.get("name", Path(lab["_video"]).stem), "split": lab.get("split"),
+            "clear_count": clear_count,
             "exercise": lab["exercise"], "side": lab.get("camera_side"), "yaw": yaw,
             "view": "side" if yaw < 10 else "oblique", "n_true": len(truth), "n_pred": len(pred),
             "n_attempts_true": len(lab.get("attempts", [])),
@@ -154,8 +163,15 @@ def summarise(clips: list[dict]) -> dict:
             vr = [r for c in clips if c["view"] == view and c["exercise"] == ex
                   for r in c["reps"]]
             by_view[f"{ex} {view}"] = prf(vr, "lumbar_arch")
+    clear_err = np.array([c["n_pred"] - c["n_true"] for c in clips if c.get("clear_count", True)])
+    pe = np.abs([r["peak_err"] for r in rows if r["peak_err"] is not None])
     return {
         "clips": len(clips),
+        "clips_clear_count": int(len(clear_err)),
+        "count_exact_clear_cut": float(np.mean(clear_err == 0)) if len(clear_err) else float("nan"),
+        "peak_angle_rms_deg": float(np.sqrt(np.mean(pe ** 2))) if len(pe) else float("nan"),
+        "peak_angle_over_8_deg": int(np.sum(pe > 8.0)),
+        "peak_angle_reps": int(len(pe)),
         "reps_true": int(sum(c["n_true"] for c in clips)),
         "count_exact": float(np.mean(err == 0)) if len(err) else float("nan"),
         "count_off_by_one": float(np.mean(np.abs(err) == 1)) if len(err) else float("nan"),
@@ -179,11 +195,16 @@ def markdown(summary: dict, title: str) -> str:
     lines = [f"### {title}", "",
              f"{s['clips']} clips, {s['reps_true']} labelled reps.", "",
              "| reps | value |", "|---|---|",
-             f"| exact count | {fmt(100 * s['count_exact'], 0)} % |",
+             f"| exact count | {fmt(100 * s['count_exact'], 1)} % |",
+             f"| exact count, clips with every rise ≥ {CLEAR_MARGIN_DEG:.0f}° from the "
+             f"{REP_MIN_DEG:.0f}° rep/attempt boundary ({s['clips_clear_count']} clips) | "
+             f"{fmt(100 * s['count_exact_clear_cut'], 1)} % |",
              f"| off by one | {fmt(100 * s['count_off_by_one'], 0)} % |",
              f"| count MAE | {fmt(s['count_mae'])} |",
              f"| peak angle median abs error | {fmt(s['peak_angle_medae_deg'], 1)}° "
              f"(raw landmarks {fmt(s['peak_angle_raw_medae_deg'], 1)}°) |",
+             f"| peak angle RMS error | {fmt(s['peak_angle_rms_deg'], 1)}° "
+             f"({s['peak_angle_over_8_deg']} of {s['peak_angle_reps']} reps off by more than 8°) |",
              f"| hold median abs error | {fmt(s['hold_medae_s'])} s |",
              f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |", "",
              "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
@@ -225,36 +246,53 @@ def evaluate(folder: Path, split: str = "all", cache: Path | None = None, jobs: 
     return summarise(clips), clips
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", type=Path)
-    ap.add_argument("--split", default="all")
-    ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--cache", type=Path, default=None)
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--config", default=None)
-    args = ap.parse_args()
-    summary, clips = evaluate(args.folder, args.split, args.cache, args.jobs, args.config)
-    title = f"{args.folder.name} (split: {args.split})"
-    md = markdown(summary, title)
-    per_clip = ["", "| clip | split | view | true reps | found | attempts (true/found) | "
-                "bias | faults missed | faults extra |", "|---|---|---|---|---|---|---|---|---|"]
+def clip_table(clips: list[dict]) -> str:
+    lines = ["", "| clip | split | view | true reps | found | attempts (true/found) | "
+             "bias | faults missed | faults extra |", "|---|---|---|---|---|---|---|---|---|"]
     for c in clips:
         missed = sorted({f for r in c["reps"] for f in r["true_faults"]
                          if f not in r["pred_faults"]})
         extra = sorted({f for r in c["reps"] for f in r["pred_faults"]
                         if f not in r["true_faults"]})
-        per_clip.append(f"| {c['name']} | {c['split']} | {c['view']} | {c['n_true']} | "
-                        f"{c['n_pred']} | {c['n_attempts_true']}/{c['n_attempts_pred']} | "
-                        f"{fmt(c['bias_deg'], 1)} | {', '.join(missed) or '–'} | "
-                        f"{', '.join(extra) or '–'} |")
-    md += "\n".join(per_clip) + "\n"
+        lines.append(f"| {c['name']} | {c['split']} | {c['view']} | {c['n_true']} | "
+                     f"{c['n_pred']} | {c['n_attempts_true']}/{c['n_attempts_pred']} | "
+                     f"{fmt(c['bias_deg'], 1)} | {', '.join(missed) or '–'} | "
+                     f"{', '.join(extra) or '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", type=Path, nargs="+", metavar="DIR")
+    ap.add_argument("--split", default="all")
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="track cache (one folder only; default results/tracks/<dirname>)")
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--config", default=None)
+    args = ap.parse_args()
+    if args.cache and len(args.folders) > 1:
+        ap.error("--cache takes one folder; with several, each uses results/tracks/<dirname>")
+    per_folder, all_clips, md = {}, [], ""
+    for folder in args.folders:
+        summary, clips = evaluate(folder, args.split, args.cache, args.jobs, args.config)
+        for c in clips:
+            c["folder"] = folder.name
+        per_folder[folder.name] = summary
+        all_clips += clips
+        md += markdown(summary, f"{folder.name} (split: {args.split})") + clip_table(clips) + "\n"
+    result = {"split": args.split, "summary": per_folder[args.folders[0].name], "clips": all_clips}
+    if len(args.folders) > 1:
+        pooled = summarise(all_clips)
+        names = " + ".join(f.name for f in args.folders)
+        md = markdown(pooled, f"pooled: {names} (split: {args.split})") + "\n" + md
+        result.update(summary=pooled, per_folder=per_folder)
     print(md)
-    out = args.out or (ROOT / "results" / f"accuracy-{args.folder.name}-{args.split}")
+    stem = "+".join(f.name for f in args.folders)
+    out = args.out or (ROOT / "results" / f"accuracy-{stem}-{args.split}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(md)
-    out.with_suffix(".json").write_text(json.dumps({"summary": summary, "clips": clips},
-                                                   indent=1, default=float))
+    out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=float))
     print(f"wrote {out.with_suffix('.md')} and .json", file=sys.stderr)
 
 

@@ -139,21 +139,35 @@ def test_midline_bias_from_the_silhouette():
     assert bias == pytest.approx(raw - mid, abs=1.0)
 
 
-def test_world_angle_is_3d_and_takes_its_side_from_the_image():
+def test_world_angle_is_3d_and_signed_in_the_world_frame():
     from formcheck.kinematics import world_shk_angle
     from formcheck.track import LM
-    world = np.zeros((2, 33, 3))
+    up = np.array([0.0, -1.0])  # image y points down, so "up" is -y
+    world = np.zeros((3, 33, 3))
     for side, z in (("left", -0.1), ("right", 0.1)):  # both sides, so the mid-joints lie at z=0
         world[:, LM[f"{side}_hip"]] = (0.0, 0.0, z)
         world[:, LM[f"{side}_shoulder"]] = (-0.5, 0.0, z)
         # knee 30 deg off the straight line, partly out of the image plane (z): a 3-D angle
         world[:, LM[f"{side}_knee"]] = (0.4 * np.cos(np.radians(30)), 0.0,
                                        z + 0.4 * np.sin(np.radians(30)))
-    ang = world_shk_angle(world, np.array([170.0, 190.0]))
-    assert ang[0] == pytest.approx(150.0, abs=1e-6)   # image says below the line
-    assert ang[1] == pytest.approx(210.0, abs=1e-6)   # image says above it
+    # frame 1: knee also lower (y down) than the shoulder-hip line -> the hip sits above the
+    # shoulder-knee line; frame 2: knee higher -> the hip sags below it
+    world[1, [LM["left_knee"], LM["right_knee"]], 1] = 0.2
+    world[2, [LM["left_knee"], LM["right_knee"]], 1] = -0.2
+    ang = world_shk_angle(world, up)
+    assert ang[0] == pytest.approx(180.0, abs=1e-6)  # hip off the line only in depth
+    assert ang[1] > 180.0 and ang[2] < 180.0
+    assert ang[1] == pytest.approx(360.0 - ang[2], abs=1e-6)  # mirror images
+    # a hip straight below the line (offset along -up only) keeps the whole 3-D angle
+    world[0] = 0.0
+    for side in ("left", "right"):
+        world[0, LM[f"{side}_shoulder"]] = (-0.5, -0.1, 0.0)
+        world[0, LM[f"{side}_knee"]] = (0.5, -0.1, 0.0)
+    theta = np.degrees(2 * np.arctan2(0.5, 0.1))  # the unsigned angle at the hip
+    assert world_shk_angle(world, up)[0] == pytest.approx(theta, abs=1e-6)
+    assert world_shk_angle(world, -up)[1] < 180.0  # "above" follows the floor normal
     world[1] = np.nan
-    assert np.isnan(world_shk_angle(world, np.array([170.0, 190.0]))[1])
+    assert np.isnan(world_shk_angle(world, up)[1])
 
 
 def test_bias_model_fuses_image_and_world_angles():

@@ -10,7 +10,7 @@ Conventions
   frame (image horizontal). The value is ``360 - θ`` when the hip is above the line, else ``θ``,
   where ``θ ∈ [0, 180]`` is the unsigned angle between hip→shoulder and hip→knee.
 - **World angle** (``shk_world``): the same angle from MediaPipe's metric 3-D world landmarks
-  (mid-shoulder, mid-hip, mid-knee), signed like the image angle; see :func:`world_shk_angle`.
+  (mid-shoulder, mid-hip, mid-knee), signed along the floor normal in the world frame; see :func:`world_shk_angle`.
 - **Knee angle**: unsigned hip–knee–ankle angle (90° = shins vertical with thighs horizontal).
 - **Shin to vertical**: unsigned angle between knee→ankle and the floor normal.
 - **Torso to floor**: angle between hip→shoulder and the floor line, in [0, 90].
@@ -189,14 +189,23 @@ class Angles:
     shk_world_deg: np.ndarray | None = None  # from MediaPipe's metric 3-D world landmarks
 
 
-def world_shk_angle(world: np.ndarray, image_shk_deg: np.ndarray) -> np.ndarray:
-    """Shoulder–hip–knee angle from MediaPipe's world landmarks ``(T, 33, 3)`` (degrees).
+def world_shk_angle(world: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """Signed shoulder–hip–knee angle from MediaPipe's world landmarks ``(T, 33, 3)`` (degrees).
 
     The 3-D angle at the mid-hip between mid-shoulder and mid-knee (each the mean of the left
     and right landmark), so it does not depend on the camera's view; MediaPipe estimates these
     metric landmarks with a separate output of the model, whose errors only partly follow the
-    image landmarks'. It is unsigned, so it takes its side of 180° from the image angle
-    ``image_shk_deg`` (``(T,)``, signed as :func:`signed_shk_angle`). NaN where unknown.
+    image landmarks'. Signed like :func:`signed_shk_angle` (> 180° = hip above the
+    shoulder–knee line), with the side read in the world frame itself, not from the image
+    angle (which put sags of up to ~15° on the wrong side for bodies whose image hip landmark
+    reads that far above the joint). MediaPipe's world axes follow the image's (x right, y
+    down; checked on the synthetic clips to about 1°), so the floor normal ``up`` (``(2,)``,
+    image pixels) lifts to ``(up_x, up_y, 0)``. The mid-hip's offset from the 3-D
+    shoulder–knee line counts only by its share along that normal: the angle is
+    ``180 + (180 - θ) * cos φ``, with ``θ`` the unsigned 3-D angle and ``φ`` the angle between
+    the offset and ``up``. An offset in depth (mostly the world landmarks' depth noise, which
+    flipped a plain sign from frame to frame) so reads as straight, and the value is
+    continuous through 180°. NaN where unknown.
     """
     mid = {j: (world[:, side_index("left", j)] + world[:, side_index("right", j)]) / 2
            for j in ("shoulder", "hip", "knee")}
@@ -204,7 +213,13 @@ def world_shk_angle(world: np.ndarray, image_shk_deg: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
     theta = np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-    return np.where(image_shk_deg > 180.0, 360.0 - theta, theta)
+    u = _unit(mid["knee"] - mid["shoulder"])
+    rel = mid["hip"] - mid["shoulder"]
+    offset = rel - np.sum(rel * u, axis=-1, keepdims=True) * u
+    norm = np.linalg.norm(offset, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cos_phi = np.where(norm > 0, (offset @ np.array([up[0], up[1], 0.0])) / norm, 0.0)
+    return 180.0 + (180.0 - theta) * cos_phi
 
 
 def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
@@ -222,7 +237,7 @@ def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
     torso = np.minimum(torso, 180.0 - torso)
     heel_h = j["heel"] @ geom.up * geom.m_per_px
     vis = visibility[:, [side_index(side, n) for n in ("shoulder", "hip", "knee", "ankle")]]
-    shk_world = world_shk_angle(world, shk) if world is not None else None
+    shk_world = world_shk_angle(world, geom.up) if world is not None else None
     return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1), shk_world)
 
 
