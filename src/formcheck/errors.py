@@ -7,6 +7,9 @@ exits with code 2; it never shows a traceback for these.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class FormcheckError(Exception):
     """Base class for errors caused by the user's input or environment (exit code 2)."""
@@ -24,3 +27,21 @@ class ModelError(FormcheckError):
 
 class ConfigError(FormcheckError):
     """An exercise profile or config file with an unknown key or a bad value."""
+
+
+def require_file(path: str | os.PathLike, what: str, expected: str,
+                 error: type[FormcheckError] = InputError, allow_empty: bool = False) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if it is an existing regular file (and, unless
+    ``allow_empty``, not empty); otherwise raise ``error`` with one of the shared one-line
+    messages: ``"<what> not found: <path>"``, ``"<path> is a directory, expected <expected>"``,
+    ``"<path> is not a regular file"``, ``"<path> is empty (0 bytes)"``."""
+    p = Path(path)
+    if not p.exists():
+        raise error(f"{what} not found: {p}")
+    if p.is_dir():
+        raise error(f"{p} is a directory, expected {expected}")
+    if not p.is_file():
+        raise error(f"{p} is not a regular file")
+    if not allow_empty and p.stat().st_size == 0:
+        raise error(f"{p} is empty (0 bytes)")
+    return p

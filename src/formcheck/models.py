@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError
+from .errors import ModelError, require_file
 
 log = logging.getLogger(__name__)
 
@@ -160,14 +160,7 @@ def check_model_file(path: Path) -> Path:
     path = Path(path).expanduser()
     try:
         path = path.resolve()
-        if not path.exists():
-            raise ModelError(f"pose model not found: {path}")
-        if path.is_dir():
-            raise ModelError(f"pose model path is a directory, not a .task file: {path}")
-        if not path.is_file():
-            raise ModelError(f"pose model is not a regular file: {path}")
-        if path.stat().st_size == 0:
-            raise ModelError(f"pose model file is empty: {path}")
+        require_file(path, "pose model", "a pose model .task file", ModelError)
         if not zipfile.is_zipfile(path):
             raise ModelError(
                 f"pose model is not a MediaPipe .task bundle (not a zip archive): {path}")

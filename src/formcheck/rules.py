@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, require_file
 from .reps import RepParams
 
 EXERCISES = ("hip_thrust", "glute_bridge")
@@ -74,13 +74,10 @@ class Profile:
 
 
 def _read_toml(path: Path) -> dict:
+    require_file(path, "config file", "a TOML config file", ConfigError, allow_empty=True)
     try:
         with path.open("rb") as f:
             return tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path} is a directory, expected a TOML config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -12,10 +12,9 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, require_file
 from .rules import Finding
 
 SCHEMA_ID = "formcheck.session"
@@ -151,10 +150,7 @@ class Session:
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Session":
         """Read a result JSON written by ``formcheck analyze``; InputError if it is not one."""
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"result file not found: {p}" if not p.exists()
-                             else f"{p} is not a file")
+        p = require_file(path, "result file", "a result .json file")
         try:
             d = json.loads(p.read_text("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, require_file
 
 TRACK_FORMAT_VERSION = 1
 
@@ -111,11 +111,7 @@ class PoseTrack:
     @classmethod
     def from_npz(cls, path: str | Path) -> "PoseTrack":
         """Load a track saved by :meth:`save`. Raises :class:`InputError` on a bad file."""
-        p = Path(path)
-        if not p.exists():
-            raise InputError(f"track file not found: {p}")
-        if p.is_dir():
-            raise InputError(f"{p} is a directory, expected a track .npz file")
+        p = require_file(path, "track file", "a track .npz file")
         try:
             with np.load(p, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta_json"]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, require_file
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
 
@@ -48,16 +48,7 @@ class VideoInfo:
 
 def check_file(path: str | os.PathLike) -> Path:
     """Raise :class:`InputError` unless ``path`` is an existing, non-empty regular file."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"file not found: {p}")
-    if p.is_dir():
-        raise InputError(f"{p} is a directory, expected a video file")
-    if not p.is_file():
-        raise InputError(f"{p} is not a regular file")
-    if p.stat().st_size == 0:
-        raise InputError(f"{p} is empty (0 bytes)")
-    return p
+    return require_file(path, "file", "a video file")
 
 
 def _sniff_not_video(p: Path) -> str | None:
