@@ -65,6 +65,8 @@ def test_report_is_self_contained(with_video, tmp_path):
     assert "form score" in html and "reps without faults" in html
     assert "Hips short of straight" in html and "170–190°" in html
     assert session.reps[1].findings[0].cue in html
+    c = session.reps[1].findings[0].confidence
+    assert c is not None and f"confidence {100 * c:.0f} %" in html
     assert "Rep 3" in html and "≥ 1.5 s" in html
 
 

@@ -121,6 +121,8 @@ def test_set_page_has_player_plot_reps_and_findings(store):
     assert 'data-verdict="overrule"' in r.text
     data = json.loads(r.text.split('id="set-data">')[1].split("</script>")[0])
     assert data["reps"][1]["flagged"] and len(data["plot_axes"]) == 4
+    f = store.session(sid).reps[1].findings[0]  # each finding shows its confidence
+    assert f.confidence is not None and f"confidence {100 * f.confidence:.0f} %" in r.text
     assert c.get(f"/sets/{sid}/plot.png").content[:8] == b"\x89PNG\r\n\x1a\n"
     assert c.get(f"/sets/{sid}/thumb/2.jpg").content[:2] == b"\xff\xd8"
     assert c.get("/sets/999").status_code == 404

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from formcheck.calibration import BiasModel
+from formcheck.calibration import BiasModel, load_bias_model
 from formcheck.errors import ConfigError
 from formcheck.pipeline import analyze_track
 from formcheck.rules import load_profile
@@ -109,3 +109,21 @@ def test_heel_lift_in_every_rep_of_a_set_is_still_flagged():
     flat = SynthSpec(reps=[SynthRep() for _ in range(4)])
     s = analyze_track(make_track(flat)[0], "hip_thrust").session
     assert not any("heel_lift" in r.faults for r in s.reps)
+
+
+def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
+    from formcheck.rules import angle_finding_confidence
+    assert angle_finding_confidence(1.0, 0.0, 3.4) == pytest.approx(0.5)
+    assert angle_finding_confidence(1.0, 3.4, 3.4) == pytest.approx(0.8413, abs=1e-4)
+    assert angle_finding_confidence(0.8, 8.0, 3.4) == pytest.approx(0.8 * 0.9907, abs=1e-3)
+    assert angle_finding_confidence(0.8, 2.0, float("nan")) == 0.8  # no SD: the view alone
+    assert angle_finding_confidence(None, 2.0, 3.4) is None
+    # end to end: a borderline sag is less sure than a deep one, both from the same view
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=168), SynthRep(peak_deg=155)]))
+    s = analyze_track(track, "hip_thrust", bias_model=BiasModel(
+        intercept_deg=load_bias_model().predict(None, None, None), residual_sd_deg=3.4)).session
+    near, deep = (r.findings[0] for r in s.reps)
+    assert near.rule == deep.rule == "sag"
+    view = deep.confidence  # 15 deg past the threshold: the view confidence alone
+    assert 0.5 < view <= 1.0
+    assert near.confidence / view == pytest.approx(0.72, abs=0.05)  # 2 deg past: Phi(2 / 3.4)

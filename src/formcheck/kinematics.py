@@ -10,7 +10,8 @@ Conventions
   frame (image horizontal). The value is ``360 - θ`` when the hip is above the line, else ``θ``,
   where ``θ ∈ [0, 180]`` is the unsigned angle between hip→shoulder and hip→knee.
 - **World angle** (``shk_world``): the same angle from MediaPipe's metric 3-D world landmarks
-  (mid-shoulder, mid-hip, mid-knee), signed along the floor normal in the world frame; see :func:`world_shk_angle`.
+  (mid-shoulder, mid-hip, mid-knee), signed along the floor normal in the world frame; see
+  :func:`world_shk_angle`.
 - **Knee angle**: unsigned hip–knee–ankle angle (90° = shins vertical with thighs horizontal).
 - **Shin to vertical**: unsigned angle between knee→ankle and the floor normal.
 - **Torso to floor**: angle between hip→shoulder and the floor line, in [0, 90].

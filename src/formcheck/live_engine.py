@@ -133,12 +133,13 @@ def _predict(model: BiasModel, yaw: float, thickness: float, midline: float | No
 
 
 def _evaluate(movements: list, s: "_Series", fps: float, bias: float, geom: Geometry,
-              profile: Profile) -> tuple[list[Rep], list[Rep]]:
+              profile: Profile, angle_sd_deg: float = float("nan")) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records of ``movements``, with the pipeline's own code
     (``pipeline.rep_records`` → ``rules.evaluate_rep``), from the live per-frame series."""
     t = np.arange(s.n) / fps
     ang = Angles(s["shk_raw"], s["knee"], s["shin"], s["torso"], s["heel_h"], s["vis"])
-    return rep_records(movements, t, s["shk"], bias, ang, s["arch"], geom, profile, fps)
+    return rep_records(movements, t, s["shk"], bias, ang, s["arch"], geom, profile, fps,
+                       angle_sd_deg)
 
 
 def _pack(mask: np.ndarray | None) -> tuple | None:
@@ -601,7 +602,7 @@ class LiveAnalyzer:
                                                                 self.fps), movements)
                           if d is not None and m.is_rep]
         reps, attempts = _evaluate(movements, self.s, self.fps, self.bias, self.geom,
-                                   self.profile)
+                                   self.profile, self.bias_model.residual_sd_deg)
         new = reps[len(self.reps):] if mv.is_rep else []
         self.reps, self.attempts = reps, attempts
         done.extend(new)

@@ -141,7 +141,8 @@ def arch_baseline(values: list[tuple[float | None, float]], min_confidence: floa
 def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: float,
                 ang: Angles, heel_rise: tuple, arch: np.ndarray, geom: Geometry,
                 profile: Profile, with_findings: bool,
-                arch_set: tuple[float | None, int] = (None, 0)) -> Rep:
+                arch_set: tuple[float | None, int] = (None, 0),
+                angle_sd_deg: float = float("nan")) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() \
         else None
@@ -167,7 +168,8 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
              heel_rise_m=heel, heel_time_s=None if heel_frame is None else float(t[heel_frame]),
              heel_frame=heel_frame, heel_confidence=conf, knee_angle_deg=knee,
              arch_sil_deg=arch_deg, arch_confidence=arch_conf, angle_confidence=conf,
-             arch_set_min_deg=arch_set[0], arch_set_reps=arch_set[1])
+             arch_set_min_deg=arch_set[0], arch_set_reps=arch_set[1],
+             angle_sd_deg=angle_sd_deg)
     findings = evaluate_rep(m, profile) if with_findings else []
     return Rep(index=i, start_s=ts(mv.start_f), top_start_s=m["top_start_s"],
                top_end_s=m["top_end_s"], end_s=ts(mv.end_f), start_frame=mv.start,
@@ -181,11 +183,13 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
 
 def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_deg: float,
                 ang: Angles, arch: np.ndarray, geom: Geometry, profile: Profile,
-                fps: float) -> tuple[list[Rep], list[Rep]]:
+                fps: float, angle_sd_deg: float = float("nan")) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records (with findings for reps) for segmented ``movements``.
 
     ``t``, ``shk`` (bias-corrected), ``arch`` and the fields of ``ang`` are per-frame ``(T,)``
-    series; shared by the offline pipeline and the live engine.
+    series; shared by the offline pipeline and the live engine. ``angle_sd_deg``: the
+    corrected angle's error SD between bodies (the bias model's residual), which sets how sure
+    an angle finding near its threshold is.
     """
     heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps)))
     reps = [m for m in movements if m.is_rep]
@@ -194,7 +198,7 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_
                               if on_the_line(m.peak_angle_deg, profile)],
                              profile.rule("lumbar_arch")["min_view_confidence"])
     return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
-                         True, arch_set) for i, m in enumerate(reps)],
+                         True, arch_set, angle_sd_deg) for i, m in enumerate(reps)],
             [_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
                          False) for i, m in enumerate(attempts)])
 
@@ -232,7 +236,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
         if person else []
     rep_recs, attempt_recs = rep_records(movements, t, shk, bias, ang, arch, geom, profile,
-                                         track.fps)
+                                         track.fps, bias_model.residual_sd_deg)
     reps = [m for m in movements if m.is_rep]
     set_findings = evaluate_set(len(reps), profile) if person else []
     if person and not reps:

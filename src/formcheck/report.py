@@ -353,7 +353,7 @@ td.bad{color:#c62828;font-weight:600}.card td:nth-child(n+2){white-space:nowrap}
 {% if r.thumb %}<img alt="rep {{ r.index }} at the top" src="data:image/jpeg;base64,{{ r.thumb }}">{% else %}<div class="noimg">no video frame</div>{% endif %}
 <h3>Rep {{ r.index }} <span class="muted">{{ r.span }}</span></h3>
 <table>{% for m in r.measures %}<tr><td>{{ m.name }}</td><td class="{{ 'bad' if m.bad else '' }}">{{ m.value }}</td><td class="muted">{{ m.target }}</td></tr>{% endfor %}</table>
-{% for f in r.findings %}<div class="finding"><b>{{ f.title }}</b> <span class="muted">{{ f.severity }}</span><br>{{ f.message }}
+{% for f in r.findings %}<div class="finding"><b>{{ f.title }}</b> <span class="muted">{{ f.severity }}{% if f.confidence is not none %}, confidence {{ '%.0f'|format(100 * f.confidence) }} %{% endif %}</span><br>{{ f.message }}
 <div class="cue">{{ f.cue }}</div>{% if f.review %}{{ review(f.review) }}{% endif %}</div>{% endfor %}
 {% if not r.findings %}<p class="muted">Clean rep.</p>{% endif %}
 </div>
@@ -371,7 +371,8 @@ def _env():
 
 def _finding_view(f, rep_idx: int, rv: dict) -> dict:
     return dict(rule=f.rule, title=RULE_TITLES.get(f.rule, f.rule), severity=f.severity,
-                message=f.message, cue=f.cue, review=rv.get((rep_idx, f.rule)))
+                message=f.message, cue=f.cue, confidence=f.confidence,
+                review=rv.get((rep_idx, f.rule)))
 
 
 def render_report(session: Session, base_dir: str | os.PathLike | None = None,

@@ -187,30 +187,51 @@ def _finding(profile: Profile, rule: str, value, unit, threshold, comparison, ti
                    message, estimate, confidence)
 
 
+def angle_finding_confidence(view_confidence: float | None, margin_deg: float,
+                             sd_deg: float | None) -> float | None:
+    """Confidence (0–1) of a peak-angle finding (``sag``, ``hyperextension``).
+
+    The view confidence times the probability that the true angle is past the threshold, for a
+    measured angle ``margin_deg`` past it (degrees, ≥ 0) and a normal error of SD ``sd_deg``
+    (the bias model's residual between bodies): 0.5 right at the threshold, 0.99 at 2.3 SD
+    past it. Without a usable SD, the view confidence alone.
+    """
+    if view_confidence is None:
+        return None
+    if sd_deg is None or not math.isfinite(sd_deg) or sd_deg <= 0:
+        return view_confidence
+    p = 0.5 * (1.0 + math.erf(max(margin_deg, 0.0) / (sd_deg * math.sqrt(2.0))))
+    return view_confidence * p
+
+
 def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
     """Findings for one rep from its measurements ``m`` (see ``pipeline.measure_rep``).
 
     ``m`` keys: ``peak_angle_deg``, ``peak_time_s``, ``peak_frame``, ``hold_s``, ``lowering_s``,
     ``lowering_time_s``, ``lowering_frame``, ``complete``, ``heel_rise_m``, ``heel_time_s``,
     ``heel_frame``, ``knee_angle_deg``, ``arch_sil_deg``, ``arch_confidence``, ``angle_confidence``,
-    ``arch_set_min_deg`` (the least silhouette bend among the set's reps with a usable estimate)
-    and ``arch_set_reps`` (how many those are).
+    ``arch_set_min_deg`` (the least silhouette bend among the set's reps with a usable estimate),
+    ``arch_set_reps`` (how many those are) and ``angle_sd_deg`` (the corrected angle's error SD,
+    for the confidence of angle findings; optional).
     """
     out: list[Finding] = []
     peak, t, f = m["peak_angle_deg"], m["peak_time_s"], m["peak_frame"]
     conf = m.get("angle_confidence")
+    sd = m.get("angle_sd_deg")
     if profile.enabled("sag"):
         thr = profile.rule("sag")["min_peak_deg"]
         if peak < thr:
             out.append(_finding(profile, "sag", peak, "deg", thr, "<", t, f,
                                 f"top of the rep at {peak:.0f} deg, short of a straight line "
-                                f"({thr:.0f} deg)", "angle", conf))
+                                f"({thr:.0f} deg)", "angle", angle_finding_confidence(
+                                    conf, thr - peak, sd)))
     if profile.enabled("hyperextension"):
         thr = profile.rule("hyperextension")["max_peak_deg"]
         if peak > thr:
             out.append(_finding(profile, "hyperextension", peak, "deg", thr, ">", t, f,
                                 f"hips pushed {peak - 180:.0f} deg past a straight line "
-                                f"(limit {thr:.0f} deg)", "angle", conf))
+                                f"(limit {thr:.0f} deg)", "angle", angle_finding_confidence(
+                                    conf, peak - thr, sd)))
     if profile.enabled("lumbar_arch"):
         r = profile.rule("lumbar_arch")
         arch, aconf = m.get("arch_sil_deg"), m.get("arch_confidence") or 0.0

@@ -277,11 +277,14 @@ def set_view(store: Store, set_id: int) -> dict | None:
     findings = store.findings(set_id)
     reviews = {(f["rep_idx"], f["rule"]): {"verdict": f["verdict"]} for f in findings
                if f["verdict"]}
+    conf = {(r.index, x.rule): x.confidence for r in session.reps for x in r.findings}
     by_rep: dict[int, list[dict]] = {}
     for f in findings:
         f["title"] = rule_title(f["rule"])
         f["value_text"] = _fmt_value(f)
         f["threshold_text"] = _fmt_threshold(f)
+        c = conf.get((f["rep_idx"], f["rule"]))
+        f["confidence_text"] = f"confidence {100 * c:.0f} %" if c is not None else ""
         by_rep.setdefault(f["rep_idx"], []).append(f)
     reps = []
     for r in session.reps:
