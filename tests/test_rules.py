@@ -127,3 +127,37 @@ def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
     view = deep.confidence  # 15 deg past the threshold: the view confidence alone
     assert 0.5 < view <= 1.0
     assert near.confidence / view == pytest.approx(0.72, abs=0.05)  # 2 deg past: Phi(2 / 3.4)
+
+
+def _arch_rep(arch, base, n_set=4, peak=180.0, conf=0.9):
+    return dict(peak_angle_deg=peak, peak_time_s=1.0, peak_frame=30, hold_s=2.0, lowering_s=2.0,
+                top_start_s=0.5, top_start_frame=15, top_end_s=2.5, top_end_frame=75,
+                complete=True, heel_rise_m=0.0, heel_time_s=1.0, heel_frame=30,
+                knee_angle_deg=90.0, arch_sil_deg=arch, arch_confidence=conf,
+                angle_confidence=conf, arch_set_min_deg=base, arch_set_reps=n_set)
+
+
+def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
+    from formcheck.rules import evaluate_rep
+    p = load_profile("hip_thrust")
+    rise = p.rule("lumbar_arch")["min_arch_rise_deg"]
+    assert p.rule("lumbar_arch")["max_arch_alone_deg"] == 0.0  # no absolute limit by default
+    rules = lambda **kw: [f.rule for f in evaluate_rep(_arch_rep(**kw), p)]  # noqa: E731
+    # a body whose straight back reads 40 deg: 45 is not an arch, 40 + rise is
+    assert rules(arch=45.0, base=40.0) == []
+    flagged = evaluate_rep(_arch_rep(arch=40.0 + rise + 1, base=40.0), p)
+    assert [f.rule for f in flagged] == ["lumbar_arch"]
+    assert flagged[0].threshold == pytest.approx(40.0 + rise) and flagged[0].estimate == \
+        "silhouette"
+    # a body whose straight back reads 2 deg: 2 + rise is an arch
+    assert rules(arch=2.0 + rise, base=2.0) == ["lumbar_arch"]
+    # no verdict without 3 reps on the line, in a poor view, or on a sagging rep
+    assert rules(arch=60.0, base=2.0, n_set=2) == []
+    assert rules(arch=60.0, base=2.0, conf=0.3) == []
+    assert rules(arch=60.0, base=2.0, peak=160.0) == ["sag"]
+    # an absolute limit, if a coach sets one, flags on its own
+    p2 = load_profile("hip_thrust", {"rules": {"lumbar_arch": {"max_arch_alone_deg": 50.0}}})
+    assert [f.rule for f in evaluate_rep(_arch_rep(arch=55.0, base=50.0, n_set=1), p2)] == \
+        ["lumbar_arch"]
+    with pytest.raises(ConfigError, match="max_arch_alone_deg"):
+        load_profile("hip_thrust", {"rules": {"lumbar_arch": {"max_arch_alone_deg": -1.0}}})

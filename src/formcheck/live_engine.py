@@ -501,9 +501,10 @@ class LiveAnalyzer:
             conf = confidence(self.geom)
             n_top = len(self._top_arch)
             med = float(np.median(self._top_arch)) if n_top else float("nan")
-            # the silhouette estimate is noisy: a clear excess at once, a small one after 1 s;
-            # under max_arch_alone_deg only when the bend clearly exceeds the athlete's own
-            # straightest rep so far (as rules.evaluate_rep does once the rep is done)
+            # the silhouette estimate is noisy: a clear excess over an absolute limit (if one is
+            # set) at once, else after 1 s at the top when the bend exceeds the athlete's own
+            # straightest rep so far by min_arch_rise_deg (as rules.evaluate_rep does once the
+            # rep is done)
             base, n_set = arch_baseline(
                 [(p.lumbar.get("silhouette_deg"), p.lumbar.get("silhouette_confidence") or 0.0)
                  for p in self.reps if on_the_line(p.peak_angle_deg, self.profile)]
@@ -511,9 +512,9 @@ class LiveAnalyzer:
                 r["min_view_confidence"])
             relative = base is not None and n_set >= r["min_set_reps"] and \
                 med - base >= r["min_arch_rise_deg"]
-            over = (n_top >= 3 and med > r["max_arch_alone_deg"] + ARCH_EARLY_MARGIN_DEG) or \
-                (n_top >= self.fps and (med > r["max_arch_alone_deg"] or
-                                        (relative and med > r["max_arch_deg"])))
+            alone = r["max_arch_alone_deg"] or math.inf  # 0: no absolute limit
+            over = (n_top >= 3 and med > alone + ARCH_EARLY_MARGIN_DEG) or \
+                (n_top >= self.fps and (med > alone or relative))
             if en("lumbar_arch") and over and conf >= r["min_view_confidence"] \
                     and "hyperextension" not in self._move_faults \
                     and "sag" not in self._move_faults:

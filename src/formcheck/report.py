@@ -283,11 +283,18 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
         value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your straightest rep)"
                                     if base is not None else "")
         rows.append(dict(name="Lower-back bend (outline)", value=value,
-                         target=f"≤ {la.get('max_arch_alone_deg', 0):.0f}°, or ≤ "
-                                f"{la.get('min_arch_rise_deg', 0):.0f}° over your straightest rep"
-                                if la.get("enabled", True) else "not checked (off)",
+                         target=_arch_target(la),
                          bad="lumbar_arch" in rep.faults))
     return rows
+
+
+def _arch_target(la: dict) -> str:
+    """The lumbar_arch rule's limit in words, for the rep table."""
+    if not la.get("enabled", True):
+        return "not checked (off)"
+    text = f"< {la.get('min_arch_rise_deg', 0):.0f}° over your straightest rep"
+    alone = la.get("max_arch_alone_deg", 0.0)  # 0: no absolute limit
+    return text + (f", ≤ {alone:.0f}°" if alone > 0 else "")
 
 
 # -- HTML ------------------------------------------------------------------------------------

@@ -124,7 +124,6 @@ def _validate(d: dict, src: str) -> None:
                  "reps.top_band_deg",
                  "reps.min_duration_s", "rules.short_hold.min_hold_s",
                  "rules.fast_lowering.min_lowering_s", "rules.heel_lift.max_heel_rise_m",
-                 "rules.lumbar_arch.max_arch_deg", "rules.lumbar_arch.max_arch_alone_deg",
                  "rules.lumbar_arch.min_set_reps"):
         if num(path) <= 0:
             raise ConfigError(f"'{path}' in {src} must be greater than 0")
@@ -143,6 +142,9 @@ def _validate(d: dict, src: str) -> None:
                           f"rules.hyperextension.max_peak_deg in {src}")
     if num("rules.knee_angle.min_knee_deg") >= num("rules.knee_angle.max_knee_deg"):
         raise ConfigError(f"rules.knee_angle.min_knee_deg must be below max_knee_deg in {src}")
+    if num("rules.lumbar_arch.max_arch_alone_deg") < 0:
+        raise ConfigError(f"'rules.lumbar_arch.max_arch_alone_deg' in {src} must be 0 (no "
+                          "absolute limit) or more")
     if num("rules.lumbar_arch.min_arch_rise_deg") < 0:
         raise ConfigError(f"'rules.lumbar_arch.min_arch_rise_deg' in {src} must be 0 or more")
     if not 0 <= num("rules.lumbar_arch.min_view_confidence") <= 1:
@@ -241,15 +243,16 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
         off_line = any(f.rule in ("sag", "hyperextension") for f in out)
         usable = arch is not None and math.isfinite(arch) and \
             aconf >= r["min_view_confidence"] and not off_line
-        if usable and arch > r["max_arch_alone_deg"]:
-            out.append(_finding(profile, "lumbar_arch", arch, "deg", r["max_arch_alone_deg"],
-                                ">", t, f, f"lower back arched (back-outline bend {arch:.0f} "
-                                f"deg, limit {r['max_arch_alone_deg']:.0f} deg)", "silhouette",
-                                aconf))
-        elif usable and arch > r["max_arch_deg"] and base is not None and \
-                n_set >= r["min_set_reps"] and arch - base >= r["min_arch_rise_deg"]:
-            out.append(_finding(profile, "lumbar_arch", arch, "deg", r["max_arch_deg"], ">",
-                                t, f, f"lower back arched (back-outline bend {arch:.0f} deg, "
+        alone = r["max_arch_alone_deg"]  # 0: no absolute limit
+        if usable and 0 < alone < arch:
+            out.append(_finding(profile, "lumbar_arch", arch, "deg", alone, ">", t, f,
+                                f"lower back arched (back-outline bend {arch:.0f} deg, limit "
+                                f"{alone:.0f} deg)", "silhouette", aconf))
+        elif usable and base is not None and n_set >= r["min_set_reps"] and \
+                arch - base >= r["min_arch_rise_deg"]:
+            out.append(_finding(profile, "lumbar_arch", arch, "deg",
+                                base + r["min_arch_rise_deg"], ">", t, f,
+                                f"lower back arched (back-outline bend {arch:.0f} deg, "
                                 f"{arch - base:.0f} deg more than your straightest rep)",
                                 "silhouette", aconf))
     if profile.enabled("short_hold"):
