@@ -360,18 +360,13 @@ def _ray_inside(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
 
 
 def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
-                direction: np.ndarray, max_len: int, first_exit: bool) -> np.ndarray:
+                direction: np.ndarray, max_len: int) -> np.ndarray:
     """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` (``(2,)`` or one per
-    point, ``(n, 2)``, unit length) to the mask edge.
-
-    ``first_exit``: stop at the first pixel outside the person; otherwise the last inside
-    pixel (the outermost surface). NaN where the ray starts outside or never leaves the mask.
+    point, ``(n, 2)``, unit length) to the first pixel outside the person. NaN where the ray
+    starts outside or never leaves the mask.
     """
     inside = _ray_inside(points, frames, masks, direction, max_len)
-    if first_exit:
-        d = np.argmax(~inside, axis=1).astype(float)
-    else:
-        d = (max_len - 1 - np.argmax(inside[:, ::-1], axis=1)).astype(float)
+    d = np.argmax(~inside, axis=1).astype(float)
     d[~inside[:, 0] | inside[:, -1]] = np.nan
     return d
 
@@ -409,8 +404,8 @@ def midline_bias(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, ge
     centres = []
     for pt, frac in ((sh, shoulder_fraction), (hp, hip_fraction)):
         p = pt * mask_scale
-        up_d = _ray_extent(p, frames, masks, normal, max_len, first_exit=True)
-        dn_d = _ray_extent(p, frames, masks, -normal, max_len, first_exit=True)
+        up_d = _ray_extent(p, frames, masks, normal, max_len)
+        dn_d = _ray_extent(p, frames, masks, -normal, max_len)
         # back surface is dn_d below; the centre lies frac of the depth above it
         offset = -dn_d + frac * (up_d + dn_d)  # along the normal, mask px
         centres.append(pt + (offset / mask_scale)[:, None] * normal)

@@ -29,7 +29,7 @@ from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midl
 from .pipeline import (arch_baseline, confidence, heel_common_shift, on_the_line,
                        raw_heel_rises, rep_records, top_frames, view_warning)
 from .reps import RepCounter
-from .rules import Profile
+from .rules import Profile, arch_limits
 from .session import Rep
 from .signals import OneEuro
 from .track import N_LANDMARKS, PoseTrack, side_index
@@ -510,11 +510,9 @@ class LiveAnalyzer:
                  for p in self.reps if on_the_line(p.peak_angle_deg, self.profile)]
                 + [(med if n_top else None, conf)],
                 r["min_view_confidence"])
-            relative = base is not None and n_set >= r["min_set_reps"] and \
-                med - base >= r["min_arch_rise_deg"]
-            alone = r["max_arch_alone_deg"] or math.inf  # 0: no absolute limit
+            alone, own = arch_limits(r, base, n_set)
             over = (n_top >= 3 and med > alone + ARCH_EARLY_MARGIN_DEG) or \
-                (n_top >= self.fps and (med > alone or relative))
+                (n_top >= self.fps and (med > alone or med >= own))
             if en("lumbar_arch") and over and conf >= r["min_view_confidence"] \
                     and "hyperextension" not in self._move_faults \
                     and "sag" not in self._move_faults:

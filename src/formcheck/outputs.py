@@ -21,8 +21,9 @@ REPS_COLUMNS = ("index", "start_s", "top_start_s", "top_end_s", "end_s", "peak_a
                 "heel_rise_m", "lumbar_silhouette_deg", "complete", "faults")
 
 FRAMES_COLUMNS = ("frame", "time_s", "detected", "phase", "rep", "shk_angle_deg",
-                  "shk_angle_raw_deg", "shk_angle_world_deg", "knee_angle_deg", "shin_to_vertical_deg",
-                  "torso_to_floor_deg", "heel_lift_m", "lumbar_silhouette_deg", "visibility")
+                  "shk_angle_raw_deg", "shk_angle_world_deg", "knee_angle_deg",
+                  "shin_to_vertical_deg", "torso_to_floor_deg", "heel_lift_m",
+                  "lumbar_silhouette_deg", "visibility")
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

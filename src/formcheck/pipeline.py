@@ -139,15 +139,15 @@ def arch_baseline(values: list[tuple[float | None, float]], min_confidence: floa
 
 
 def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: float,
-                ang: Angles, heel_rise: tuple, arch: np.ndarray, geom: Geometry,
-                profile: Profile, with_findings: bool,
+                ang: Angles, heel_rise: tuple, rep_arch: tuple[float | None, float],
+                geom: Geometry, profile: Profile, with_findings: bool,
                 arch_set: tuple[float | None, int] = (None, 0),
                 angle_sd_deg: float = float("nan")) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() \
         else None
     heel, heel_frame = heel_rise
-    arch_deg, arch_conf = top_arch(mv, arch, geom)
+    arch_deg, arch_conf = rep_arch  # top_arch(mv, ...)
     conf = confidence(geom)
     lumbar = {
         "angle_estimate_deg": max(0.0, mv.peak_angle_deg - 180.0),
@@ -192,15 +192,16 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_
     an angle finding near its threshold is.
     """
     heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps)))
+    tops = {id(m): top_arch(m, arch, geom) for m in movements}
     reps = [m for m in movements if m.is_rep]
     attempts = [m for m in movements if not m.is_rep]
-    arch_set = arch_baseline([top_arch(m, arch, geom) for m in reps
+    arch_set = arch_baseline([tops[id(m)] for m in reps
                               if on_the_line(m.peak_angle_deg, profile)],
                              profile.rule("lumbar_arch")["min_view_confidence"])
-    return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
-                         True, arch_set, angle_sd_deg) for i, m in enumerate(reps)],
-            [_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], arch, geom, profile,
-                         False) for i, m in enumerate(attempts)])
+    return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], tops[id(m)], geom,
+                         profile, True, arch_set, angle_sd_deg) for i, m in enumerate(reps)],
+            [_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], tops[id(m)], geom,
+                         profile, False) for i, m in enumerate(attempts)])
 
 
 def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,

@@ -206,6 +206,18 @@ def angle_finding_confidence(view_confidence: float | None, margin_deg: float,
     return view_confidence * p
 
 
+def arch_limits(r: dict, base: float | None, n_set: int) -> tuple[float, float]:
+    """The ``lumbar_arch`` rule's two bend limits (degrees) for a rep with the hips on the line:
+    the absolute one (``max_arch_alone_deg``; inf when it is 0, off) and the athlete's own one,
+    the set's straightest such rep ``base`` plus ``min_arch_rise_deg`` (inf without a base or
+    with fewer than ``min_set_reps`` reps). A bend over the first, or at the second or over,
+    is an arch. Shared by :func:`evaluate_rep` and the live cue."""
+    alone = r["max_arch_alone_deg"] or math.inf
+    own = base + r["min_arch_rise_deg"] if base is not None and n_set >= r["min_set_reps"] \
+        else math.inf
+    return alone, own
+
+
 def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
     """Findings for one rep from its measurements ``m`` (see ``pipeline.measure_rep``).
 
@@ -243,15 +255,13 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
         off_line = any(f.rule in ("sag", "hyperextension") for f in out)
         usable = arch is not None and math.isfinite(arch) and \
             aconf >= r["min_view_confidence"] and not off_line
-        alone = r["max_arch_alone_deg"]  # 0: no absolute limit
-        if usable and 0 < alone < arch:
+        alone, own = arch_limits(r, base, n_set)
+        if usable and arch > alone:
             out.append(_finding(profile, "lumbar_arch", arch, "deg", alone, ">", t, f,
                                 f"lower back arched (back-outline bend {arch:.0f} deg, limit "
                                 f"{alone:.0f} deg)", "silhouette", aconf))
-        elif usable and base is not None and n_set >= r["min_set_reps"] and \
-                arch - base >= r["min_arch_rise_deg"]:
-            out.append(_finding(profile, "lumbar_arch", arch, "deg",
-                                base + r["min_arch_rise_deg"], ">", t, f,
+        elif usable and arch >= own:
+            out.append(_finding(profile, "lumbar_arch", arch, "deg", own, ">", t, f,
                                 f"lower back arched (back-outline bend {arch:.0f} deg, "
                                 f"{arch - base:.0f} deg more than your straightest rep)",
                                 "silhouette", aconf))
