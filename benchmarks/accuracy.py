@@ -12,7 +12,9 @@ scores each and also pools all their clips into one summary (the "all held-out" 
   exact-count rate over clips whose every labelled rise peaks at least 8 deg from the 150 deg
   rep/attempt boundary (the "clear-cut" reading of the count criterion);
 - faults: precision, recall and F1 per fault id, reps matched to labels by time overlap
-  (all reps, and clear-cut reps only: faults at least 8 deg or 1 s beyond their threshold);
+  (all reps, and clear-cut reps only: faults at least 8 deg or 1 s beyond their threshold, as
+  the generator labels them; a found rep that is a labelled attempt is clear-cut when the label
+  calls the attempt so, i.e. it peaks at least 5 deg under the 150 deg boundary);
 - angle: median absolute error of the peak shoulder–hip–knee angle (matched reps);
 - timing: median absolute error of hold and lowering durations;
 - ``lumbar_arch`` precision/recall by exercise and camera view (|yaw| < 10 deg "side", else
@@ -108,15 +110,24 @@ def score_clip(lab: dict, session) -> dict:
     pred = [r.to_dict() for r in session.reps]
     truth = lab["reps"]
     pairs = match(pred, truth, fps)
+    # a found rep that is a labelled attempt is as clear-cut as the label says that attempt is
+    # (the generator: clear-cut if it peaks at least 5 deg under the 150 deg rep boundary)
+    extra = [i for i, j in pairs if j is None]
+    attempts = lab.get("attempts", [])
+    as_attempt = {extra[a]: attempts[b]
+                  for a, b in match([pred[i] for i in extra], attempts, fps)
+                  if a is not None and b is not None}
     yaw = abs(float(lab.get("camera", {}).get("yaw_deg", 0.0)))
     rows = []
     for i, j in pairs:
         p = pred[i] if i is not None else None
         t = truth[j] if j is not None else None
+        clear = bool(t.get("clear_cut", True)) if t else \
+            bool(as_attempt[i].get("clear_cut", True)) if i in as_attempt else True
         rows.append({
             "pred_faults": sorted(p["faults"]) if p else [],
             "true_faults": sorted(t["faults"]) if t else [],
-            "clear_cut": bool(t.get("clear_cut", True)) if t else True,
+            "clear_cut": clear,
             "peak_err": (p["peak_angle_deg"] - t["peak_angle_deg"]) if p and t else None,
             "peak_raw_err": (p["peak_angle_raw_deg"] - t["peak_angle_deg"]) if p and t else None,
             "hold_err": (p["hold_s"] - t["hold_s"]) if p and t else None,

@@ -1,18 +1,19 @@
-"""Fit the angle-bias model on labelled clips and (with --write) ship it.
+"""Fit the angle-bias models (one per exercise) on labelled clips and (with --write) ship them.
 
-    python benchmarks/calibrate.py DIR [DIR ...] [--split calibration] [--write] [--features midline]
+    python benchmarks/calibrate.py DIR [DIR ...] [--split calibration|test|all] [--write]
+                                   [--features midline,world]
     python benchmarks/calibrate.py DIR [DIR ...] --thresholds [--split calibration] [--write]
 
 For every rep matched to a label (time overlap) whose spine is straight (labelled lumbar
 extension under 8 deg: an arch moves the landmarks, and that is the fault, not the bias), the
-raw image-plane landmark angle at the top minus the true angle is the bias to predict. A
-least-squares linear model on per-set features (camera yaw, trunk thickness, the silhouette
-midline bias) and the per-rep difference between the world-landmark and the image angle at the
-top ("world": its coefficient, negated, is the fusion weight ``world_weight``) is fitted and
-compared, by leave-one-clip-out cross-validation, with a constant. The criterion is
-the cross-validated RMS error (a fault flag flips on the large errors, which a median hides);
-the simplest model within 0.05 deg of the best wins. With ``--write`` it goes to
-``src/formcheck/calibration.toml``. Use the ``calibration`` split only; score on ``test``.
+raw image-plane landmark angle at the top minus the true angle is the bias to predict. For each
+exercise, least-squares linear models on per-set features (the view's yaw, trunk thickness, the
+silhouette midline bias) and the per-rep difference between the world-landmark and the image
+angle at the top ("world": its coefficient, negated, is the fusion weight ``world_weight``) are
+compared by leave-one-clip-out cross-validation; the simplest whose mean squared error is within
+one standard error of the best wins (the one-standard-error rule: a term must beat the
+cross-validation's own noise). With ``--write`` both go to ``src/formcheck/calibration.toml``.
+The clips fitted on must not be the clips scored: ``docs/accuracy.md`` says which were which.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import ROOT, cached_track, load_labels, match  # noqa: E402
 
-FEATURES = ("yaw", "thickness", "midline", "world")
+from formcheck.rules import EXERCISES  # noqa: E402
+
+FEATURES = ("yaw", "thickness", "midline", "world", "gain", "gain_yaw")
 TOML = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "calibration.toml"
 
 
@@ -153,6 +156,9 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
                          "thickness": s.calibration["trunk_thickness"],
                          "midline": s.calibration["midline_bias_deg"],
                          "world": _top_median(dworld, pred[i]),
+                         "gain": truth[j]["peak_angle_deg"] - 180.0,
+                         "gain_yaw": (truth[j]["peak_angle_deg"] - 180.0) *
+                         abs(s.camera["yaw_deg"] or 0.0),
                          "exercise": lab["exercise"]})
     return rows
 
@@ -175,24 +181,48 @@ def fit(rows, feats):
     return coef, means
 
 
-def loco(rows, feats) -> tuple[float, float]:
-    """Leave-one-clip-out RMS and median absolute error of the corrected angle."""
+def loco(rows, feats) -> tuple[float, float, int, float]:
+    """Leave-one-clip-out cross-validation of the corrected angle: RMS and median absolute
+    error (degrees), how many reps it leaves more than 8 degrees off, and the standard error of
+    the mean squared error over clips (deg^2; for the one-standard-error rule)."""
     clips = sorted({r["clip"] for r in rows})
-    errs = []
+    errs, clip_mse = [], []
     for c in clips:
         train = [r for r in rows if r["clip"] != c]
         test = [r for r in rows if r["clip"] == c]
         coef, means = fit(train, feats)
         pred = design(test, feats, means) @ coef
-        errs += list(np.array([r["err"] for r in test]) - pred)
+        e = np.array([r["err"] for r in test]) - pred
+        errs += list(e)
+        clip_mse.append(float(np.mean(e ** 2)))
     errs = np.asarray(errs)
-    return float(np.sqrt(np.mean(errs ** 2))), float(np.median(np.abs(errs)))
+    return (float(np.sqrt(np.mean(errs ** 2))), float(np.median(np.abs(errs))),
+            int(np.sum(np.abs(errs) > 8.0)),
+            float(np.std(clip_mse, ddof=1) / np.sqrt(len(clip_mse))) if len(clips) > 1 else 0.0)
+
+
+def choose(rows: list[dict], candidates) -> tuple[tuple, float, float]:
+    """The simplest feature set whose leave-one-clip-out mean squared error is within one
+    standard error of the best's (the "one-standard-error rule": extra terms must earn their
+    place by more than the cross-validation's own noise)."""
+    results = []
+    print(f"{'features':<28} {'LOCO RMS':>9} {'LOCO median |err|':>18} {'>8 deg':>7}")
+    for feats in candidates:
+        score, med, big, se = loco(rows, feats)
+        results.append((score, feats, med, se))
+        print(f"{','.join(feats) or 'constant':<28} {score:>8.2f}° {med:>17.2f}° {big:>7d}")
+    best = min(results, key=lambda r: r[0])
+    limit = np.sqrt(best[0] ** 2 + best[3])
+    score, feats, med, _ = min((r for r in results if r[0] <= limit),
+                               key=lambda r: (len(r[1]), r[0]))
+    print(f"best {best[0]:.2f}°; one standard error allows up to {limit:.2f}°")
+    return feats, score, med
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", type=Path, nargs="+", metavar="DIR")
-    ap.add_argument("--split", default="calibration")
+    ap.add_argument("--split", default="calibration", help="calibration (default), test or all")
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--features", default=None, help="comma list; default: best by LOCO")
     ap.add_argument("--write", action="store_true")
@@ -205,52 +235,52 @@ def main() -> None:
         calibrate_thresholds(args.folders, args.split, caches, args.write)
         return
     rows = [r for f, c in zip(args.folders, caches) for r in collect(f, args.split, c)]
-    if len(rows) < 5:
-        raise SystemExit(f"only {len(rows)} matched reps: too few to calibrate")
-    err = np.array([r["err"] for r in rows])
-    print(f"{len(rows)} straight-spine reps from {len({r['clip'] for r in rows})} clips "
-          f"({names}, split {args.split})")
-    print(f"raw bias: mean {err.mean():.2f}, sd {err.std():.2f}, "
-          f"range {err.min():.1f}..{err.max():.1f} deg")
-    candidates = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
-                  ("yaw", "thickness", "midline"), ("world",), ("midline", "world"),
-                  ("yaw", "midline", "world")]
+    base = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
+            ("yaw", "thickness", "midline"), ("world",), ("midline", "world"),
+            ("yaw", "midline", "world"), ("yaw", "thickness", "midline", "world")]
+    candidates = [b + g for g in ((), ("gain",), ("gain", "gain_yaw")) for b in base]
     if args.features:
         candidates = [tuple(f for f in args.features.split(",") if f and f != "constant")]
-    results = []
-    print(f"{'features':<28} {'LOCO RMS':>9} {'LOCO median |err|':>18}")
-    for feats in candidates:
-        score, med = loco(rows, feats)
-        results.append((score, feats, med))
-        print(f"{','.join(feats) or 'constant':<28} {score:>8.2f}° {med:>17.2f}°")
-    # the simplest model within 0.05 deg of the best (extra terms must earn their place)
-    best = min(r[0] for r in results)
-    score, feats, med = min((r for r in results if r[0] <= best + 0.05), key=lambda r: len(r[1]))
-    coef, means = fit(rows, feats)
-    resid = err - design(rows, feats, means) @ coef
-    named = dict(zip(("intercept",) + feats, coef))
-    print(f"chosen: {','.join(feats) or 'constant'}  coefficients "
-          + ", ".join(f"{k}={v:.3f}" for k, v in named.items())
-          + f"  residual sd {resid.std():.2f}°")
-    if args.write:
-        lines = [
-            "# Angle bias model (degrees): true angle = raw landmark angle - bias.",
-            f"# Fitted by benchmarks/calibrate.py on {names} (split {args.split}):",
-            f"# {len(rows)} straight-spine reps, {len({r['clip'] for r in rows})} clips; "
+    lines = ["# Angle bias models (degrees), one per exercise: "
+             "true angle = raw landmark angle - bias.",
+             f"# Fitted by benchmarks/calibrate.py on {names} (split {args.split})."]
+    for exercise in EXERCISES:
+        ex_rows = [r for r in rows if r["exercise"] == exercise]
+        if len(ex_rows) < 5:
+            raise SystemExit(f"{exercise}: only {len(ex_rows)} matched reps: too few to calibrate")
+        n_clips = len({r["clip"] for r in ex_rows})
+        print(f"\n{exercise}: {len(ex_rows)} straight-spine reps from {n_clips} clips "
+              f"({names}, split {args.split})")
+        err = np.array([r["err"] for r in ex_rows])
+        print(f"raw bias: mean {err.mean():.2f}, sd {err.std():.2f}, "
+              f"range {err.min():.1f}..{err.max():.1f} deg")
+        feats, score, med = choose(ex_rows, candidates)
+        coef, means = fit(ex_rows, feats)
+        resid = err - design(ex_rows, feats, means) @ coef
+        named = dict(zip(("intercept",) + feats, coef))
+        print(f"chosen: {','.join(feats) or 'constant'}  coefficients "
+              + ", ".join(f"{k}={v:.3f}" for k, v in named.items())
+              + f"  residual sd {resid.std():.2f}°")
+        lines += [
+            "",
+            f"# {exercise}: {len(ex_rows)} straight-spine reps, {n_clips} clips; "
             f"leave-one-clip-out RMS error {score:.2f} deg, median |error| {med:.2f} deg.",
-            "[bias]",
+            f"[bias.{exercise}]",
             f"intercept_deg = {named['intercept']:.4f}",
             f"yaw_coef = {named.get('yaw', 0.0):.4f}",
             f"thickness_coef = {named.get('thickness', 0.0):.4f}",
             "thickness_ref = 0.0",
             f"midline_coef = {named.get('midline', 0.0):.4f}",
             f"midline_fallback_deg = {means['midline']:.4f}",
-            f"world_weight = {-named.get('world', 0.0):.4f}",
+            f"world_weight = {0.0 - named.get('world', 0.0):.4f}",
+            f"gain_slope = {named.get('gain', 0.0):.4f}",
+            f"gain_yaw_coef = {named.get('gain_yaw', 0.0):.5f}",
             f"residual_sd_deg = {resid.std():.4f}",
             f'fitted_on = "{names}:{args.split}"',
             f'source = "calibrated: {",".join(feats) or "constant"} on {names}/'
             f'{args.split}"',
         ]
+    if args.write:
         TOML.write_text("\n".join(lines) + "\n")
         print(f"wrote {TOML}")
 

@@ -176,3 +176,60 @@ def test_bias_model_fuses_image_and_world_angles():
     out = m.fuse(np.array([180.0, 200.0, 170.0]), np.array([160.0, np.nan, 170.0]))
     assert out.tolist() == [175.0, 200.0, 170.0]  # no world angle: the image angle
     assert BiasModel().fuse(np.array([181.0]), np.array([150.0])).tolist() == [181.0]
+
+
+def test_each_exercise_has_its_own_calibrated_bias_model():
+    """The shipped calibration has one model per exercise, and the analysis of a set uses its
+    exercise's model (the landmarks sit differently on a body on a bench and on the floor)."""
+    from formcheck.calibration import load_bias_model
+    from formcheck.pipeline import analyze_track
+    from formcheck.rules import EXERCISES
+
+    models = {ex: load_bias_model(ex) for ex in EXERCISES}
+    for ex, m in models.items():
+        assert m.source.startswith("calibrated"), ex
+        assert 0.0 < m.residual_sd_deg < 6.0
+    assert models["hip_thrust"] != models["glute_bridge"]
+    track, _ = make_track()
+    for ex, m in models.items():
+        cal = analyze_track(track, ex).session.calibration
+        assert cal["bias_model"] == m.source
+        assert cal["bias_deg"] == pytest.approx(
+            m.predict(estimate_geometry(track).yaw_deg, None, None), abs=0.3)
+
+
+def test_bias_model_gain_scales_the_departure_from_straight():
+    """With a gain, a landmark angle that shows only part of a departure from 180 deg is
+    scaled back out; ``uncorrect`` is its inverse; without one, it is ``raw - bias``."""
+    from formcheck.calibration import BiasModel
+    plain = BiasModel()
+    assert plain.gain(20.0) == 1.0
+    assert plain.correct(np.array([170.0, 190.0]), 5.0, 20.0).tolist() == [165.0, 185.0]
+    m = BiasModel(gain_slope=-0.1, gain_yaw_coef=-0.005)
+    assert m.gain(20.0) == pytest.approx(0.8)
+    assert m.gain(-20.0) == pytest.approx(0.8)  # |yaw|
+    assert m.gain(None) == pytest.approx(0.9)
+    assert BiasModel(gain_slope=-2.0).gain(0.0) == 0.5  # kept within [0.5, 1.5]
+    # a true 150 deg shows as 180 - 0.8 * 30 = 156 deg, plus a 5 deg bias
+    assert float(m.correct(161.0, 5.0, 20.0)) == pytest.approx(150.0)
+    assert m.correct(185.0, 5.0, 20.0) == pytest.approx(180.0)  # the top is unchanged
+    for true in (140.0, 172.5, 205.0):
+        assert float(m.correct(m.uncorrect(true, 5.0, 20.0), 5.0, 20.0)) == pytest.approx(true)
+
+
+def test_analysis_applies_the_bias_models_gain():
+    """The file pipeline corrects with the whole model, gain included, and reports the landmark
+    angle it started from."""
+    from formcheck.calibration import BiasModel
+    from formcheck.pipeline import analyze_track
+
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=165.0), SynthRep()],
+                                    landmark_bias_deg=10.0))
+    plain = analyze_track(track, "hip_thrust", bias_model=BiasModel(intercept_deg=10.0))
+    gained = analyze_track(track, "hip_thrust",
+                           bias_model=BiasModel(intercept_deg=10.0, gain_slope=-0.25))
+    p, g = plain.session.reps, gained.session.reps
+    assert [r.peak_angle_deg for r in p] == pytest.approx([165.0, 180.0], abs=0.3)
+    # a 15 deg departure shown at 0.75 of its size is read as 20 deg; the top stays at 180
+    assert [r.peak_angle_deg for r in g] == pytest.approx([160.0, 180.0], abs=0.4)
+    assert [r.peak_angle_raw_deg for r in g] == pytest.approx([175.0, 190.0], abs=0.3)

@@ -386,3 +386,31 @@ def test_bias_refresh_replays_the_counter(monkeypatch):
     assert an.bias == pytest.approx(an.bias_model.predict(an.geom.yaw_deg, an.thickness) + 1.5)
     # the counter was replayed with the new bias: the stored angles follow it
     assert an.s["shk"][-1] == pytest.approx(an.s["shk_raw"][-1] - an.bias)
+
+
+def test_live_bias_view_follows_the_whole_set_not_the_set_up():
+    """The bias depends on the view's yaw. Live, the first estimate comes from the set-up
+    frames; after each rep it is re-read over every frame so far, so the live bias ends equal
+    to the offline one even when the set-up looks more oblique than the set."""
+    import numpy as np
+
+    from formcheck.track import LM
+
+    track, _ = make_track(SynthSpec(reps=[SynthRep() for _ in range(3)], width=640, height=480))
+    setup = int(track.fps * 1.5)
+    for name in LM:  # the far side shows 40 px below the near side during the set-up only
+        if name.startswith("right_"):
+            track.image[:setup, LM[name], 1] += 40.0
+    offline = analyze_track(track, "hip_thrust").session
+    an = LiveAnalyzer(load_profile("hip_thrust"), track.fps, track.width, track.height)
+    first = None
+    for i in range(track.n_frames):
+        an.update(i, FramePose(track.image[i], track.world[i], track.visibility[i],
+                               track.presence[i]), 120.0)
+        if first is None and an.geom is not None:
+            first = an.geom.yaw_deg
+    an.finish()
+    assert first > offline.camera["yaw_deg"] + 5  # the set-up alone reads far more oblique
+    assert an.yaw == pytest.approx(offline.camera["yaw_deg"], abs=0.5)
+    assert an.bias == pytest.approx(offline.calibration["bias_deg"], abs=0.2)
+    assert np.isfinite(an.bias)

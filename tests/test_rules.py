@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from formcheck.calibration import BiasModel, load_bias_model
+from formcheck.calibration import BiasModel
 from formcheck.errors import ConfigError
 from formcheck.pipeline import analyze_track
 from formcheck.rules import load_profile
@@ -119,9 +119,10 @@ def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
     assert angle_finding_confidence(0.8, 2.0, float("nan")) == 0.8  # no SD: the view alone
     assert angle_finding_confidence(None, 2.0, 3.4) is None
     # end to end: a borderline sag is less sure than a deep one, both from the same view
-    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=168), SynthRep(peak_deg=155)]))
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=168), SynthRep(peak_deg=155)],
+                                    landmark_bias_deg=10.0))
     s = analyze_track(track, "hip_thrust", bias_model=BiasModel(
-        intercept_deg=load_bias_model().predict(None, None, None), residual_sd_deg=3.4)).session
+        intercept_deg=10.0, residual_sd_deg=3.4)).session
     near, deep = (r.findings[0] for r in s.reps)
     assert near.rule == deep.rule == "sag"
     view = deep.confidence  # 15 deg past the threshold: the view confidence alone

@@ -13,9 +13,17 @@ where ``yaw_deg`` is the estimated camera yaw, ``thickness`` the body's depth at
 over the shoulder–hip length, and ``midline_deg`` the per-set bias measured on the athlete's
 own silhouette (:func:`formcheck.kinematics.midline_bias`), all read off the same track.
 Without masks, ``midline_deg`` is replaced by ``midline_fallback_deg`` (its calibration mean).
-The coefficients are fitted by ``benchmarks/calibrate.py`` on the calibration half of the
-synthetic set and shipped in ``calibration.toml``; the true angle is ``raw - bias``.
-``world_weight`` is fitted with them (as the coefficient of ``world - image`` at rep tops).
+``yaw_deg`` is the view's departure from a pure side view as read from the apparent hip and
+shoulder width (:func:`formcheck.kinematics.estimate_geometry`), so it grows with the camera's
+height as well as its yaw. Each exercise has its own model (the landmarks sit differently on a
+body propped on a bench and one lying on the floor), fitted by ``benchmarks/calibrate.py`` on
+labelled synthetic clips and shipped in ``calibration.toml`` as ``[bias.<exercise>]``; the true
+angle is ``raw - bias`` at a rep's top. Away from the top, a camera above the body sees the
+hip's rise and fall foreshortened, so the landmark angle shows only part of a departure from
+180°: where the calibration finds that (the hip thrust), the true angle is
+``180 + (raw - bias - 180) / gain`` with ``gain = 1 + gain_slope + gain_yaw_coef * |yaw|``,
+fitted on every frame of the labelled rises (:meth:`BiasModel.correct`). ``world_weight`` is
+fitted with the bias (as the coefficient of ``world - image`` at rep tops).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ class BiasModel:
     midline_coef: float = 0.0
     midline_fallback_deg: float = 0.0
     world_weight: float = 0.0
+    gain_slope: float = 0.0
+    gain_yaw_coef: float = 0.0
     max_abs_deg: float = 25.0
     fitted_on: str = ""
     residual_sd_deg: float = float("nan")
@@ -52,6 +62,25 @@ class BiasModel:
         return np.where(np.isfinite(world_deg),
                         image_deg + self.world_weight * (world_deg - image_deg), image_deg)
 
+    def gain(self, yaw_deg: float | None) -> float:
+        """How much of a true departure from 180 deg the landmark angle shows (1 = all of it;
+        0.85 = a true 150 deg reads 154.5 deg, after the bias): ``1 + gain_slope +
+        gain_yaw_coef * |yaw|``, kept within [0.5, 1.5]. A camera above the body sees the
+        hip's rise foreshortened."""
+        g = 1.0 + self.gain_slope
+        if yaw_deg is not None and math.isfinite(yaw_deg):
+            g += self.gain_yaw_coef * abs(yaw_deg)
+        return float(min(1.5, max(0.5, g)))
+
+    def correct(self, raw_deg, bias_deg: float, yaw_deg: float | None):
+        """The estimated true angle (degrees) from the fused landmark angle ``raw_deg`` (array
+        or float): ``180 + (raw - bias - 180) / gain``."""
+        return 180.0 + (np.asarray(raw_deg, float) - bias_deg - 180.0) / self.gain(yaw_deg)
+
+    def uncorrect(self, true_deg: float, bias_deg: float, yaw_deg: float | None) -> float:
+        """The landmark angle that :meth:`correct` maps to ``true_deg`` (degrees)."""
+        return float(180.0 + (true_deg - 180.0) * self.gain(yaw_deg) + bias_deg)
+
     def predict(self, yaw_deg: float | None, thickness: float | None,
                 midline_deg: float | None = None) -> float:
         """Bias in degrees to subtract from raw angles (clamped to ``±max_abs_deg``)."""
@@ -66,8 +95,9 @@ class BiasModel:
         return float(max(-self.max_abs_deg, min(self.max_abs_deg, b)))
 
 
-def load_bias_model() -> BiasModel:
-    """The shipped bias model (``formcheck/calibration.toml``)."""
+def load_bias_model(exercise: str) -> BiasModel:
+    """The shipped bias model for ``exercise`` (``[bias.<exercise>]`` in
+    ``formcheck/calibration.toml``); the uncalibrated default if it has none."""
     text = resources.files("formcheck").joinpath("calibration.toml").read_text("utf-8")
-    d = tomllib.loads(text).get("bias", {})
-    return BiasModel(**d)
+    d = tomllib.loads(text).get("bias", {}).get(exercise)
+    return BiasModel(**d) if d else BiasModel()

@@ -163,18 +163,27 @@ def estimate_geometry(track: PoseTrack, xy: np.ndarray | None = None) -> Geometr
     thigh_px = _nanmedian(np.linalg.norm(d[:, hip] - d[:, knee], axis=-1))
     m_per_px = float(thigh_m / thigh_px) if thigh_px and np.isfinite(thigh_m) else float("nan")
 
-    # View: apparent left-right separation versus metric width (hips and shoulders).
-    yaws = []
-    for joint in ("hip", "shoulder"):
-        li, ri = side_index("left", joint), side_index("right", joint)
-        width_m = np.linalg.norm(track.world[det][:, li] - track.world[det][:, ri], axis=-1)
-        sep_m = np.linalg.norm(d[:, li] - d[:, ri], axis=-1) * m_per_px
-        ratio = np.clip(sep_m / np.maximum(width_m, 1e-3), 0.0, 1.0)
-        yaws.append(np.degrees(np.arcsin(ratio)))
-    yaw = float(_nanmedian(np.concatenate(yaws)))
+    yaw = view_yaw(track.world[det], d, m_per_px)
     view = "side" if yaw < OBLIQUE_DEG else ("oblique" if yaw < FRONTAL_DEG else "frontal")
     return Geometry(side, floor_dir, up, source, m_per_px, yaw, view, share, side_conf,
                     tuple(notes))
+
+
+def view_yaw(world: np.ndarray, xy: np.ndarray, m_per_px: float) -> float:
+    """How far the camera looks away from a pure side view (degrees; 0 = side-on, 90 =
+    frontal or from above), over frames ``(n, 33, 3)`` world landmarks (metres) and ``(n, 33,
+    2)`` pixels: the median, over the frames and the hips and shoulders, of
+    ``asin(apparent left-right separation / metric width)``. It grows with the camera's yaw and
+    with its height (a camera above the body sees across it too). NaN if unknown."""
+    yaws = []
+    for joint in ("hip", "shoulder"):
+        li, ri = side_index("left", joint), side_index("right", joint)
+        width_m = np.linalg.norm(world[:, li] - world[:, ri], axis=-1)
+        sep_m = np.linalg.norm(xy[:, li] - xy[:, ri], axis=-1) * m_per_px
+        with np.errstate(invalid="ignore"):
+            ratio = np.clip(sep_m / np.maximum(width_m, 1e-3), 0.0, 1.0)
+        yaws.append(np.degrees(np.arcsin(ratio)))
+    return float(_nanmedian(np.concatenate(yaws))) if len(xy) else float("nan")
 
 
 @dataclass(frozen=True)

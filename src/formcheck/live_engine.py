@@ -25,7 +25,7 @@ import numpy as np
 
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
-                         silhouette_arch, trunk_thickness)
+                         silhouette_arch, trunk_thickness, view_yaw)
 from .pipeline import (arch_baseline, confidence, heel_common_shift, on_the_line,
                        raw_heel_rises, rep_records, top_frames, view_warning)
 from .reps import RepCounter
@@ -132,13 +132,13 @@ def _predict(model: BiasModel, yaw: float, thickness: float, midline: float | No
     return model.predict(yaw, thickness, midline)
 
 
-def _evaluate(movements: list, s: "_Series", fps: float, bias: float, geom: Geometry,
+def _evaluate(movements: list, s: "_Series", fps: float, to_raw, geom: Geometry,
               profile: Profile, angle_sd_deg: float = float("nan")) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records of ``movements``, with the pipeline's own code
     (``pipeline.rep_records`` → ``rules.evaluate_rep``), from the live per-frame series."""
     t = np.arange(s.n) / fps
     ang = Angles(s["shk_raw"], s["knee"], s["shin"], s["torso"], s["heel_h"], s["vis"])
-    return rep_records(movements, t, s["shk"], bias, ang, s["arch"], geom, profile, fps,
+    return rep_records(movements, t, s["shk"], to_raw, ang, s["arch"], geom, profile, fps,
                        angle_sd_deg)
 
 
@@ -186,7 +186,7 @@ class LiveAnalyzer:
         self.profile = profile
         self.fps = float(fps)
         self.width, self.height = int(width), int(height)
-        self.bias_model = bias_model or load_bias_model()
+        self.bias_model = bias_model or load_bias_model(profile.name)
         self.geometry_s = geometry_s
         self.mask_scale = mask_scale
         self.filter = one_euro or OneEuro()
@@ -213,6 +213,7 @@ class LiveAnalyzer:
         self._fed = 0  # frames given to the rep counter so far
         self._counted: list[bool] = []  # per fed frame: its angle was counted (not blocked)
         self.midline = float("nan")
+        self.yaw = float("nan")  # view yaw for the bias, refreshed after each rep (degrees)
         self._movement = 0
         self._prev_phase = "bottom"
         self._over: dict[str, int] = {}  # consecutive frames over a threshold, per rule
@@ -381,6 +382,7 @@ class LiveAnalyzer:
         self.geom = geom
         self.thickness = trunk_thickness(xy, sub.masks, self.mask_scale, geom) \
             if sub.masks is not None else float("nan")
+        self.yaw = geom.yaw_deg
         self.bias = _predict(self.bias_model, geom.yaw_deg, self.thickness, None)
         # catch up: angles for every frame so far, now that the geometry is known
         blocked = self.s["blocked"].copy()
@@ -414,7 +416,7 @@ class LiveAnalyzer:
         if raw[4] is not None:
             arch = float(silhouette_arch(xy[None], _unpack(raw[4])[None], self.mask_scale,
                                          self.geom)[0])
-        self.s.append(shk=fused - self.bias,
+        self.s.append(shk=float(self.bias_model.correct(fused, self.bias, self.yaw)),
                       shk_raw=fused, knee=float(ang.knee_deg[0]),
                       shin=float(ang.shin_to_vertical_deg[0]),
                       torso=float(ang.torso_to_floor_deg[0]),
@@ -600,7 +602,8 @@ class LiveAnalyzer:
         self._heel_raw = [d for (d, _), m in zip(raw_heel_rises(movements, self.s["heel_h"],
                                                                 self.fps), movements)
                           if d is not None and m.is_rep]
-        reps, attempts = _evaluate(movements, self.s, self.fps, self.bias, self.geom,
+        to_raw = lambda a: self.bias_model.uncorrect(a, self.bias, self.yaw)  # noqa: E731
+        reps, attempts = _evaluate(movements, self.s, self.fps, to_raw, self.geom,
                                    self.profile, self.bias_model.residual_sd_deg)
         new = reps[len(self.reps):] if mv.is_rep else []
         self.reps, self.attempts = reps, attempts
@@ -617,35 +620,43 @@ class LiveAnalyzer:
             self._last_verdict = ("Not a full rep: drive your hips all the way up", True, [])
 
     def _refresh_bias(self) -> bool:
-        """Update the bias with the silhouette midline at the tops seen so far (when the bias
-        model uses it, as ``pipeline.analyze_track`` does). True if the bias changed."""
+        """Update the bias as ``pipeline.analyze_track`` computes it, from what has been seen
+        so far: the view's yaw over all usable frames (the first estimate comes from the
+        set-up alone, where the body lies differently) and the silhouette midline at the tops.
+        True if the correction changed."""
         n = self.s.n
+        yaw = self.yaw
+        usable = [k for k in self._usable if k < n and self._raw[k] is not None]
+        if usable:
+            seen = view_yaw(np.stack([self._raw[k][1] for k in usable]),
+                            np.stack([self._xy[k] for k in usable]), self.geom.m_per_px)
+            if math.isfinite(seen):
+                yaw = seen
         frames = top_frames(self.s["shk_raw"])
         frames = [int(k) for k in frames if k < n and self._raw[k] is not None and
                   self._raw[k][4] is not None]
-        if len(frames) < 3:
+        if len(frames) >= 3:
+            shape = self._raw[frames[0]][4][1]
+            frames = [k for k in frames if self._raw[k][4][1] == shape]
+            idx = np.asarray(frames)
+            xy = np.full((n, N_LANDMARKS, 2), np.nan)
+            for k in frames:
+                xy[k] = self._xy[k]
+            masks = np.zeros((n, *shape), bool)
+            for k in frames:
+                masks[k] = _unpack(self._raw[k][4])
+            self.midline = midline_bias(xy, masks, self.mask_scale, self.geom, idx)
+        bias = _predict(self.bias_model, yaw, self.thickness, self.midline)
+        gain = self.bias_model.gain
+        if abs(bias - self.bias) < 0.05 and abs(gain(yaw) - gain(self.yaw)) < 0.002:
             return False
-        shape = self._raw[frames[0]][4][1]
-        frames = [k for k in frames if self._raw[k][4][1] == shape]
-        idx = np.asarray(frames)
-        xy = np.full((n, N_LANDMARKS, 2), np.nan)
-        for k in frames:
-            xy[k] = self._xy[k]
-        masks = np.zeros((n, *shape), bool)
-        for k in frames:
-            masks[k] = _unpack(self._raw[k][4])
-        mid = midline_bias(xy, masks, self.mask_scale, self.geom, idx)
-        bias = _predict(self.bias_model, self.geom.yaw_deg, self.thickness, mid)
-        self.midline = mid
-        if abs(bias - self.bias) < 0.05:
-            return False
-        self.bias = bias
+        self.bias, self.yaw = bias, yaw
         return True
 
     def _replay(self) -> None:
         """Re-run the rep counter over every frame so far with the current bias."""
         shk = self.s.data["shk"]
-        shk[:self.s.n] = self.s["shk_raw"] - self.bias
+        shk[:self.s.n] = self.bias_model.correct(self.s["shk_raw"], self.bias, self.yaw)
         rc = RepCounter(self.profile.reps, self.fps)
         for i in range(self._fed):
             a = float(shk[i]) if self._counted[i] else float("nan")

@@ -138,7 +138,7 @@ def arch_baseline(values: list[tuple[float | None, float]], min_confidence: floa
     return (min(ok) if ok else None), len(ok)
 
 
-def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: float,
+def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, to_raw,
                 ang: Angles, heel_rise: tuple, rep_arch: tuple[float | None, float],
                 geom: Geometry, profile: Profile, with_findings: bool,
                 arch_set: tuple[float | None, int] = (None, 0),
@@ -174,20 +174,21 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, raw_bias: 
     return Rep(index=i, start_s=ts(mv.start_f), top_start_s=m["top_start_s"],
                top_end_s=m["top_end_s"], end_s=ts(mv.end_f), start_frame=mv.start,
                top_start_frame=mv.top_start, top_end_frame=mv.top_end, end_frame=mv.end,
-               peak_angle_deg=mv.peak_angle_deg, peak_angle_raw_deg=mv.peak_angle_deg + raw_bias,
+               peak_angle_deg=mv.peak_angle_deg, peak_angle_raw_deg=to_raw(mv.peak_angle_deg),
                hold_s=m["hold_s"], lowering_s=m["lowering_s"],
                rising_s=(mv.top_start_f - mv.start_f) * dt, knee_angle_deg=knee,
                heel_rise_m=heel, lumbar=lumbar, complete=mv.complete,
                faults=[f.rule for f in findings if f.severity == "fault"], findings=findings)
 
 
-def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_deg: float,
+def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, to_raw,
                 ang: Angles, arch: np.ndarray, geom: Geometry, profile: Profile,
                 fps: float, angle_sd_deg: float = float("nan")) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records (with findings for reps) for segmented ``movements``.
 
     ``t``, ``shk`` (bias-corrected), ``arch`` and the fields of ``ang`` are per-frame ``(T,)``
-    series; shared by the offline pipeline and the live engine. ``angle_sd_deg``: the
+    series; shared by the offline pipeline and the live engine. ``to_raw`` maps a corrected
+    angle back to the landmark angle (degrees; for ``peak_angle_raw_deg``). ``angle_sd_deg``: the
     corrected angle's error SD between bodies (the bias model's residual), which sets how sure
     an angle finding near its threshold is.
     """
@@ -198,9 +199,9 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, bias_
     arch_set = arch_baseline([tops[id(m)] for m in reps
                               if on_the_line(m.peak_angle_deg, profile)],
                              profile.rule("lumbar_arch")["min_view_confidence"])
-    return ([_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], tops[id(m)], geom,
+    return ([_rep_record(i + 1, m, t, shk, to_raw, ang, heel[id(m)], tops[id(m)], geom,
                          profile, True, arch_set, angle_sd_deg) for i, m in enumerate(reps)],
-            [_rep_record(i + 1, m, t, shk, bias_deg, ang, heel[id(m)], tops[id(m)], geom,
+            [_rep_record(i + 1, m, t, shk, to_raw, ang, heel[id(m)], tops[id(m)], geom,
                          profile, False) for i, m in enumerate(attempts)])
 
 
@@ -210,7 +211,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     """Analyse a pose track with an exercise profile. Pure: no files, no model."""
     if isinstance(profile, str):
         profile = load_profile(profile)
-    bias_model = bias_model or load_bias_model()
+    bias_model = bias_model or load_bias_model(profile.name)
     t = track.t_s
     xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
     geom = estimate_geometry(track, xy)
@@ -228,7 +229,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
                            top_frames(ang.shk_raw_deg))
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
-    shk = raw - bias
+    shk = bias_model.correct(raw, bias, geom.yaw_deg)
     arch = silhouette_arch(xy, track.masks, track.mask_scale, geom)
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
@@ -236,7 +237,8 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     person = geom.view != "no_person"
     movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
         if person else []
-    rep_recs, attempt_recs = rep_records(movements, t, shk, bias, ang, arch, geom, profile,
+    to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
+    rep_recs, attempt_recs = rep_records(movements, t, shk, to_raw, ang, arch, geom, profile,
                                          track.fps, bias_model.residual_sd_deg)
     reps = [m for m in movements if m.is_rep]
     set_findings = evaluate_set(len(reps), profile) if person else []

@@ -116,15 +116,23 @@ def make_track(spec: SynthSpec | None = None) -> tuple[PoseTrack, list[dict]]:
     """A :class:`PoseTrack` following ``spec`` and the list of true rep timings.
 
     The landmark angle is the true angle plus ``spec.landmark_bias_deg`` (by default the
-    shipped bias, so that analysis with the shipped calibration recovers the true angle)."""
+    shipped hip-thrust bias for this track's view, so that analysis with the shipped
+    calibration recovers the true angle)."""
     spec = spec or SynthSpec()
+    if spec.landmark_bias_deg is not None:
+        return _build_track(spec, spec.landmark_bias_deg)
+    from .calibration import load_bias_model
+    from .kinematics import estimate_geometry
+
+    track, _ = _build_track(spec, 0.0)  # the view (and so the bias) does not depend on it
+    yaw = estimate_geometry(track).yaw_deg
+    return _build_track(spec, load_bias_model("hip_thrust").predict(yaw, None, None))
+
+
+def _build_track(spec: SynthSpec, bias: float) -> tuple[PoseTrack, list[dict]]:
+    """:func:`make_track` with the landmark angle ``bias`` degrees above the true angle."""
     t, ang, heel, truth = angle_curve(spec)
     n = len(t)
-    if spec.landmark_bias_deg is None:
-        from .calibration import load_bias_model
-        bias = load_bias_model().predict(None, None, None)
-    else:
-        bias = spec.landmark_bias_deg
     w, h = spec.width, spec.height
     s = h / 720.0
     sign = 1.0 if spec.head_on_left else -1.0  # +x from head to feet
