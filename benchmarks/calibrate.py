@@ -8,9 +8,11 @@ For every rep matched to a label (time overlap) whose spine is straight (labelle
 extension under 8 deg: an arch moves the landmarks, and that is the fault, not the bias), the
 raw image-plane landmark angle at the top minus the true angle is the bias to predict. For each
 exercise, least-squares linear models on per-set features (the view's yaw, trunk thickness, the
-silhouette midline bias) and the per-rep difference between the world-landmark and the image
-angle at the top ("world": its coefficient, negated, is the fusion weight ``world_weight``) are
-compared by leave-one-clip-out cross-validation; the simplest whose mean squared error is within
+silhouette midline bias), the per-rep difference between the world-landmark and the image
+angle at the top ("world": its coefficient, negated, is the fusion weight ``world_weight``)
+and, as gain terms, the true peak's departure from 180 deg ("gain") and that times the yaw
+("gain_yaw"; their coefficients are ``gain_slope`` and ``gain_yaw_coef``) are compared by
+leave-one-clip-out cross-validation over matched reps and attempts; the simplest whose mean squared error is within
 one standard error of the best wins (the one-standard-error rule: a term must beat the
 cross-validation's own noise). With ``--write`` both go to ``src/formcheck/calibration.toml``.
 The clips fitted on must not be the clips scored: ``docs/accuracy.md`` says which were which.
@@ -146,19 +148,19 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
         dworld = a.frames["shk_angle_world_deg"] - a.frames["shk_angle_raw_deg"]
         pred = [r.to_dict() for r in s.reps + s.attempts]
         truth = lab["reps"] + lab.get("attempts", [])
+        yaw = abs(s.camera["yaw_deg"] or 0.0)
         for i, j in match(pred, truth, float(lab["fps"])):
             if i is None or j is None or \
                     truth[j].get("lumbar_extension_deg", 0.0) >= STRAIGHT_SPINE_MAX_DEG:
                 continue
             rows.append({"clip": lab["name"], "err": pred[i]["peak_angle_raw_deg"] -
                          truth[j]["peak_angle_deg"],
-                         "yaw": abs(s.camera["yaw_deg"] or 0.0),
+                         "yaw": yaw,
                          "thickness": s.calibration["trunk_thickness"],
                          "midline": s.calibration["midline_bias_deg"],
                          "world": _top_median(dworld, pred[i]),
                          "gain": truth[j]["peak_angle_deg"] - 180.0,
-                         "gain_yaw": (truth[j]["peak_angle_deg"] - 180.0) *
-                         abs(s.camera["yaw_deg"] or 0.0),
+                         "gain_yaw": (truth[j]["peak_angle_deg"] - 180.0) * yaw,
                          "exercise": lab["exercise"]})
     return rows
 

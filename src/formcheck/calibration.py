@@ -14,16 +14,17 @@ over the shoulder–hip length, and ``midline_deg`` the per-set bias measured on
 own silhouette (:func:`formcheck.kinematics.midline_bias`), all read off the same track.
 Without masks, ``midline_deg`` is replaced by ``midline_fallback_deg`` (its calibration mean).
 ``yaw_deg`` is the view's departure from a pure side view as read from the apparent hip and
-shoulder width (:func:`formcheck.kinematics.estimate_geometry`), so it grows with the camera's
-height as well as its yaw. Each exercise has its own model (the landmarks sit differently on a
-body propped on a bench and one lying on the floor), fitted by ``benchmarks/calibrate.py`` on
+shoulder width (:func:`formcheck.kinematics.view_yaw`), so it grows with the camera's height
+as well as its yaw. Each exercise has its own model (the landmarks sit differently on a body
+propped on a bench and one lying on the floor), fitted by ``benchmarks/calibrate.py`` on
 labelled synthetic clips and shipped in ``calibration.toml`` as ``[bias.<exercise>]``; the true
-angle is ``raw - bias`` at a rep's top. Away from the top, a camera above the body sees the
-hip's rise and fall foreshortened, so the landmark angle shows only part of a departure from
-180°: where the calibration finds that (the hip thrust), the true angle is
-``180 + (raw - bias - 180) / gain`` with ``gain = 1 + gain_slope + gain_yaw_coef * |yaw|``,
-fitted on every frame of the labelled rises (:meth:`BiasModel.correct`). ``world_weight`` is
-fitted with the bias (as the coefficient of ``world - image`` at rep tops).
+angle is ``raw - bias`` at a rep's top. A model may also carry a gain, for a landmark angle
+that shows only part of a departure from 180° (a camera above the body sees the hip's rise
+foreshortened): then the true angle is ``180 + (raw - bias - 180) / gain`` with
+``gain = 1 + gain_slope + gain_yaw_coef * |yaw|`` (:meth:`BiasModel.correct`). The calibration
+offers it as a candidate at the rep and attempt peaks; the shipped models do not use it
+(``gain_slope = gain_yaw_coef = 0``). ``world_weight`` is fitted with the bias (as the
+coefficient of ``world - image`` at rep tops).
 """
 
 from __future__ import annotations
