@@ -149,7 +149,10 @@ def score_clip(lab: dict, session) -> dict:
             "n_attempts_pred": len(session.attempts),
             "camera_view": session.camera.get("view"), "bias_deg": session.calibration["bias_deg"],
             "thickness": session.calibration.get("trunk_thickness"), "yaw_est": session.camera.get("yaw_deg"),
-            "phenotype": lab.get("phenotype"), "reps": rows}
+            "phenotype": lab.get("phenotype"),
+            "setup_looks_like": (session.exercise_check or {}).get("looks_like"),
+            "setup_rise_thighs": (session.exercise_check or {}).get("shoulder_rise_thighs"),
+            "reps": rows}
 
 
 def prf(rows: list[dict], fault: str) -> dict:
@@ -194,6 +197,11 @@ def summarise(clips: list[dict]) -> dict:
         "hold_medae_s": med("hold_err"),
         "lowering_medae_s": med("lower_err"),
         "lumbar_arch_by_view": by_view,
+        # the set-up check (shoulders on a bench or the floor) against the labelled exercise
+        "setup_right": sum(c.get("setup_looks_like") == c["exercise"] for c in clips),
+        "setup_undecided": sum(c.get("setup_looks_like") is None for c in clips),
+        "setup_wrong": sum(c.get("setup_looks_like") not in (None, c["exercise"])
+                           for c in clips),
     }
 
 
@@ -217,7 +225,9 @@ def markdown(summary: dict, title: str) -> str:
              f"| peak angle RMS error | {fmt(s['peak_angle_rms_deg'], 1)}° "
              f"({s['peak_angle_over_8_deg']} of {s['peak_angle_reps']} reps off by more than 8°) |",
              f"| hold median abs error | {fmt(s['hold_medae_s'])} s |",
-             f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |", "",
+             f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |",
+             f"| exercise read from the set-up: right / undecided / wrong | "
+             f"{s['setup_right']} / {s['setup_undecided']} / {s['setup_wrong']} |", "",
              "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
              "F1 (clear-cut) | TP/FP/FN (clear-cut) |", "|---|---|---|---|---|---|---|---|"]
     for f in FAULT_IDS:

@@ -386,6 +386,15 @@ def test_changed_settings_redo(baseline, clips, tmp_path, capsys):
     assert sc["key"] == index_rows(out)[str(clips[0].resolve())]["key"]
     # rows of videos not named in this run are kept from the earlier run
     assert len(index_rows(out)) == 9
+    # --exercise auto is another setting (a new key); each video's exercise comes from its
+    # set-up (these clips are hip thrusts) and lands in the session and the index
+    code, stdout, err = run_cli(["batch", clips[0], "--out", out, "--no-video", "-q",
+                                 "--exercise", "auto"], capsys)
+    assert code == 0, err
+    assert analysed_counts(out)[stems[0]] == 3
+    s = json.loads((out / f"{stems[0]}.json").read_text())
+    assert s["exercise"] == "hip_thrust" and s["exercise_check"]["source"] == "detected"
+    assert index_rows(out)[str(clips[0].resolve())]["exercise"] == "hip_thrust"
 
 
 @pytest.mark.slow

@@ -109,6 +109,28 @@ def test_reanalyse_from_track_gives_same_result(analysed, tmp_path):
         [r["peak_angle_deg"] for r in result["reps"]]
 
 
+def test_set_up_matches_the_exercise(analysed):
+    """The set-up check reads every sample's exercise (on the model's real landmarks), and so
+    none warns of a mismatch."""
+    _, results = analysed
+    for name, (label, result) in results.items():
+        assert result["exercise_check"]["looks_like"] == label["exercise"], name
+        assert not any("looks like" in w for w in result["warnings"]), name
+
+
+def test_auto_reanalysis_picks_the_bridge(analysed, tmp_path):
+    out, results = analysed
+    label, result = results["gb_faults_right"]
+    with pytest.raises(SystemExit) as e:
+        main(["analyze", "--track", str(out / "gb_faults_right.track.npz"), "--out",
+              str(tmp_path), "-q", "--no-video", "-e", "auto"])
+    assert e.value.code == 0
+    again = json.loads((tmp_path / "gb_faults_right.json").read_text())
+    assert again["exercise"] == "glute_bridge"
+    assert again["exercise_check"]["source"] == "detected"
+    assert [r["faults"] for r in again["reps"]] == [r["faults"] for r in result["reps"]]
+
+
 def test_annotated_video(tmp_path):
     src = SAMPLES / "gb_tempo_left.mp4"
     with pytest.raises(SystemExit) as e:

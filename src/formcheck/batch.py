@@ -48,7 +48,7 @@ import click
 from . import __version__
 from .errors import FormcheckError, InputError
 from .hashing import settings_key, sha256_bytes, sha256_file
-from .rules import EXERCISES, RULE_IDS
+from .rules import EXERCISE_CHOICES, EXERCISES, RULE_IDS
 from .video import VIDEO_SUFFIXES
 
 INDEX_JSON = "index.json"
@@ -71,7 +71,8 @@ INDEX_INTERVAL_S = 5.0
 #: A task in flight when a local worker process dies is retried once, then failed.
 MAX_CRASHES = 2
 
-INDEX_COLUMNS = ("path", "status", "reps", "attempts", "duration_s", "frames", "analysis_s",
+INDEX_COLUMNS = ("path", "status", "exercise", "reps", "attempts", "duration_s", "frames",
+                 "analysis_s",
                  *(f"fault_{r}" for r in RULE_IDS), "error", "warnings", "stem", "key",
                  "video_sha256", "this_run", "analysed_utc", "worker", "duplicate_of",
                  "outputs")
@@ -184,13 +185,17 @@ def resolve_settings(exercise: str, model: str, config: str | os.PathLike | None
                      write_video: bool = True) -> Settings:
     """Validate exercise, config and model before any video work (user errors: exit 2)."""
     from .models import model_info, resolve_model
-    from .rules import load_profile
+    from .rules import load_profile, resolve_exercise
 
-    profile = load_profile(exercise, config)
+    exercise = resolve_exercise(exercise, config)
+    if exercise == "auto":  # candidates, each with the config applied
+        profile = {ex: load_profile(ex, config).to_dict() for ex in EXERCISES}
+    else:
+        profile = load_profile(exercise, config).to_dict()
     mpath = resolve_model(model)
     info = model_info(mpath)
     return Settings(exercise=exercise, model_spec=str(model), model_path=str(mpath),
-                    model_sha256=info["sha256"], profile=profile.to_dict(),
+                    model_sha256=info["sha256"], profile=profile,
                     config=None if config is None else str(config), write_video=write_video)
 
 
@@ -315,8 +320,13 @@ def _model_file(model_bytes: bytes, sha: str) -> str:
 def _analyse(video: Path, model_path: str, task: dict):
     from .models import model_info
     from .pipeline import analyze_video
+    from .rules import load_profile
 
-    analysis = analyze_video(video, exercise=task["exercise"], config=task["profile"],
+    if task["exercise"] == "auto":  # the candidate profiles, settled per video
+        exercise = {ex: load_profile(ex, d) for ex, d in task["profile"].items()}
+    else:
+        exercise = load_profile(task["exercise"], task["profile"])
+    analysis = analyze_video(video, exercise=exercise,
                              estimator=_estimator(model_path), source_path=task["source"])
     mi = model_info(model_path)
     analysis.session.model.update({"name": mi["name"], "sha256": mi["sha256"],
@@ -356,6 +366,7 @@ def analyse_task(task: dict) -> dict:
             s, tr = analysis.session, analysis.track
             res["frames"], res["video_s"] = int(tr.n_frames), float(tr.duration_s)
             res["summary"] = {
+                "exercise": s.exercise, "exercise_source": s.exercise_check.get("source"),
                 "reps": s.rep_count, "attempts": len(s.attempts), "faults": s.fault_counts(),
                 "view": s.camera.get("view"), "camera_warning": s.camera.get("warning"),
                 "warnings": list(s.warnings), "person": bool(s.person.get("detected")),
@@ -519,7 +530,8 @@ def _row(job: Job, status: str, sc: dict | None, this_run: str) -> dict:
     faults = summ.get("faults") or {}
     return {
         "path": job.display, "abs_path": str(job.path), "status": status,
-        "reps": summ.get("reps"), "attempts": summ.get("attempts"),
+        "exercise": summ.get("exercise"), "reps": summ.get("reps"),
+        "attempts": summ.get("attempts"),
         "duration_s": summ.get("duration_s"),
         "frames": summ.get("frames"), "analysis_s": sc.get("analysis_s"),
         "cpu_s": sc.get("cpu_s"),
@@ -795,9 +807,9 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
         raise FormcheckError(f"--workers must be at least 1, got {workers}")
     if not math.isfinite(max_size_mb) or max_size_mb <= 0:
         raise FormcheckError(f"--max-size-mb must be a positive number, got {max_size_mb}")
-    if exercise not in EXERCISES:
+    if exercise not in EXERCISE_CHOICES:
         raise FormcheckError(f"unknown exercise '{exercise}' (choose from "
-                             f"{', '.join(EXERCISES)})")
+                             f"{', '.join(EXERCISE_CHOICES)})")
     echo = echo or (lambda m: None)
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
@@ -852,7 +864,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     rec = Recorder(out, settings)
     named = {str(j.path) for j in jobs}
     carried = [r for k, r in previous.items() if k not in named]
-    meta = {"out_dir": str(out), "settings": {"exercise": exercise, "model": settings.model_spec,
+    meta = {"out_dir": str(out), "settings": {"exercise": settings.exercise,
+                                              "model": settings.model_spec,
                                               "model_sha256": settings.model_sha256,
                                               "config": settings.config,
                                               "write_video": write_video,
@@ -872,7 +885,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
 
     rec.log({"event": "start", "inputs": [str(i) for i in inputs], "videos": len(jobs),
              "to_analyse": len(todo), "scheduler": scheduler, "workers": workers,
-             "key_settings": {"exercise": exercise, "model_sha256": settings.model_sha256}})
+             "key_settings": {"exercise": settings.exercise,
+                              "model_sha256": settings.model_sha256}})
     write_index(out, all_rows(), carried, meta)
     n_skipped = sum(1 for r in rows.values() if r["this_run"] == "skipped")
     if todo:
@@ -936,7 +950,7 @@ def summary_lines(result: BatchResult, max_rows: int = 50) -> list[str]:
     """A table (every video when there are at most ``max_rows``, else the failures only)."""
     rows = result.rows
     shown = rows if len(rows) <= max_rows else [r for r in rows if r["status"] != "ok"]
-    head = ["video", "status", "reps", "faults", "note"]
+    head = ["video", "status", "exercise", "reps", "faults", "note"]
     body = []
     for r in shown:
         faults = ", ".join(f"{k} x{v}" for k, v in (r.get("faults") or {}).items() if v)
@@ -946,7 +960,8 @@ def summary_lines(result: BatchResult, max_rows: int = 50) -> list[str]:
             note = r.get("error") or ""
         if r.get("duplicate_of"):
             note = f"same file as {r['duplicate_of']}" + (f"; {note}" if note else "")
-        body.append([r["path"], r["status"], "-" if r.get("reps") is None else str(r["reps"]),
+        body.append([r["path"], r["status"], r.get("exercise") or "-",
+                     "-" if r.get("reps") is None else str(r["reps"]),
                      faults or ("none" if r["status"] == "ok" else ""), note])
     if not body:
         return []
@@ -969,7 +984,8 @@ def summary_lines(result: BatchResult, max_rows: int = 50) -> list[str]:
 @click.option("--workers", "-j", type=int, default=None,
               help="Local worker processes [default: number of cores].")
 @click.option("--exercise", "-e", default="hip_thrust", show_default=True,
-              metavar="|".join(EXERCISES), help="Exercise profile.")
+              metavar="|".join(EXERCISE_CHOICES),
+              help="Exercise profile, or 'auto': read from each video's set-up.")
 @click.option("--model", "-m", default="full", show_default=True, metavar="full|lite|heavy|PATH",
               help="Pose model: 'full' is bundled; 'lite'/'heavy' are fetched once; or a .task "
                    "file.")

@@ -15,7 +15,7 @@ import click
 
 from . import __version__
 from .errors import FormcheckError
-from .rules import EXERCISES, RULE_IDS
+from .rules import EXERCISE_CHOICES, EXERCISES, RULE_IDS
 
 # Quieten MediaPipe / TFLite native logging before mediapipe is imported anywhere.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -58,6 +58,12 @@ class LazyGroup(click.Group):
 exercise_option = click.option(
     "--exercise", "-e", type=click.Choice(EXERCISES), default="hip_thrust", show_default=True,
     help="Exercise profile.")
+#: For file analysis: also ``auto`` (each video's exercise read from its set-up).
+file_exercise_option = click.option(
+    "--exercise", "-e", type=click.Choice(EXERCISE_CHOICES), default="hip_thrust",
+    show_default=True,
+    help="Exercise profile, or 'auto': read from each video's set-up (shoulders on a bench "
+         "or on the floor).")
 model_option = click.option(
     "--model", "-m", default="full", show_default=True, metavar="full|lite|heavy|PATH",
     help="Pose model: 'full' is bundled; 'lite'/'heavy' are fetched once; or a .task file.")
@@ -81,11 +87,11 @@ def _bar(total: int, desc: str, quiet: bool):
 
 def summary_table(rows: list[dict]) -> str:
     """Plain-text table: one row per video with reps, attempts and faults per rule."""
-    head = ["video", "reps", "attempts", "faults", "view"]
+    head = ["video", "exercise", "reps", "attempts", "faults", "view"]
     body = []
     for r in rows:
-        body.append([r["name"], str(r.get("reps", "-")), str(r.get("attempts", "-")),
-                     r.get("faults", ""), r.get("view", "")])
+        body.append([r["name"], r.get("exercise", ""), str(r.get("reps", "-")),
+                     str(r.get("attempts", "-")), r.get("faults", ""), r.get("view", "")])
     widths = [max(len(head[i]), *(len(b[i]) for b in body)) if body else len(head[i])
               for i in range(len(head))]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
@@ -100,15 +106,21 @@ def session_row(name: str, session) -> dict:
     view = session.camera.get("view", "")
     if session.camera.get("warning"):
         view += " (!)"
-    return {"name": name, "reps": session.rep_count, "attempts": len(session.attempts),
-            "faults": faults, "view": view}
+    exercise = session.exercise
+    check = session.exercise_check or {}
+    if check.get("source") == "detected":
+        exercise += " (auto)" if check.get("looks_like") else " (auto?)"
+    elif check.get("looks_like") not in (None, session.exercise):
+        exercise += " (!)"
+    return {"name": name, "exercise": exercise, "reps": session.rep_count,
+            "attempts": len(session.attempts), "faults": faults, "view": view}
 
 
 @cli.command()
 @click.argument("videos", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               required=True, help="Directory for the result files.")
-@exercise_option
+@file_exercise_option
 @model_option
 @config_option
 @click.option("--no-video", is_flag=True, help="Skip the annotated video.")
@@ -123,14 +135,13 @@ def session_row(name: str, session) -> dict:
 def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_report,
             max_people, quiet):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
-    from .pipeline import analyze_video, reanalyze
+    from .pipeline import analyze_video, reanalyze, resolve_profile
     from .pose import PoseOptions
-    from .rules import load_profile
     from .video import probe_video
 
     if not videos and not tracks:
         raise click.UsageError("give at least one VIDEO or --track FILE.npz")
-    load_profile(exercise, config)  # a bad config fails before any video work
+    profile = resolve_profile(exercise, config)  # a bad config fails before any video work
     if not tracks:
         from .models import resolve_model
         resolve_model(model)  # a bad model fails before any video work
@@ -139,7 +150,7 @@ def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
         try:
             info = probe_video(v)
             with _bar(info.frame_count, v.name, quiet) as bar:
-                a = analyze_video(v, exercise=exercise, model=model, config=config,
+                a = analyze_video(v, exercise=profile, model=model,
                                   out_dir=out_dir, write_video=not no_video,
                                   pose_options=PoseOptions(num_poses=max_people),
                                   progress=bar.update, info=info)
@@ -151,7 +162,7 @@ def analyze(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
         rows.append(session_row(v.name, a.session))
     for tpath in tracks:
         try:
-            a = reanalyze(tpath, exercise=exercise, config=config, out_dir=out_dir,
+            a = reanalyze(tpath, exercise=profile, out_dir=out_dir,
                           write_video=not no_video)
         except FormcheckError as exc:
             errors.append(str(exc))

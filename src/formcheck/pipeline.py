@@ -22,8 +22,10 @@ from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midl
 from .models import model_info
 from .pose import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from .reps import Movement, segment
-from .rules import Profile, evaluate_rep, evaluate_set, load_profile
+from .rules import (EXERCISES, Profile, evaluate_rep, evaluate_set, load_profile,
+                    resolve_exercise)
 from .session import Rep, Session
+from .setup_check import check_exercise, mismatch_warning
 from .signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
 from .track import PoseTrack
 from .video import VideoInfo, iter_frames, probe_video
@@ -205,12 +207,35 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, to_ra
                          profile, False) for i, m in enumerate(attempts)])
 
 
-def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
+def analyze_track(track: PoseTrack, profile: Profile | str | dict = "hip_thrust", *,
+                  config: str | os.PathLike | dict | None = None,
                   bias_model: BiasModel | None = None, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
                   video_meta: dict | None = None) -> Analysis:
-    """Analyse a pose track with an exercise profile. Pure: no files, no model."""
-    if isinstance(profile, str):
-        profile = load_profile(profile)
+    """Analyse a pose track with an exercise profile. Pure: no files, no model.
+
+    ``profile``: a :class:`Profile`; an exercise name (loaded with ``config``); ``"auto"``; or
+    a dict ``{exercise: Profile}`` of candidates. With ``"auto"`` or candidates the exercise is
+    read from the set-up (:mod:`setup_check`), a hip thrust when it cannot be told (with a
+    warning). Either way ``session.exercise_check`` says what the set-up looked like, and a
+    set-up that contradicts a given exercise gets a warning.
+    """
+    profile = resolve_profile(profile, config)
+    if isinstance(profile, Profile):
+        return _analyze(track, profile, bias_model, cutoff_hz, video_meta, "given")
+    first = _analyze(track, profile["hip_thrust"], bias_model, cutoff_hz, video_meta,
+                     "detected")
+    looks = first.session.exercise_check.get("looks_like")
+    if looks is None or looks == "hip_thrust":
+        if looks is None and first.session.person.get("detected"):
+            first.session.warnings.append(
+                "could not tell the exercise from the set-up; analysed as a hip thrust "
+                "(pass --exercise glute_bridge if the shoulders are on the floor)")
+        return first
+    return _analyze(track, profile[looks], bias_model, cutoff_hz, video_meta, "detected")
+
+
+def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
+             cutoff_hz: float, video_meta: dict | None, exercise_source: str) -> Analysis:
     bias_model = bias_model or load_bias_model(profile.name)
     t = track.t_s
     xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
@@ -241,6 +266,11 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     rep_recs, attempt_recs = rep_records(movements, t, shk, to_raw, ang, arch, geom, profile,
                                          track.fps, bias_model.residual_sd_deg)
     reps = [m for m in movements if m.is_rep]
+    check = check_exercise(xy, geom.side, geom.up,
+                           np.array([f for m in movements for f in (m.start, m.end)], int))
+    mismatch = mismatch_warning(check, profile.name) if exercise_source == "given" else None
+    if mismatch:
+        warnings.append(mismatch)
     set_findings = evaluate_set(len(reps), profile) if person else []
     if person and not reps:
         warnings.append("no reps found")
@@ -280,6 +310,7 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
                                                            geom.floor_dir[0])),
                 "m_per_px": geom.m_per_px},
         person={"detected": person, "detected_share": geom.detected_share},
+        exercise_check={**check.to_dict(), "source": exercise_source},
         reps=rep_recs, attempts=attempt_recs, set_findings=set_findings,
         warnings=warnings, profile=profile.to_dict(),
         calibration={"bias_deg": bias, "bias_model": bias_model.source,
@@ -291,7 +322,20 @@ def analyze_track(track: PoseTrack, profile: Profile | str = "hip_thrust", *,
     return Analysis(session, track, geom, xy, frames)
 
 
-def analyze_video(video: str | os.PathLike, *, exercise: str = "hip_thrust",
+def resolve_profile(exercise: Profile | str | dict,
+                    config: str | os.PathLike | dict | None = None) -> Profile | dict:
+    """A :class:`Profile` for an exercise name, or for ``"auto"`` the candidate profiles
+    ``{exercise: Profile}`` (``config`` applied to each, so a bad config fails before any
+    video work). A Profile or a dict of them passes through."""
+    if isinstance(exercise, (Profile, dict)):
+        return exercise
+    name = resolve_exercise(exercise, config)
+    if name != "auto":
+        return load_profile(name, config)
+    return {ex: load_profile(ex, config) for ex in EXERCISES}
+
+
+def analyze_video(video: str | os.PathLike, *, exercise: str | Profile | dict = "hip_thrust",
                   model: str | os.PathLike | None = "full",
                   config: str | os.PathLike | dict | None = None,
                   out_dir: str | os.PathLike | None = None, write_video: bool = True,
@@ -301,12 +345,13 @@ def analyze_video(video: str | os.PathLike, *, exercise: str = "hip_thrust",
                   source_path: str | None = None, info: VideoInfo | None = None) -> Analysis:
     """Analyse one video file; with ``out_dir``, write every output (see :mod:`outputs`).
 
-    ``estimator``: reuse a loaded :class:`PoseEstimator` (it is :meth:`~PoseEstimator.reset`
+    ``exercise``: ``"hip_thrust"``, ``"glute_bridge"``, ``"auto"`` (read from the set-up) or
+    what :func:`resolve_profile` returns. ``estimator``: reuse a loaded :class:`PoseEstimator` (it is :meth:`~PoseEstimator.reset`
     first), e.g. one per batch worker. ``source_path``: the name to record for the video when
     ``video`` is a temporary copy (e.g. on a cluster worker). ``info``: the video's
     :class:`VideoInfo` if the caller has already probed it.
     """
-    profile = load_profile(exercise, config)  # fail on a bad config before the slow part
+    profile = resolve_profile(exercise, config)  # a bad config fails before the slow part
     info = info or probe_video(video)
     if estimator is None:
         track = extract_track(video, model, pose_options, info, progress)
@@ -326,12 +371,13 @@ def analyze_video(video: str | os.PathLike, *, exercise: str = "hip_thrust",
     return analysis
 
 
-def reanalyze(track_path: str | os.PathLike, *, exercise: str = "hip_thrust",
+def reanalyze(track_path: str | os.PathLike, *, exercise: str | Profile | dict = "hip_thrust",
               config: str | os.PathLike | dict | None = None,
               out_dir: str | os.PathLike | None = None, write_video: bool = False,
               video_path: str | os.PathLike | None = None) -> Analysis:
-    """Analyse a saved track ``.npz`` again (new thresholds, no model run)."""
-    profile = load_profile(exercise, config)
+    """Analyse a saved track ``.npz`` again (new thresholds, no model run); ``exercise`` as in
+    :func:`analyze_video`."""
+    profile = resolve_profile(exercise, config)
     track = PoseTrack.from_npz(track_path)
     analysis = analyze_track(track, profile)
     if out_dir is not None:

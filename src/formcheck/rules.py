@@ -20,6 +20,8 @@ from .errors import ConfigError, require_file
 from .reps import RepParams
 
 EXERCISES = ("hip_thrust", "glute_bridge")
+#: What ``--exercise`` accepts: an exercise, or ``auto`` (read from the set-up, per video).
+EXERCISE_CHOICES = EXERCISES + ("auto",)
 
 #: Rule ids in the order findings are reported.
 RULE_IDS = ("sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift",
@@ -153,6 +155,26 @@ def _validate(d: dict, src: str) -> None:
     if not (isinstance(lo, int) and isinstance(hi, int) and 0 < lo <= hi):
         raise ConfigError(f"set.min_reps and set.max_reps in {src} must be whole numbers with "
                           "0 < min_reps <= max_reps")
+
+
+def resolve_exercise(exercise: str, config: str | os.PathLike | dict | None = None) -> str:
+    """The exercise to analyse as: one of :data:`EXERCISES`, or ``"auto"`` (read from each
+    video's set-up). A config that names its exercise (``[exercise] name``) settles ``auto``.
+    ConfigError for an unknown exercise or an unreadable config."""
+    if exercise not in EXERCISE_CHOICES:
+        raise ConfigError(f"unknown exercise '{exercise}' (choose from "
+                          f"{', '.join(EXERCISE_CHOICES)})")
+    if exercise != "auto" or config is None:
+        return exercise
+    over = config if isinstance(config, dict) else _read_toml(Path(config))
+    name = over.get("exercise", {}).get("name") if isinstance(over.get("exercise"), dict) \
+        else None
+    if name is None:
+        return "auto"
+    if name not in EXERCISES:
+        raise ConfigError(f"{config if not isinstance(config, dict) else 'config'} names an "
+                          f"unknown exercise '{name}' (choose from {', '.join(EXERCISES)})")
+    return name
 
 
 def load_profile(exercise: str = "hip_thrust",

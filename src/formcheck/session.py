@@ -18,7 +18,7 @@ from .errors import InputError, require_file
 from .rules import Finding
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 def _clean(x: Any) -> Any:
@@ -88,6 +88,9 @@ class Session:
     calibration: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
     formcheck_version: str = ""
+    #: What the set-up looked like (:mod:`formcheck.setup_check`) and whether ``exercise`` was
+    #: given or detected from it (``source``).
+    exercise_check: dict[str, Any] = field(default_factory=dict)
     created_utc: str = ""
 
     @property
@@ -113,6 +116,7 @@ class Session:
             "video": self.video,
             "model": self.model,
             "exercise": self.exercise,
+            "exercise_check": self.exercise_check,
             "camera": self.camera,
             "person": self.person,
             "rep_count": self.rep_count,
@@ -145,7 +149,8 @@ class Session:
                    warnings=list(d["warnings"]), profile=d["profile"],
                    calibration=d["calibration"], files=d.get("files", {}),
                    formcheck_version=d.get("formcheck_version", ""),
-                   created_utc=d.get("created_utc", ""))
+                   created_utc=d.get("created_utc", ""),
+                   exercise_check=d.get("exercise_check", {}))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Session":
