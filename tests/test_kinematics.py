@@ -233,3 +233,27 @@ def test_analysis_applies_the_bias_models_gain():
     # a 15 deg departure shown at 0.75 of its size is read as 20 deg; the top stays at 180
     assert [r.peak_angle_deg for r in g] == pytest.approx([160.0, 180.0], abs=0.4)
     assert [r.peak_angle_raw_deg for r in g] == pytest.approx([175.0, 190.0], abs=0.3)
+
+
+def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
+    from formcheck.pipeline import heel_jumps, heel_rises
+    from formcheck.reps import Movement
+
+    fps, n = 30.0, 200
+    mvs = [Movement(start=30 + 50 * k, top_start=45 + 50 * k, top_end=60 + 50 * k,
+                    end=75 + 50 * k, peak_frame=50 + 50 * k, peak_angle_deg=180.0,
+                    max_angle_deg=181.0, bottom_before_deg=110.0, bottom_after_deg=110.0,
+                    is_rep=True) for k in range(3)]
+    near = np.zeros(n)
+    far = np.full(n, 0.15)  # an oblique camera: the far heel appears 15 cm higher
+    near[45:61] = 0.15  # rep 1: the near heel landmark lands on the far heel
+    near[95:111] = 0.06  # rep 2: a real 6 cm lift
+    assert heel_jumps(mvs, near, far, fps) == [True, False, False]
+    rises = heel_rises(mvs, near, fps, jumped=heel_jumps(mvs, near, far, fps))
+    assert rises[0] == (None, None)
+    assert rises[1][0] == pytest.approx(0.06) and rises[2][0] == pytest.approx(0.0)
+    # a side view (heels one over the other) cannot tell a jump from a lift: none is called
+    same = near.copy()
+    same[45:61] = 0.0
+    assert heel_jumps(mvs, same, np.zeros(n), fps) == [False, False, False]
+    assert heel_jumps(mvs, near, None, fps) == [False, False, False]

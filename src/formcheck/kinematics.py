@@ -197,6 +197,7 @@ class Angles:
     heel_height_m: np.ndarray
     visibility: np.ndarray  # mean visibility of the near-side shoulder, hip, knee, ankle
     shk_world_deg: np.ndarray | None = None  # from MediaPipe's metric 3-D world landmarks
+    far_heel_height_m: np.ndarray | None = None  # the far heel's, like heel_height_m
 
 
 def world_shk_angle(world: np.ndarray, up: np.ndarray) -> np.ndarray:
@@ -246,9 +247,11 @@ def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
                           np.broadcast_to(geom.floor_dir, j["hip"].shape))
     torso = np.minimum(torso, 180.0 - torso)
     heel_h = j["heel"] @ geom.up * geom.m_per_px
+    far = "right" if side == "left" else "left"
+    far_heel_h = xy[:, side_index(far, "heel")] @ geom.up * geom.m_per_px
     vis = visibility[:, [side_index(side, n) for n in ("shoulder", "hip", "knee", "ankle")]]
     shk_world = world_shk_angle(world, geom.up) if world is not None else None
-    return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1), shk_world)
+    return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1), shk_world, far_heel_h)
 
 
 def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry,

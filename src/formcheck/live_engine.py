@@ -26,8 +26,8 @@ import numpy as np
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
                          silhouette_arch, trunk_thickness, view_yaw)
-from .pipeline import (arch_baseline, confidence, heel_common_shift, on_the_line,
-                       raw_heel_rises, rep_records, top_frames, view_warning)
+from .pipeline import (arch_baseline, confidence, heel_common_shift, heel_jumps, is_heel_jump,
+                       on_the_line, raw_heel_rises, rep_records, top_frames, view_warning)
 from .reps import RepCounter
 from .rules import Profile, arch_limits
 from .session import Rep
@@ -137,7 +137,8 @@ def _evaluate(movements: list, s: "_Series", fps: float, to_raw, geom: Geometry,
     """Rep and attempt records of ``movements``, with the pipeline's own code
     (``pipeline.rep_records`` → ``rules.evaluate_rep``), from the live per-frame series."""
     t = np.arange(s.n) / fps
-    ang = Angles(s["shk_raw"], s["knee"], s["shin"], s["torso"], s["heel_h"], s["vis"])
+    ang = Angles(s["shk_raw"], s["knee"], s["shin"], s["torso"], s["heel_h"], s["vis"],
+                 far_heel_height_m=s["heel_far"])
     return rep_records(movements, t, s["shk"], to_raw, ang, s["arch"], geom, profile, fps,
                        angle_sd_deg)
 
@@ -202,8 +203,8 @@ class LiveAnalyzer:
         self.hold_target_s = float(r["short_hold"]["min_hold_s"])
         self.target = (int(profile.data["set"]["min_reps"]), int(profile.data["set"]["max_reps"]))
         # per grid frame
-        self.s = _Series(("shk", "shk_raw", "knee", "shin", "torso", "heel_h", "arch", "vis",
-                          "blocked"))
+        self.s = _Series(("shk", "shk_raw", "knee", "shin", "torso", "heel_h", "heel_far", "arch",
+                          "vis", "blocked"))
         self._xy: list[np.ndarray | None] = []  # smoothed (33, 2) or None
         self._raw: list[tuple | None] = []  # (image, world, vis, pres, mask) per grid frame
         self._notices: list[list[str]] = []
@@ -227,6 +228,7 @@ class LiveAnalyzer:
         self._left_top = False
         self._top_arch: list[float] = []
         self._heel_pre: float | None = None  # heel height before the current rise
+        self._heel_sep_pre = float("nan")  # far minus near heel height before it (m)
         self._heel_raw: list[float] = []  # raw heel rise of each completed rep
         self._next_geom_try = 0
 
@@ -420,7 +422,8 @@ class LiveAnalyzer:
                       shk_raw=fused, knee=float(ang.knee_deg[0]),
                       shin=float(ang.shin_to_vertical_deg[0]),
                       torso=float(ang.torso_to_floor_deg[0]),
-                      heel_h=float(ang.heel_height_m[0]), arch=arch,
+                      heel_h=float(ang.heel_height_m[0]),
+                      heel_far=float(ang.far_heel_height_m[0]), arch=arch,
                       vis=float(ang.visibility[0]), blocked=float(blocked))
 
     # ------------------------------------------------------------------ reps and cues
@@ -462,8 +465,12 @@ class LiveAnalyzer:
         self._prev_phase = phase
         heel = float(self.s["heel_h"][i])
         if prev == "bottom" and phase == "rise":
-            pre = self.s["heel_h"][max(0, i - int(round(0.6 * self.fps))):i + 1]
+            pre_i = max(0, i - int(round(0.6 * self.fps)))
+            pre = self.s["heel_h"][pre_i:i + 1]
             self._heel_pre = float(np.nanmedian(pre)) if np.isfinite(pre).any() else None
+            sep = self.s["heel_far"][pre_i:i + 1] - pre
+            self._heel_sep_pre = float(np.nanmedian(sep)) if np.isfinite(sep).any() \
+                else float("nan")
             self._movement += 1
             self._move_faults = []
             self._over.clear()
@@ -529,7 +536,10 @@ class LiveAnalyzer:
             limit = rules["heel_lift"]["max_heel_rise_m"] + (0.0 if common is not None
                                                              else HEEL_FIRST_MARGIN_M)
             lift = heel - self._heel_pre - (common or 0.0)
-            if self._persist("heel_lift", lift > limit, 3):
+            # not when the heel landmark has jumped onto the far foot (pipeline.heel_jumps)
+            jump = is_heel_jump(self._heel_sep_pre, heel - self._heel_pre,
+                                float(self.s["heel_far"][i]) - heel)
+            if self._persist("heel_lift", lift > limit and not jump, 3):
                 self._offer("heel_lift", i, t, cues, wall_s)
         # the top: from the rise levelling off (or the counter's top) until the angle falls
         # more than top_tolerance_deg below the peak
@@ -599,9 +609,10 @@ class LiveAnalyzer:
             if self.counter.movements:
                 mv = self.counter.movements[-1]
         movements = list(self.counter.movements)
-        self._heel_raw = [d for (d, _), m in zip(raw_heel_rises(movements, self.s["heel_h"],
-                                                                self.fps), movements)
-                          if d is not None and m.is_rep]
+        jumps = heel_jumps(movements, self.s["heel_h"], self.s["heel_far"], self.fps)
+        self._heel_raw = [d for (d, _), m, j in zip(raw_heel_rises(movements, self.s["heel_h"],
+                                                                   self.fps), movements, jumps)
+                          if d is not None and m.is_rep and not j]
         to_raw = lambda a: self.bias_model.uncorrect(a, self.bias, self.yaw)  # noqa: E731
         reps, attempts = _evaluate(movements, self.s, self.fps, to_raw, self.geom,
                                    self.profile, self.bias_model.residual_sd_deg)

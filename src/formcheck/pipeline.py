@@ -102,17 +102,60 @@ def heel_common_shift(deltas: list[float], min_reps: int = 3,
     return min(float(np.median(deltas)), max_common_m) if len(deltas) >= min_reps else None
 
 
+#: A heel landmark that ends a rise at (or above) the far heel's height, when the two were at
+#: least this far apart (metres, along the floor normal) before it, jumped to the far foot.
+HEEL_JUMP_MIN_SEPARATION_M = 0.10
+
+
+def heel_jumps(movements: list[Movement], heel_height_m: np.ndarray,
+               far_heel_height_m: np.ndarray | None, fps: float) -> list[bool]:
+    """For each movement, whether the near heel landmark jumped to the far foot at the top.
+
+    MediaPipe sometimes moves the near leg's landmarks onto the far leg in oblique views. Seen
+    from above or at an angle, the far heel sits higher in the image than the near one. A jump:
+    the two were at least ``HEEL_JUMP_MIN_SEPARATION_M`` apart along the floor normal before the
+    rise, and the near heel itself rose by at least 80 % of that (so 8 cm or more) to end within
+    20 % of it from the far heel's height. No heel lift with the ball of the foot down rises
+    that far onto the other heel's height; a landmark jump does (docs/accuracy.md). In a side
+    view (heels one over the other) a jump changes nothing and is not looked for."""
+    if far_heel_height_m is None:
+        return [False] * len(movements)
+    sep = far_heel_height_m - heel_height_m  # metres; > 0: the far heel appears higher
+    rises = raw_heel_rises(movements, heel_height_m, fps)
+    pre_n = max(1, int(round(0.6 * fps)))
+    out = []
+    for mv, (rise, _) in zip(movements, rises):
+        pre = sep[max(0, mv.start - pre_n):mv.start + 1]
+        top = sep[mv.top_start:mv.top_end + 1]
+        if rise is None or not (np.isfinite(pre).any() and np.isfinite(top).any()):
+            out.append(False)
+            continue
+        out.append(is_heel_jump(float(np.nanmedian(pre)), rise, float(np.nanmedian(top))))
+    return out
+
+
+def is_heel_jump(sep_before_m: float, rise_m: float, sep_now_m: float) -> bool:
+    """The test of :func:`heel_jumps` for one rise: far-minus-near heel height before it and
+    now, and the near heel's rise (metres)."""
+    return (sep_before_m >= HEEL_JUMP_MIN_SEPARATION_M and rise_m >= 0.8 * sep_before_m
+            and sep_now_m <= 0.2 * sep_before_m)
+
+
 def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
                min_reps: int = 3,
-               max_common_m: float = HEEL_COMMON_MAX_M) -> list[tuple[float | None, int | None]]:
+               max_common_m: float = HEEL_COMMON_MAX_M,
+               jumped: list[bool] | None = None) -> list[tuple[float | None, int | None]]:
     """Heel rise of each movement (metres) and the frame where it peaks.
 
     A movement's raw rise is :func:`raw_heel_rises`. MediaPipe's heel landmark also shifts with
     the shin's rotation, the same way in every rep, so with at least ``min_reps`` reps the set's
     median raw rise, capped at ``max_common_m``, is subtracted: what remains is what this rep's
     heels did differently (and, past the cap, a lift that every rep of the set shows).
+    Movements marked in ``jumped`` (:func:`heel_jumps`) get ``(None, None)``: not measured.
     """
     raw = raw_heel_rises(movements, heel_height_m, fps)
+    if jumped is not None:
+        raw = [(None, None) if j else r for r, j in zip(raw, jumped)]
     deltas = [d for (d, _), mv in zip(raw, movements) if d is not None and mv.is_rep]
     common = heel_common_shift(deltas, min_reps, max_common_m) or 0.0
     return [(None if d is None else d - common, f) for d, f in raw]
@@ -194,7 +237,9 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, to_ra
     corrected angle's error SD between bodies (the bias model's residual), which sets how sure
     an angle finding near its threshold is.
     """
-    heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps)))
+    jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, fps)
+    heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps,
+                                                   jumped=jumped)))
     tops = {id(m): top_arch(m, arch, geom) for m in movements}
     reps = [m for m in movements if m.is_rep]
     attempts = [m for m in movements if not m.is_rep]
@@ -266,6 +311,10 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
     rep_recs, attempt_recs = rep_records(movements, t, shk, to_raw, ang, arch, geom, profile,
                                          track.fps, bias_model.residual_sd_deg)
     reps = [m for m in movements if m.is_rep]
+    n_jumped = sum(heel_jumps(reps, ang.heel_height_m, ang.far_heel_height_m, track.fps))
+    if n_jumped:
+        warnings.append(f"the near heel landmark jumped to the far foot in {n_jumped} rep"
+                        f"{'s' if n_jumped > 1 else ''}: heel lift not measured there")
     check = check_exercise(xy, geom.side, geom.up,
                            np.array([f for m in movements for f in (m.start, m.end)], int))
     mismatch = mismatch_warning(check, profile.name) if exercise_source == "given" else None
