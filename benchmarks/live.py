@@ -19,7 +19,8 @@ Targets on the 2-core dev machine, full model, 640x480: >= 25 fps processed, p95
 <= 100 ms, cue <= 300 ms after the fault frame.
 
 ``--replay DIR`` instead feeds saved tracks of the labelled samples (``<name>*.track.npz``)
-to the live analyser without the model and lists, per labelled fault, when its cue fired.
+to the live analyser without the model and lists, per labelled fault, when its cue fired
+(``--labels DIR``: labelled clips elsewhere, e.g. a rendered set).
 
 ``--screenshot PATH`` also saves the overlay ~0.6 s after the first fault cue (the image in
 docs/live.md).
@@ -69,8 +70,9 @@ def resample(src: Path, dst: Path, fps: float, size: tuple[int, int]) -> tuple[f
     return fps_in, n_out
 
 
-def replay(tracks: Path, drop: float = 0.0) -> None:
-    """Cue timing on saved tracks of the labelled samples, no model: each track is fed frame by
+def replay(tracks: Path, drop: float = 0.0, labels: Path | None = None) -> None:
+    """Cue timing on saved tracks of labelled clips (``labels``: their folder, default
+    samples/), no model: each track is fed frame by
     frame to the live analyser (``drop``: share of frames skipped at random, as the live loop
     would), and every labelled fault is matched with its cue. Also compares the live verdicts
     with the offline analysis of the same track."""
@@ -85,7 +87,8 @@ def replay(tracks: Path, drop: float = 0.0) -> None:
     rng = np.random.default_rng(0)
     print(f"{'clip':<26} {'rep':>3}  {'fault':<15} {'label s':>8} {'cue s':>7} {'delay':>7}")
     delays, missed, extra, agree, total = [], 0, 0, 0, 0
-    for lp in sorted((ROOT / "samples").glob("*.label.json")):
+    counts_equal = 0
+    for lp in sorted((labels or ROOT / "samples").glob("*.label.json")):
         label = json.loads(lp.read_text())
         if not label.get("exercise"):
             continue
@@ -107,6 +110,7 @@ def replay(tracks: Path, drop: float = 0.0) -> None:
         off = analyze_track(tr, prof).session
         total += 1
         agree += [r.faults for r in an.reps] == [r.faults for r in off.reps]
+        counts_equal += len(an.reps) == len(label["reps"])
         fps = label["fps"]
         used = set()
         for rep in label["reps"]:
@@ -142,7 +146,8 @@ def replay(tracks: Path, drop: float = 0.0) -> None:
               f"median {np.median(d):+.0f} ms, max {d.max():+.0f} ms, within 0.5 s: "
               f"{np.mean(np.abs(d) <= 500):.0%}; other fault cues (no label, not offline): "
               f"{extra}; "
-              f"live verdicts equal to offline on {agree}/{total} clips")
+              f"live verdicts equal to offline on {agree}/{total} clips; live rep count "
+              f"equal to the label's on {counts_equal}/{total}")
 
 
 def main() -> None:
@@ -157,9 +162,11 @@ def main() -> None:
     ap.add_argument("--replay", type=Path, default=None, metavar="DIR",
                     help="no model: cue timing on saved <sample>*.track.npz in DIR")
     ap.add_argument("--drop", type=float, default=0.0, help="with --replay: share dropped")
+    ap.add_argument("--labels", type=Path, default=None, metavar="DIR",
+                    help="with --replay: the clips' label folder (default samples/)")
     args = ap.parse_args()
     if args.replay is not None:
-        replay(args.replay, args.drop)
+        replay(args.replay, args.drop, args.labels)
         return
 
     import numpy as np

@@ -257,3 +257,35 @@ def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
     same[45:61] = 0.0
     assert heel_jumps(mvs, same, np.zeros(n), fps) == [False, False, False]
     assert heel_jumps(mvs, near, None, fps) == [False, False, False]
+
+
+def test_impossible_landmark_frames_are_treated_as_no_person():
+    from formcheck.kinematics import implausible_frames
+    from formcheck.pipeline import analyze_track
+    from formcheck.track import side_index
+
+    track, truth = make_track(SynthSpec(reps=[SynthRep(), SynthRep()], landmark_bias_deg=0.0))
+    clean = analyze_track(track, "hip_thrust").session
+    # a failed detection in the lead-in (as when the head is out of the picture): both
+    # shoulders land on the hips, which reads as an angle near 0 / 360 and "moves"
+    image = track.image.copy()
+    bad = np.arange(5, 25)
+    for sd in ("left", "right"):
+        s, h = side_index(sd, "shoulder"), side_index(sd, "hip")
+        image[bad, s, :2] = image[bad, h, :2] + np.array([8.0, 3.0]) * np.sin(bad)[:, None]
+    broken = type(track)(image=image, world=track.world, visibility=track.visibility,
+                         presence=track.presence, t_s=track.t_s, width=track.width,
+                         height=track.height, fps=track.fps)
+    geom = estimate_geometry(track)
+    got = implausible_frames(image[..., :2], broken.detected, geom.side, geom.up)
+    assert set(np.flatnonzero(got)) == set(bad)
+    assert not implausible_frames(track.image[..., :2], track.detected, geom.side,
+                                  geom.up).any()
+    s = analyze_track(broken, "hip_thrust").session
+    assert any("impossible landmarks" in w for w in s.warnings)
+    assert s.rep_count == clean.rep_count == 2
+    assert [round(r.peak_angle_deg, 1) for r in s.reps] == \
+        [round(r.peak_angle_deg, 1) for r in clean.reps]
+    dropped = broken.without_frames(got)
+    assert not dropped.detected[bad].any() and dropped.detected.sum() == \
+        broken.detected.sum() - len(bad)

@@ -163,6 +163,31 @@ def test_setup_guidance_blocks_counting_until_light():
     assert not any("too dark" in n for n in states[-1].notices)
 
 
+def test_impossible_landmarks_at_set_up_are_not_counted_or_cued():
+    """A failed detection while setting up (shoulder landmarks between the hips and knees, as
+    MediaPipe gave with the head out of the picture: 340-350 deg) must neither set the geometry
+    nor count as reps."""
+    import numpy as np
+
+    from formcheck.track import side_index
+    track, _ = make_track(SynthSpec(reps=[SynthRep()] * 3, width=640, height=480))
+    img = track.image.copy()
+    bad = np.arange(0, int(1.2 * track.fps))  # the first 1.2 s of the lead-in
+    for sd in ("left", "right"):
+        s, h, k = (side_index(sd, j) for j in ("shoulder", "hip", "knee"))
+        img[bad, s, :2] = img[bad, h, :2] + 0.4 * (img[bad, k, :2] - img[bad, h, :2]) + \
+            np.array([8.0, -12.0]) * np.sin(bad)[:, None]
+    prof = load_profile("hip_thrust")
+    an = LiveAnalyzer(prof, track.fps, track.width, track.height)
+    states = [an.update(i, FramePose(img[i], track.world[i], track.visibility[i],
+                                     track.presence[i]), 120.0) for i in range(track.n_frames)]
+    an.finish()
+    assert any("whole body" in n for n in states[5].notices)
+    assert not any("whole body" in n for n in states[-1].notices)
+    assert len(an.reps) == 3 and all(r.faults == [] for r in an.reps)
+    assert not [c for c in an.cues if c.kind == "fault"]
+
+
 def test_setup_guidance_out_of_frame():
     track, _ = make_track(SynthSpec(reps=[SynthRep()], width=640, height=480))
     img = track.image.copy()

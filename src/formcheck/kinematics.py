@@ -169,6 +169,39 @@ def estimate_geometry(track: PoseTrack, xy: np.ndarray | None = None) -> Geometr
                     tuple(notes))
 
 
+#: Shoulder–hip–knee angles a body can take in these exercises, with a wide margin (degrees):
+#: the deepest bottom reads about 90°, the most arched top about 215°.
+PLAUSIBLE_SHK_DEG = (45.0, 250.0)
+#: A frame whose near-side torso or thigh looks shorter than this share of its median length
+#: over the set is a failed detection, not a pose.
+MIN_SEGMENT_SHARE = 0.5
+
+
+def implausible_frames(xy: np.ndarray, detected: np.ndarray, side: str,
+                       up: np.ndarray) -> np.ndarray:
+    """``(T,)`` bool: detected frames whose landmarks cannot be this body in these exercises.
+
+    ``xy``: ``(T, 33, 2)`` raw pixel positions. A frame fails when the near-side torso
+    (shoulder–hip) or thigh (hip–knee) is under ``MIN_SEGMENT_SHARE`` of its median image
+    length over the detected frames, or when the signed shoulder–hip–knee angle (``up``:
+    floor normal) is outside ``PLAUSIBLE_SHK_DEG``. MediaPipe produces such frames when much of
+    the body is out of the picture (a head cut off at the bottom of the set put both shoulder
+    landmarks on the hips and read 340–350°); each is treated as a frame without a person.
+    """
+    out = np.zeros(len(xy), bool)
+    if side not in ("left", "right") or detected.sum() < 3:
+        return out
+    s, h, k = (xy[:, side_index(side, j)] for j in ("shoulder", "hip", "knee"))
+    torso = np.linalg.norm(s - h, axis=-1)
+    thigh = np.linalg.norm(h - k, axis=-1)
+    with np.errstate(invalid="ignore"):
+        short = (torso < MIN_SEGMENT_SHARE * _nanmedian(torso[detected])) | \
+            (thigh < MIN_SEGMENT_SHARE * _nanmedian(thigh[detected]))
+        shk = signed_shk_angle(s, h, k, up)
+        odd = (shk < PLAUSIBLE_SHK_DEG[0]) | (shk > PLAUSIBLE_SHK_DEG[1])
+    return detected & (short | odd)
+
+
 def view_yaw(world: np.ndarray, xy: np.ndarray, m_per_px: float) -> float:
     """How far the camera looks away from a pure side view (degrees; 0 = side-on, 90 =
     frontal or from above), over frames ``(n, 33, 3)`` world landmarks (metres) and ``(n, 33,

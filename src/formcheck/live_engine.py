@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calibration import BiasModel, load_bias_model
-from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
+from .kinematics import (MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Angles, Geometry,
+                         estimate_geometry, joint_angles, midline_bias, signed_shk_angle,
                          silhouette_arch, trunk_thickness, view_yaw)
 from .pipeline import (arch_baseline, confidence, heel_common_shift, heel_jumps, is_heel_jump,
                        on_the_line, raw_heel_rises, rep_records, top_frames, view_warning)
@@ -231,6 +232,7 @@ class LiveAnalyzer:
         self._heel_sep_pre = float("nan")  # far minus near heel height before it (m)
         self._heel_raw: list[float] = []  # raw heel rise of each completed rep
         self._next_geom_try = 0
+        self._segment_ref: tuple[float, float] | None = None  # torso, thigh (px) at set-up
 
     # ------------------------------------------------------------------ public
     @property
@@ -353,6 +355,8 @@ class LiveAnalyzer:
                 missing.append(label)
         if missing:
             out.append(f"move back: {'/'.join(missing)} out of frame")
+        elif self._impossible(img, vis):
+            out.append(self._IMPOSSIBLE)
         if self.geom is None:
             if self._frontal_seen:
                 out.append(self._FRONTAL)
@@ -363,6 +367,28 @@ class LiveAnalyzer:
         return out
 
     _frontal_seen = False
+    _IMPOSSIBLE = "move back: keep your whole body in the picture"
+
+    def _impossible(self, img: np.ndarray, vis: np.ndarray) -> bool:
+        """A failed detection (kinematics.implausible_frames, one frame at a time): the
+        shoulder–hip–knee angle outside what a body can do here, or, once the geometry is
+        known, the torso or thigh shorter than half its length then."""
+        if self.geom is not None and self.geom.side in ("left", "right"):
+            side, up = self.geom.side, self.geom.up
+        else:  # the more visible side, and the image's own "up" until the floor is known
+            vl = sum(vis[side_index("left", j)] for j in ("shoulder", "hip", "knee"))
+            vr = sum(vis[side_index("right", j)] for j in ("shoulder", "hip", "knee"))
+            side, up = ("left" if vl >= vr else "right"), np.array([0.0, -1.0])
+        s, h, k = (np.asarray(img[side_index(side, j), :2], float)[None]
+                   for j in ("shoulder", "hip", "knee"))
+        a = float(signed_shk_angle(s, h, k, up)[0])
+        if not PLAUSIBLE_SHK_DEG[0] <= a <= PLAUSIBLE_SHK_DEG[1]:
+            return True
+        ref = self._segment_ref
+        if ref is None:
+            return False
+        torso, thigh = float(np.linalg.norm(s - h)), float(np.linalg.norm(h - k))
+        return torso < MIN_SEGMENT_SHARE * ref[0] or thigh < MIN_SEGMENT_SHARE * ref[1]
 
     def _try_geometry(self, i: int) -> None:
         need = max(3, int(round(self.geometry_s * self.fps)))
@@ -382,6 +408,10 @@ class LiveAnalyzer:
             self._next_geom_try = i + max(1, int(0.5 * self.fps))
             return
         self.geom = geom
+        if geom.side in ("left", "right"):
+            seg = [np.linalg.norm(xy[:, side_index(geom.side, a)] - xy[:, side_index(geom.side, b)],
+                                  axis=-1) for a, b in (("shoulder", "hip"), ("hip", "knee"))]
+            self._segment_ref = (float(np.nanmedian(seg[0])), float(np.nanmedian(seg[1])))
         self.thickness = trunk_thickness(xy, sub.masks, self.mask_scale, geom) \
             if sub.masks is not None else float("nan")
         self.yaw = geom.yaw_deg
@@ -643,7 +673,8 @@ class LiveAnalyzer:
                             np.stack([self._xy[k] for k in usable]), self.geom.m_per_px)
             if math.isfinite(seen):
                 yaw = seen
-        frames = top_frames(self.s["shk_raw"])
+        raw = np.where(self.s["blocked"] > 0, np.nan, self.s["shk_raw"])  # usable frames only
+        frames = top_frames(raw)
         frames = [int(k) for k in frames if k < n and self._raw[k] is not None and
                   self._raw[k][4] is not None]
         if len(frames) >= 3:

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import __version__
 from .calibration import BiasModel, load_bias_model
-from .kinematics import (Angles, Geometry, estimate_geometry, joint_angles, midline_bias,
-                         silhouette_arch, trunk_thickness)
+from .kinematics import (Angles, Geometry, estimate_geometry, implausible_frames, joint_angles,
+                         midline_bias, silhouette_arch, trunk_thickness)
 from .models import model_info
 from .pose import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from .reps import Movement, segment
@@ -283,9 +283,17 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
              cutoff_hz: float, video_meta: dict | None, exercise_source: str) -> Analysis:
     bias_model = bias_model or load_bias_model(profile.name)
     t = track.t_s
+    original = track
     xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
     geom = estimate_geometry(track, xy)
     warnings: list[str] = []
+    bad = implausible_frames(track.image[..., :2], track.detected, geom.side, geom.up)
+    if bad.any():  # failed detections (e.g. half the body out of the picture): no person there
+        track = track.without_frames(bad)
+        xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
+        geom = estimate_geometry(track, xy)
+        warnings.append(f"{int(bad.sum())} frame{'s' if bad.sum() > 1 else ''} with impossible "
+                        "landmarks (is the whole body in the picture?) treated as no person")
     vw = view_warning(geom)
     if vw:
         warnings.append(vw)
@@ -368,7 +376,7 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
                      "cutoff_hz": cutoff_hz},
         formcheck_version=__version__,
         created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    return Analysis(session, track, geom, xy, frames)
+    return Analysis(session, original, geom, xy, frames)
 
 
 def resolve_profile(exercise: Profile | str | dict,
@@ -395,10 +403,10 @@ def analyze_video(video: str | os.PathLike, *, exercise: str | Profile | dict = 
     """Analyse one video file; with ``out_dir``, write every output (see :mod:`outputs`).
 
     ``exercise``: ``"hip_thrust"``, ``"glute_bridge"``, ``"auto"`` (read from the set-up) or
-    what :func:`resolve_profile` returns. ``estimator``: reuse a loaded :class:`PoseEstimator` (it is :meth:`~PoseEstimator.reset`
-    first), e.g. one per batch worker. ``source_path``: the name to record for the video when
-    ``video`` is a temporary copy (e.g. on a cluster worker). ``info``: the video's
-    :class:`VideoInfo` if the caller has already probed it.
+    what :func:`resolve_profile` returns. ``estimator``: reuse a loaded :class:`PoseEstimator`
+    (it is :meth:`~PoseEstimator.reset` first), e.g. one per batch worker. ``source_path``: the
+    name to record for the video when ``video`` is a temporary copy (e.g. on a cluster worker).
+    ``info``: the video's :class:`VideoInfo` if the caller has already probed it.
     """
     profile = resolve_profile(exercise, config)  # a bad config fails before the slow part
     info = info or probe_video(video)

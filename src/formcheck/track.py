@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,18 @@ class PoseTrack:
     @property
     def duration_s(self) -> float:
         return float(self.n_frames / self.fps) if self.fps > 0 else float(self.t_s[-1])
+
+    def without_frames(self, drop: np.ndarray) -> "PoseTrack":
+        """A copy with the frames in ``drop`` (``(T,)`` bool) as if no person were found there
+        (their landmarks NaN, visibility and presence 0); times, masks and meta kept."""
+        drop = np.asarray(drop, bool)
+        image, world = self.image.copy(), self.world.copy()
+        vis, pres = self.visibility.copy(), self.presence.copy()
+        image[drop] = np.nan
+        world[drop] = np.nan
+        vis[drop] = 0.0
+        pres[drop] = 0.0
+        return replace(self, image=image, world=world, visibility=vis, presence=pres)
 
     # --- constructors -----------------------------------------------------------------------
     @classmethod
