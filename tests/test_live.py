@@ -188,6 +188,27 @@ def test_impossible_landmarks_at_set_up_are_not_counted_or_cued():
     assert not [c for c in an.cues if c.kind == "fault"]
 
 
+def test_live_scale_and_floor_follow_the_whole_set():
+    """The metre scale from the set-up alone can be off (there it read up to 26 % large, and
+    every heel rise about 1 cm high); after each rep it is re-read over every usable frame, so
+    the live heel rises end up equal to the offline ones."""
+    track, _ = make_track(SynthSpec(reps=[SynthRep(), SynthRep(heel_lift_px=30), SynthRep()],
+                                    width=640, height=480))
+    world = track.world.copy()
+    setup = slice(0, int(1.6 * track.fps))  # MediaPipe's world thigh reads 30 % long there
+    hip = world[setup, 23:25].mean(axis=1, keepdims=True)
+    world[setup] = hip + 1.3 * (world[setup] - hip)
+    skewed = type(track)(image=track.image, world=world, visibility=track.visibility,
+                         presence=track.presence, t_s=track.t_s, width=track.width,
+                         height=track.height, fps=track.fps)
+    an, _ = _feed(skewed)
+    off = analyze_track(skewed, "hip_thrust")
+    assert an.geom.m_per_px == pytest.approx(off.geometry.m_per_px, rel=0.02)
+    live = [r.heel_rise_m for r in an.reps]
+    assert live == pytest.approx([r.heel_rise_m for r in off.session.reps], abs=0.003)
+    assert [r.faults for r in an.reps] == [r.faults for r in off.session.reps]
+
+
 def test_setup_guidance_out_of_frame():
     track, _ = make_track(SynthSpec(reps=[SynthRep()], width=640, height=480))
     img = track.image.copy()

@@ -19,7 +19,7 @@ Units: degrees, seconds, pixels (y down), metres for heel lift.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -668,6 +668,7 @@ class LiveAnalyzer:
         n = self.s.n
         yaw = self.yaw
         usable = [k for k in self._usable if k < n and self._raw[k] is not None]
+        self._refresh_scale(usable)
         if usable:
             seen = view_yaw(np.stack([self._raw[k][1] for k in usable]),
                             np.stack([self._xy[k] for k in usable]), self.geom.m_per_px)
@@ -694,6 +695,28 @@ class LiveAnalyzer:
             return False
         self.bias, self.yaw = bias, yaw
         return True
+
+    def _refresh_scale(self, usable: list[int]) -> None:
+        """Re-read the floor and the metre scale over every usable frame so far, as
+        ``estimate_geometry`` does offline over the whole set, and recompute the heel heights
+        with them. From the set-up alone (lying at the bottom) the scale read up to 26 % large
+        and the floor 10° off, which made every heel rise read about 1 cm high."""
+        if len(usable) < 3 or self.geom.side not in ("left", "right"):
+            return
+        g = estimate_geometry(self._subtrack(usable), np.stack([self._xy[k] for k in usable]))
+        if g.side != self.geom.side or not math.isfinite(g.m_per_px):
+            return
+        self.geom = replace(self.geom, floor_dir=g.floor_dir, up=g.up, m_per_px=g.m_per_px,
+                            floor_source=g.floor_source)
+        n = self.s.n
+        xy = np.full((n, N_LANDMARKS, 2), np.nan)
+        for k in range(min(n, len(self._xy))):
+            if self._xy[k] is not None:
+                xy[k] = self._xy[k]
+        far = "right" if self.geom.side == "left" else "left"
+        self.s.data["heel_h"][:n] = xy[:, side_index(self.geom.side, "heel")] @ g.up * \
+            g.m_per_px
+        self.s.data["heel_far"][:n] = xy[:, side_index(far, "heel")] @ g.up * g.m_per_px
 
     def _replay(self) -> None:
         """Re-run the rep counter over every frame so far with the current bias."""
