@@ -266,6 +266,14 @@ def world_shk_angle(world: np.ndarray, up: np.ndarray) -> np.ndarray:
     return 180.0 + (180.0 - theta) * cos_phi
 
 
+def heel_heights(xy: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """``(T,)`` heights (metres, along the floor normal, arbitrary origin) of the near and the
+    far heel landmark, from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`."""
+    side = geom.side if geom.side in ("left", "right") else "left"
+    far = "right" if side == "left" else "left"
+    return tuple(xy[:, side_index(s, "heel")] @ geom.up * geom.m_per_px for s in (side, far))
+
+
 def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
                  world: np.ndarray | None = None) -> Angles:
     """Per-frame angles from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`
@@ -279,9 +287,7 @@ def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
     torso = angle_between(j["shoulder"] - j["hip"],
                           np.broadcast_to(geom.floor_dir, j["hip"].shape))
     torso = np.minimum(torso, 180.0 - torso)
-    heel_h = j["heel"] @ geom.up * geom.m_per_px
-    far = "right" if side == "left" else "left"
-    far_heel_h = xy[:, side_index(far, "heel")] @ geom.up * geom.m_per_px
+    heel_h, far_heel_h = heel_heights(xy, geom)
     vis = visibility[:, [side_index(side, n) for n in ("shoulder", "hip", "knee", "ankle")]]
     shk_world = world_shk_angle(world, geom.up) if world is not None else None
     return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1), shk_world, far_heel_h)

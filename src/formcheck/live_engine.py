@@ -25,8 +25,8 @@ import numpy as np
 
 from .calibration import BiasModel, load_bias_model
 from .kinematics import (MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Angles, Geometry,
-                         estimate_geometry, joint_angles, midline_bias, signed_shk_angle,
-                         silhouette_arch, trunk_thickness, view_yaw)
+                         estimate_geometry, heel_heights, joint_angles, midline_bias,
+                         signed_shk_angle, silhouette_arch, trunk_thickness, view_yaw)
 from .pipeline import (arch_baseline, confidence, heel_common_shift, heel_jumps, is_heel_jump,
                        on_the_line, raw_heel_rises, rep_records, top_frames, view_warning)
 from .reps import RepCounter
@@ -134,14 +134,15 @@ def _predict(model: BiasModel, yaw: float, thickness: float, midline: float | No
 
 
 def _evaluate(movements: list, s: "_Series", fps: float, to_raw, geom: Geometry,
-              profile: Profile, angle_sd_deg: float = float("nan")) -> tuple[list[Rep], list[Rep]]:
+              profile: Profile, angle_sd_deg: float = float("nan"),
+              jumped: list[bool] | None = None) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records of ``movements``, with the pipeline's own code
     (``pipeline.rep_records`` → ``rules.evaluate_rep``), from the live per-frame series."""
     t = np.arange(s.n) / fps
     ang = Angles(s["shk_raw"], s["knee"], s["shin"], s["torso"], s["heel_h"], s["vis"],
                  far_heel_height_m=s["heel_far"])
     return rep_records(movements, t, s["shk"], to_raw, ang, s["arch"], geom, profile, fps,
-                       angle_sd_deg)
+                       angle_sd_deg, jumped)
 
 
 def _pack(mask: np.ndarray | None) -> tuple | None:
@@ -645,7 +646,7 @@ class LiveAnalyzer:
                           if d is not None and m.is_rep and not j]
         to_raw = lambda a: self.bias_model.uncorrect(a, self.bias, self.yaw)  # noqa: E731
         reps, attempts = _evaluate(movements, self.s, self.fps, to_raw, self.geom,
-                                   self.profile, self.bias_model.residual_sd_deg)
+                                   self.profile, self.bias_model.residual_sd_deg, jumps)
         new = reps[len(self.reps):] if mv.is_rep else []
         self.reps, self.attempts = reps, attempts
         done.extend(new)
@@ -668,10 +669,11 @@ class LiveAnalyzer:
         n = self.s.n
         yaw = self.yaw
         usable = [k for k in self._usable if k < n and self._raw[k] is not None]
-        self._refresh_scale(usable)
-        if usable:
-            seen = view_yaw(np.stack([self._raw[k][1] for k in usable]),
-                            np.stack([self._xy[k] for k in usable]), self.geom.m_per_px)
+        g = self._refresh_scale(usable)  # its yaw is read over the same frames
+        if g is not None or usable:
+            seen = g.yaw_deg if g is not None else \
+                view_yaw(np.stack([self._raw[k][1] for k in usable]),
+                         np.stack([self._xy[k] for k in usable]), self.geom.m_per_px)
             if math.isfinite(seen):
                 yaw = seen
         raw = np.where(self.s["blocked"] > 0, np.nan, self.s["shk_raw"])  # usable frames only
@@ -696,16 +698,17 @@ class LiveAnalyzer:
         self.bias, self.yaw = bias, yaw
         return True
 
-    def _refresh_scale(self, usable: list[int]) -> None:
+    def _refresh_scale(self, usable: list[int]) -> Geometry | None:
         """Re-read the floor and the metre scale over every usable frame so far, as
         ``estimate_geometry`` does offline over the whole set, and recompute the heel heights
         with them. From the set-up alone (lying at the bottom) the scale read up to 26 % large
-        and the floor 10° off, which made every heel rise read about 1 cm high."""
+        and the floor 10° off, which made every heel rise read about 1 cm high. Returns that
+        geometry (None if it was not taken)."""
         if len(usable) < 3 or self.geom.side not in ("left", "right"):
-            return
+            return None
         g = estimate_geometry(self._subtrack(usable), np.stack([self._xy[k] for k in usable]))
         if g.side != self.geom.side or not math.isfinite(g.m_per_px):
-            return
+            return None
         self.geom = replace(self.geom, floor_dir=g.floor_dir, up=g.up, m_per_px=g.m_per_px,
                             floor_source=g.floor_source)
         n = self.s.n
@@ -713,10 +716,8 @@ class LiveAnalyzer:
         for k in range(min(n, len(self._xy))):
             if self._xy[k] is not None:
                 xy[k] = self._xy[k]
-        far = "right" if self.geom.side == "left" else "left"
-        self.s.data["heel_h"][:n] = xy[:, side_index(self.geom.side, "heel")] @ g.up * \
-            g.m_per_px
-        self.s.data["heel_far"][:n] = xy[:, side_index(far, "heel")] @ g.up * g.m_per_px
+        self.s.data["heel_h"][:n], self.s.data["heel_far"][:n] = heel_heights(xy, self.geom)
+        return g
 
     def _replay(self) -> None:
         """Re-run the rep counter over every frame so far with the current bias."""

@@ -228,16 +228,19 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, to_raw,
 
 def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, to_raw,
                 ang: Angles, arch: np.ndarray, geom: Geometry, profile: Profile,
-                fps: float, angle_sd_deg: float = float("nan")) -> tuple[list[Rep], list[Rep]]:
+                fps: float, angle_sd_deg: float = float("nan"),
+                jumped: list[bool] | None = None) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records (with findings for reps) for segmented ``movements``.
 
     ``t``, ``shk`` (bias-corrected), ``arch`` and the fields of ``ang`` are per-frame ``(T,)``
     series; shared by the offline pipeline and the live engine. ``to_raw`` maps a corrected
     angle back to the landmark angle (degrees; for ``peak_angle_raw_deg``). ``angle_sd_deg``: the
     corrected angle's error SD between bodies (the bias model's residual), which sets how sure
-    an angle finding near its threshold is.
+    an angle finding near its threshold is. ``jumped``: :func:`heel_jumps` of ``movements``
+    if the caller has it (else computed here).
     """
-    jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, fps)
+    if jumped is None:
+        jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, fps)
     heel = dict(zip(map(id, movements), heel_rises(movements, ang.heel_height_m, fps,
                                                    jumped=jumped)))
     tops = {id(m): top_arch(m, arch, geom) for m in movements}
@@ -316,10 +319,11 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
     movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
         if person else []
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
+    jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)
     rep_recs, attempt_recs = rep_records(movements, t, shk, to_raw, ang, arch, geom, profile,
-                                         track.fps, bias_model.residual_sd_deg)
+                                         track.fps, bias_model.residual_sd_deg, jumped)
     reps = [m for m in movements if m.is_rep]
-    n_jumped = sum(heel_jumps(reps, ang.heel_height_m, ang.far_heel_height_m, track.fps))
+    n_jumped = sum(j for j, m in zip(jumped, movements) if m.is_rep)
     if n_jumped:
         warnings.append(f"the near heel landmark jumped to the far foot in {n_jumped} rep"
                         f"{'s' if n_jumped > 1 else ''}: heel lift not measured there")

@@ -157,6 +157,12 @@ def _validate(d: dict, src: str) -> None:
                           "0 < min_reps <= max_reps")
 
 
+def _named_exercise(over: dict) -> str | None:
+    """The exercise a config names in ``[exercise] name``, if any."""
+    section = over.get("exercise")
+    return section.get("name") if isinstance(section, dict) else None
+
+
 def resolve_exercise(exercise: str, config: str | os.PathLike | dict | None = None) -> str:
     """The exercise to analyse as: one of :data:`EXERCISES`, or ``"auto"`` (read from each
     video's set-up). A config that names its exercise (``[exercise] name``) settles ``auto``.
@@ -166,9 +172,7 @@ def resolve_exercise(exercise: str, config: str | os.PathLike | dict | None = No
                           f"{', '.join(EXERCISE_CHOICES)})")
     if exercise != "auto" or config is None:
         return exercise
-    over = config if isinstance(config, dict) else _read_toml(Path(config))
-    name = over.get("exercise", {}).get("name") if isinstance(over.get("exercise"), dict) \
-        else None
+    name = _named_exercise(config if isinstance(config, dict) else _read_toml(Path(config)))
     if name is None:
         return "auto"
     if name not in EXERCISES:
@@ -193,8 +197,7 @@ def load_profile(exercise: str = "hip_thrust",
         else:
             src = str(config)
             over = _read_toml(Path(config))
-        name = over.get("exercise", {}).get("name") if isinstance(over.get("exercise"), dict) \
-            else None
+        name = _named_exercise(over)
         if name is not None and name != exercise:
             raise ConfigError(f"{src} is for exercise '{name}', not '{exercise}'")
         _merge(data, over, "", src)
