@@ -408,8 +408,9 @@ def test_setup_guidance_turn_side_on():
 
 
 def test_bias_refresh_replays_the_counter(monkeypatch):
-    """When the bias changes after a rep (the silhouette midline term), the rep counter is
-    replayed with it, including at the end of a set that stops mid-lowering."""
+    """When the bias changes at the first top or after a rep (the silhouette midline term),
+    the rep counter is replayed with it, including at the end of a set that stops
+    mid-lowering."""
     track, _ = make_track(SynthSpec(reps=[SynthRep(), SynthRep(), SynthRep(lower_s=3.0)],
                                     width=640, height=480, lead_out_s=0.0))
     cut = track.n_frames - int(track.fps * 2.0)  # the set ends during the last lowering
@@ -427,9 +428,12 @@ def test_bias_refresh_replays_the_counter(monkeypatch):
         an.update(i, FramePose(track.image[i], track.world[i], track.visibility[i],
                                track.presence[i]), 120.0)
     an.finish()
-    assert len(calls) == 3
+    # once when the first rise levels off (before the first rep is judged), then after each rep
+    assert len(calls) == 4
+    first_end = an.reps[0].end_s * track.fps
+    assert calls[0] < first_end < calls[1]
     assert len(an.reps) == 3 and not an.reps[-1].complete
-    assert an.bias == pytest.approx(an.bias_model.predict(an.geom.yaw_deg, an.thickness) + 1.5)
+    assert an.bias == pytest.approx(an.bias_model.predict(an.geom.yaw_deg, an.thickness) + 2.0)
     # the counter was replayed with the new bias: the stored angles follow it
     assert an.s["shk"][-1] == pytest.approx(an.s["shk_raw"][-1] - an.bias)
 

@@ -71,6 +71,25 @@ def test_phase_timing_matches_truth():
     assert set(s.reps[1].faults) == {"short_hold", "fast_lowering"}
 
 
+def test_hold_spans_landmark_flicker_but_not_a_real_drop():
+    # a 2 s hold (2-4 s) whose plateau wobbles +-1 deg under three 0.2 s flickers of +4 deg
+    # (a landmark jumping between the legs lifts the top level): the hold spans the plateau
+    # (measured before: 0.35 s, a false short_hold)
+    fps = 30.0
+    t = np.arange(int(9 * fps)) / fps
+    up = np.clip((t - 1.0) / 1.0, 0, 1) * np.clip((6.0 - t) / 2.0, 0, 1)
+    a = 115.0 + 65.0 * np.sin(0.5 * np.pi * up) ** 2  # rise 1-2 s, hold 2-4 s, lower 4-6 s
+    a = a + 1.0 * np.sin(2 * np.pi * 1.5 * t) * (up >= 1)
+    for c in (2.3, 2.7, 3.7):
+        a = a + 4.0 * np.exp(-0.5 * ((t - c) / 0.08) ** 2)
+    (m,) = segment(t, a, np.zeros_like(a), RepParams(), fps)
+    assert (m.top_end_f - m.top_start_f) / fps > 1.5
+    # the same top with a real 10 deg drop in its middle: the hold stops at the drop
+    b = np.where((t > 2.9) & (t < 3.1), 170.0, a)
+    (m2,) = segment(t, b, np.zeros_like(b), RepParams(), fps)
+    assert (m2.top_end_f - m2.top_start_f) / fps < 1.0
+
+
 def test_gaps_short_filled_long_kept():
     t = np.arange(100) / 30.0
     x = np.sin(t)[:, None]

@@ -227,6 +227,8 @@ class LiveAnalyzer:
         self._l90_t: float | None = None
         self._vmax = 0.0
         self._top_t: float | None = None
+        self._top_vals: list[float] = []  # angles at the top so far (degrees)
+        self._first_top_refreshed = False  # bias re-read at the first top (see _cues)
         self._left_top = False
         self._top_arch: list[float] = []
         self._heel_pre: float | None = None  # heel height before the current rise
@@ -423,10 +425,11 @@ class LiveAnalyzer:
         for k in range(len(self._xy)):  # frames seen in a frontal view are not counted
             self._measure(k, bool(blocked[k]) or self._frontal[k])
 
-    def _subtrack(self, idx: list[int]) -> PoseTrack:
+    def _subtrack(self, idx: list[int], with_masks: bool = True) -> PoseTrack:
         rows = [self._raw[k] for k in idx]
         masks = None
-        if all(r[4] is not None for r in rows) and len({r[4][1] for r in rows}) == 1:
+        if with_masks and all(r[4] is not None for r in rows) and \
+                len({r[4][1] for r in rows}) == 1:
             masks = np.stack([_unpack(r[4]) for r in rows])
         return PoseTrack(image=np.stack([r[0] for r in rows]),
                          world=np.stack([r[1] for r in rows]),
@@ -509,6 +512,7 @@ class LiveAnalyzer:
             self._l90_t = None
             self._vmax = 0.0
             self._top_t = None
+            self._top_vals = []
             self._left_top = False
             self._top_arch = []
         if phase == "bottom" or not np.isfinite(a):
@@ -526,6 +530,16 @@ class LiveAnalyzer:
         stalled = (phase != "rise" or (np.isfinite(v) and self._vmax > 30.0 and
                                        v < 0.25 * self._vmax)) and \
             a >= rc.peak_deg - self.profile.reps.top_tolerance_deg
+        if stalled and not self.reps and not self._first_top_refreshed:
+            # the first top: until now the bias came from the set-up alone (lying at the
+            # bottom: the yaw read high, no silhouette midline), which put the first rep of
+            # some sets 5-8 deg low ("hips up" on a straight rep); re-read it with the top
+            # frames in view before judging this rep
+            self._first_top_refreshed = True
+            if self._refresh_bias():
+                self._replay()
+                rc = self.counter
+                a = float(self.s["shk"][i])
         if en("sag") and rc.peak_deg < rules["sag"]["min_peak_deg"] and \
                 (stalled or phase == "lowering"):
             self._offer("sag", i, t, cues, wall_s)
@@ -576,18 +590,24 @@ class LiveAnalyzer:
         # more than top_tolerance_deg below the peak
         if self._top_t is None and (stalled or phase == "top"):
             self._top_t = t
+        if self._top_t is not None and not self._left_top:
+            self._top_vals.append(a)
+        # measured from the median of the top so far, not its maximum: a brief landmark
+        # flicker (a knee landmark jumping between the legs) lifts the maximum and would end
+        # a steady hold (offline, reps.measure_movement spans such flickers likewise)
+        level = min(rc.peak_deg, float(np.median(self._top_vals))) if self._top_vals \
+            else rc.peak_deg
         tol = self.profile.reps.top_tolerance_deg
         falling = np.isfinite(v) and v < -15.0  # deg/s: on the way down, not a wobble
-        left = self._persist("left_top", a < rc.peak_deg - tol or
-                             (falling and a < rc.peak_deg - 0.5 * tol), 2)
+        left = self._persist("left_top", a < level - tol or
+                             (falling and a < level - 0.5 * tol), 2)
         if left and not self._left_top:
             self._left_top = True
             held = 0.0 if self._top_t is None else t - 2.0 / self.fps - self._top_t
             if en("short_hold") and rc.peak_deg >= self.profile.reps.min_peak_deg and \
                     held < rules["short_hold"]["min_hold_s"]:
                 self._offer("short_hold", i, t, cues, wall_s)
-        elif not left and self._left_top and a >= rc.peak_deg - \
-                self.profile.reps.top_tolerance_deg:
+        elif not left and self._left_top and a >= level - tol:
             self._left_top = False  # back up to the top (a wobble): keep the hold going
         if phase == "lowering":
             if prev in ("top", "rise"):
@@ -706,7 +726,8 @@ class LiveAnalyzer:
         geometry (None if it was not taken)."""
         if len(usable) < 3 or self.geom.side not in ("left", "right"):
             return None
-        g = estimate_geometry(self._subtrack(usable), np.stack([self._xy[k] for k in usable]))
+        g = estimate_geometry(self._subtrack(usable, with_masks=False),  # (not used there)
+                              np.stack([self._xy[k] for k in usable]))
         if g.side != self.geom.side or not math.isfinite(g.m_per_px):
             return None
         self.geom = replace(self.geom, floor_dir=g.floor_dir, up=g.up, m_per_px=g.m_per_px,

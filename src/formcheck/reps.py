@@ -33,6 +33,7 @@ class RepParams:
     min_peak_deg: float = 150.0
     top_tolerance_deg: float = 4.0
     top_band_deg: float = 3.0
+    top_dip_deg: float = 6.0
     ease_extension: float = 0.42
     min_duration_s: float = 0.5
     max_torso_to_floor_deg: float = 60.0
@@ -88,8 +89,9 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
 
     The top level (``peak_angle_deg``) is the 75th percentile of the samples within
-    ``top_tolerance_deg`` of the maximum. The top (hold) runs from reaching to leaving the band
-    ``top_band_deg`` below that level. The start of the rise and the end of the lowering are
+    ``top_tolerance_deg`` of the maximum. The top (hold) runs from first reaching to last
+    leaving the band ``top_band_deg`` below that level, within the stretch around the peak that
+    never drops ``top_dip_deg`` below it. The start of the rise and the end of the lowering are
     where the movement leaves / reaches the bottom: found from the 10 % and 90 % amplitude
     crossings (robust to noise at the bottom) extended beyond the 10 % crossing by
     ``ease_extension`` times the 10–90 % duration, because a smooth movement approaches its
@@ -127,10 +129,19 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     rise_d, low_d = r90 - r10, l10 - l90
     start_f = max(0.0, r10 - c * rise_d)
     end_f = min(float(n - 1), l10 + c * low_d)
-    # the top: from reaching to leaving the band top_band_deg under the top level
+    # the top: from first reaching to last leaving the band top_band_deg under the top level,
+    # within the stretch around the peak that stays above top_dip_deg under it (a landmark
+    # flicker that lifts the peak leaves the plateau hovering at the band's edge; a real drop
+    # from the top ends the hold)
     band = peak - params.top_band_deg
-    ts_f = _crossing(seg, band, int(r10), k_peak, True, last=True)
-    te_f = _crossing(seg, band, k_peak, int(np.ceil(l10)), False, last=False)
+    i10, j10 = int(r10), int(np.ceil(l10))
+    deep = seg < peak - params.top_dip_deg  # NaN is not deep (a gap does not split the top)
+    before = np.flatnonzero(deep[i10:k_peak])
+    after = np.flatnonzero(deep[k_peak + 1:j10 + 1])
+    lo = i10 + int(before[-1]) if before.size else i10
+    hi = k_peak + 1 + int(after[0]) if after.size else j10
+    ts_f = _crossing(seg, band, lo, k_peak, True, last=False)
+    te_f = _crossing(seg, band, k_peak, hi, False, last=True)
     top_start_f = float(ts) if ts_f is None else ts_f
     top_end_f = float(te) if te_f is None else te_f
     top_start_f = min(max(top_start_f, start_f), end_f)

@@ -16,6 +16,7 @@ import numpy as np
 
 RES = [(640, 360), (854, 480), (960, 540), (960, 540), (1280, 720)]
 FPS = [24, 25, 30, 30, 50]
+FPS_WIDE = [24, 30, 50, 60]
 FAULTS = ["sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift"]
 
 
@@ -56,10 +57,13 @@ def toml_value(v):
 
 
 def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_share=0.0,
-         split=None):
+         split=None, wide=False):
     """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
     the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
-    restrict resolutions. ``split``: put every clip in this split."""
+    restrict resolutions. ``split``: put every clip in this split. ``wide``: wider cameras
+    (yaw to 25 deg, height 0.3-1.6 m, fill 0.35-0.8, up to 60 fps) and tempos (rise 0.5-2 s,
+    hold 1.8-4.5 s, lowering 1.8-4 s, rest 0-1.5 s: touch-and-go to paused reps) than the
+    calibration sets, to test generality."""
     rng = np.random.default_rng(seed)
     split_override = split
     res_choices = RES if res is None else [r for r in RES if r[0] <= res]
@@ -82,12 +86,18 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_shar
             "knee_top_deg": round(float(rng.uniform(82, 98)), 2),
         }
         w, h = res_choices[int(rng.integers(len(res_choices)))]
-        fps = int(FPS[int(rng.integers(len(FPS)))])
-        yaw = float(rng.uniform(0, 20)) * (1 if rng.random() < 0.5 else -1)
-        camera = {"side": side, "height_m": round(float(rng.uniform(0.35, 1.4)), 3), "yaw_deg": round(yaw, 2),
-                  "hfov_deg": round(float(rng.uniform(45, 70)), 2), "fill": round(float(rng.uniform(0.45, 0.75)), 3)}
-        tempo = {"rise_s": round(float(rng.uniform(0.7, 1.5)), 3), "hold_s": round(float(rng.uniform(1.8, 2.8)), 3),
-                 "lower_s": round(float(rng.uniform(2.2, 3.2)), 3), "rest_s": round(float(rng.uniform(0.3, 1.2)), 3),
+        fps_choices = FPS_WIDE if wide else FPS
+        fps = int(fps_choices[int(rng.integers(len(fps_choices)))])
+        yaw = float(rng.uniform(0, 25 if wide else 20)) * (1 if rng.random() < 0.5 else -1)
+        hgt, fill = ((0.3, 1.6), (0.35, 0.8)) if wide else ((0.35, 1.4), (0.45, 0.75))
+        camera = {"side": side, "height_m": round(float(rng.uniform(*hgt)), 3), "yaw_deg": round(yaw, 2),
+                  "hfov_deg": round(float(rng.uniform(45, 70)), 2), "fill": round(float(rng.uniform(*fill)), 3)}
+        if wide:
+            rise, hold, lower, rest = (0.5, 2.0), (1.8, 4.5), (1.8, 4.0), (0.0, 1.5)
+        else:
+            rise, hold, lower, rest = (0.7, 1.5), (1.8, 2.8), (2.2, 3.2), (0.3, 1.2)
+        tempo = {"rise_s": round(float(rng.uniform(*rise)), 3), "hold_s": round(float(rng.uniform(*hold)), 3),
+                 "lower_s": round(float(rng.uniform(*lower)), 3), "rest_s": round(float(rng.uniform(*rest)), 3),
                  "lead_in_s": round(float(rng.uniform(1.0, 2.0)), 3), "lead_out_s": round(float(rng.uniform(0.8, 1.5)), 3)}
         n = int(rng.integers(3, 6))
         reps = []
@@ -139,11 +149,13 @@ if __name__ == "__main__":
     ap.add_argument("--sag-share", type=float, default=0.0,
                     help="share of reps that are a clear-cut sag (150-162 deg)")
     ap.add_argument("--split", default=None, help="put every clip in this split")
+    ap.add_argument("--wide", action="store_true",
+                    help="wider cameras and tempos than the calibration sets (generality test)")
     a = ap.parse_args()
     extra = "".join(f" {k} {v}" for k, v in (("--prefix", a.prefix), ("--arch-share", a.arch_share),
                                              ("--max-width", a.max_width),
                                              ("--sag-share", a.sag_share), ("--split", a.split))
-                    if v not in (None, "large", 0.0))
-    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width, a.sag_share, a.split),
+                    if v not in (None, "large", 0.0)) + (" --wide" if a.wide else "")
+    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width, a.sag_share, a.split, a.wide),
           Path(a.out), a.seed, extra)
     print(f"wrote {a.out}")
