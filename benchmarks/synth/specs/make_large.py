@@ -57,13 +57,14 @@ def toml_value(v):
 
 
 def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_share=0.0,
-         split=None, wide=False):
+         split=None, wide=False, yaw_range=None):
     """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
     the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
     restrict resolutions. ``split``: put every clip in this split. ``wide``: wider cameras
     (yaw to 25 deg, height 0.3-1.6 m, fill 0.35-0.8, up to 60 fps) and tempos (rise 0.5-2 s,
     hold 1.8-4.5 s, lowering 1.8-4 s, rest 0-1.5 s: touch-and-go to paused reps) than the
-    calibration sets, to test generality."""
+    calibration sets, to test generality. ``yaw_range``: (min, max) camera yaw in degrees
+    (either sign), overriding the above."""
     rng = np.random.default_rng(seed)
     split_override = split
     res_choices = RES if res is None else [r for r in RES if r[0] <= res]
@@ -88,7 +89,8 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_shar
         w, h = res_choices[int(rng.integers(len(res_choices)))]
         fps_choices = FPS_WIDE if wide else FPS
         fps = int(fps_choices[int(rng.integers(len(fps_choices)))])
-        yaw = float(rng.uniform(0, 25 if wide else 20)) * (1 if rng.random() < 0.5 else -1)
+        yaw = float(rng.uniform(*(yaw_range or (0, 25 if wide else 20)))) * \
+            (1 if rng.random() < 0.5 else -1)
         hgt, fill = ((0.3, 1.6), (0.35, 0.8)) if wide else ((0.35, 1.4), (0.45, 0.75))
         camera = {"side": side, "height_m": round(float(rng.uniform(*hgt)), 3), "yaw_deg": round(yaw, 2),
                   "hfov_deg": round(float(rng.uniform(45, 70)), 2), "fill": round(float(rng.uniform(*fill)), 3)}
@@ -151,11 +153,15 @@ if __name__ == "__main__":
     ap.add_argument("--split", default=None, help="put every clip in this split")
     ap.add_argument("--wide", action="store_true",
                     help="wider cameras and tempos than the calibration sets (generality test)")
+    ap.add_argument("--yaw-range", type=float, nargs=2, default=None, metavar=("MIN", "MAX"),
+                    help="camera yaw range in degrees (either sign)")
     a = ap.parse_args()
     extra = "".join(f" {k} {v}" for k, v in (("--prefix", a.prefix), ("--arch-share", a.arch_share),
                                              ("--max-width", a.max_width),
                                              ("--sag-share", a.sag_share), ("--split", a.split))
-                    if v not in (None, "large", 0.0)) + (" --wide" if a.wide else "")
-    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width, a.sag_share, a.split, a.wide),
+                    if v not in (None, "large", 0.0)) + (" --wide" if a.wide else "") + \
+        (f" --yaw-range {a.yaw_range[0]:g} {a.yaw_range[1]:g}" if a.yaw_range else "")
+    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width, a.sag_share, a.split, a.wide,
+               a.yaw_range),
           Path(a.out), a.seed, extra)
     print(f"wrote {a.out}")
