@@ -229,6 +229,7 @@ class LiveAnalyzer:
         self._top_t: float | None = None
         self._top_vals: list[float] = []  # angles at the top so far (degrees)
         self._first_top_refreshed = False  # bias re-read at the first top (see _cues)
+        self._heel_jumped = False  # the heel landmark jumped to the far foot this movement
         self._left_top = False
         self._top_arch: list[float] = []
         self._heel_pre: float | None = None  # heel height before the current rise
@@ -513,6 +514,7 @@ class LiveAnalyzer:
             self._vmax = 0.0
             self._top_t = None
             self._top_vals = []
+            self._heel_jumped = False
             self._left_top = False
             self._top_arch = []
         if phase == "bottom" or not np.isfinite(a):
@@ -581,10 +583,12 @@ class LiveAnalyzer:
             limit = rules["heel_lift"]["max_heel_rise_m"] + (0.0 if common is not None
                                                              else HEEL_FIRST_MARGIN_M)
             lift = heel - self._heel_pre - (common or 0.0)
-            # not when the heel landmark has jumped onto the far foot (pipeline.heel_jumps)
-            jump = is_heel_jump(self._heel_sep_pre, heel - self._heel_pre,
-                                float(self.s["heel_far"][i]) - heel)
-            if self._persist("heel_lift", lift > limit and not jump, 3):
+            # not when the heel landmark has jumped onto the far foot (pipeline.heel_jumps):
+            # once seen in a movement, its heel is not trusted for the rest of it (the far
+            # heel's own landmark wanders too, so frame by frame the test comes and goes)
+            self._heel_jumped = self._heel_jumped or is_heel_jump(
+                self._heel_sep_pre, heel - self._heel_pre, float(self.s["heel_far"][i]) - heel)
+            if self._persist("heel_lift", lift > limit and not self._heel_jumped, 3):
                 self._offer("heel_lift", i, t, cues, wall_s)
         # the top: from the rise levelling off (or the counter's top) until the angle falls
         # more than top_tolerance_deg below the peak
