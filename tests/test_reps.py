@@ -23,6 +23,31 @@ def test_counts_reps_and_attempts():
     assert mv[1].peak_angle_deg == pytest.approx(140, abs=0.5)
 
 
+def test_rep_attempt_boundary_band_decided_by_the_hold():
+    # within boundary_band_deg of min_peak_deg the angle cannot tell a rep from an attempt:
+    # a held top is a rep (a sag), a rise that falls straight back an attempt; outside the
+    # band the peak alone decides, held or not
+    spec = SynthSpec(reps=[SynthRep(peak_deg=147, hold_s=3.0), SynthRep(peak_deg=153, hold_s=0.3),
+                           SynthRep(peak_deg=140, hold_s=3.0), SynthRep(peak_deg=160, hold_s=0.3),
+                           SynthRep(peak_deg=153, hold_s=2.0)])
+    t, a, torso, _ = _series(spec)
+    band = RepParams(boundary_band_deg=5.0, boundary_hold_s=1.5)
+    assert [m.is_rep for m in segment(t, a, torso, band, spec.fps)] == \
+        [True, False, False, True, True]
+    # band 0: the plain threshold
+    assert [m.is_rep for m in segment(t, a, torso, RepParams(), spec.fps)] == \
+        [False, True, False, True, True]
+    # the shipped profiles use the band, and live counting (RepCounter) applies it too
+    from formcheck.rules import load_profile
+    params = load_profile("hip_thrust").reps
+    assert params.boundary_band_deg > 0
+    rc = RepCounter(params, spec.fps)
+    for ti, ai in zip(t.tolist(), a.tolist()):
+        rc.update(ti, ai, 0.0)
+    rc.finish()
+    assert [m.is_rep for m in rc.movements] == [True, False, False, True, True]
+
+
 def test_noise_around_a_threshold_never_double_counts():
     # the angle hovers around bottom + enter_delta with +-5 deg noise: hysteresis holds
     fps = 30.0

@@ -29,6 +29,8 @@ def test_profiles_load_with_defaults():
     ("[rules.sag]\nbogus = 1\n", "unknown setting 'rules.sag.bogus'"),
     ("[reps]\nexit_delta_deg = 20.0\n", "hysteresis"),
     ("[rules.short_hold]\nmin_hold_s = -1\n", "greater than 0"),
+    ("[reps]\nboundary_band_deg = -2.0\n", "boundary_band_deg.*0 \\(off\\) or more"),
+    ("[reps]\nboundary_hold_s = 0.0\n", "boundary_hold_s.*greater than 0"),
     ("[set]\nmin_reps = 12\nmax_reps = 10\n", "min_reps"),
     ("not toml at all [", "not valid TOML"),
     ("[exercise]\nname = \"glute_bridge\"\n", "is for exercise"),

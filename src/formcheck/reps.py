@@ -8,8 +8,12 @@ last movement (the bottom), and ends when it falls back within ``exit_delta_deg`
 (``exit < enter``: the gap is the hysteresis, so noise around one level never counts twice), or
 when a lowering that went at least half-way down turns into a new rise of ``enter_delta_deg``
 (touch-and-go reps). A movement whose top (``peak_angle_deg``) reaches ``min_peak_deg`` is a
-*rep*; one that stays short of it is an *attempt*. Movements made while the trunk is far from
-horizontal (standing, sitting up, getting off the bench) are ignored.
+*rep*; one that stays short of it is an *attempt*. Within ``boundary_band_deg`` of that line the
+angle alone cannot tell (the estimated true angle is off by 4.5 deg RMS at rises that
+end there), so there a rise held at its top for ``boundary_hold_s`` counts as a rep and one that
+is not held as an attempt: a lifter holds what they take for the top, and an abandoned rise
+falls straight back. Movements made while the trunk is far from horizontal (standing,
+sitting up, getting off the bench) are ignored.
 
 Phases: ``bottom`` → ``rise`` → ``top`` → ``lowering`` → ``bottom``. Live, the phase follows
 the incoming angle (``top`` = levelled off within ``top_tolerance_deg`` of the peak). The
@@ -31,6 +35,8 @@ class RepParams:
     enter_delta_deg: float = 15.0
     exit_delta_deg: float = 8.0
     min_peak_deg: float = 150.0
+    boundary_band_deg: float = 0.0
+    boundary_hold_s: float = 1.5
     top_tolerance_deg: float = 4.0
     top_band_deg: float = 3.0
     top_dip_deg: float = 6.0
@@ -85,7 +91,7 @@ def _crossing(seg: np.ndarray, level: float, lo: int, hi: int, rising: bool,
 
 
 def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params: RepParams,
-                     complete: bool = True) -> Movement:
+                     complete: bool = True, fps: float | None = None) -> Movement:
     """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
 
     The top level (``peak_angle_deg``) is the 75th percentile of the samples within
@@ -97,6 +103,9 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     ``ease_extension`` times the 10–90 % duration, because a smooth movement approaches its
     ends slowly (0.35 for a cosine ease, 0.49 for minimum jerk). Crossings are interpolated
     between frames.
+
+    ``is_rep``: the top level reaches ``min_peak_deg``; within ``boundary_band_deg`` of it
+    (given ``fps``), the top is held at least ``boundary_hold_s`` instead.
     """
     seg = a[s:e + 1]
     finite = np.isfinite(seg)
@@ -146,11 +155,14 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     top_end_f = float(te) if te_f is None else te_f
     top_start_f = min(max(top_start_f, start_f), end_f)
     top_end_f = min(max(top_end_f, top_start_f), end_f)
+    is_rep = peak >= params.min_peak_deg
+    if fps and abs(peak - params.min_peak_deg) < params.boundary_band_deg:
+        is_rep = (top_end_f - top_start_f) / fps >= params.boundary_hold_s
     r = lambda x: int(round(x))  # noqa: E731
     return Movement(start=s + r(start_f), top_start=s + r(top_start_f), top_end=s + r(top_end_f),
                     end=s + r(end_f), peak_frame=s + k_peak, peak_angle_deg=peak,
                     max_angle_deg=mx, bottom_before_deg=float(bottom_before),
-                    bottom_after_deg=bottom_after, is_rep=peak >= params.min_peak_deg,
+                    bottom_after_deg=bottom_after, is_rep=is_rep,
                     complete=complete, start_f=s + start_f, top_start_f=s + top_start_f,
                     top_end_f=s + top_end_f, end_f=s + end_f)
 
@@ -256,7 +268,8 @@ class RepCounter:
         start, bottom = self._pending
         self._pending = None
         a = np.asarray(self._angles, float)
-        return self._accept(measure_movement(a, start, end_frame, bottom, self.params))
+        return self._accept(measure_movement(a, start, end_frame, bottom, self.params,
+                                             fps=self.fps))
 
     def _accept(self, mv: Movement) -> Movement | None:
         dur = (mv.end - mv.start) / self.fps
@@ -276,7 +289,7 @@ class RepCounter:
             return None
         a = np.asarray(self._angles, float)
         mv = measure_movement(a, self._move_start, len(a) - 1, self._move_low, self.params,
-                              complete=False)
+                              complete=False, fps=self.fps)
         self._move_start = -1
         return self._accept(mv)
 

@@ -129,6 +129,10 @@ def _validate(d: dict, src: str) -> None:
                  "rules.lumbar_arch.min_set_reps"):
         if num(path) <= 0:
             raise ConfigError(f"'{path}' in {src} must be greater than 0")
+    if num("reps.boundary_band_deg") < 0:
+        raise ConfigError(f"'reps.boundary_band_deg' in {src} must be 0 (off) or more")
+    if num("reps.boundary_hold_s") <= 0:
+        raise ConfigError(f"'reps.boundary_hold_s' in {src} must be greater than 0")
     if num("reps.top_dip_deg") < num("reps.top_band_deg"):
         raise ConfigError(f"reps.top_dip_deg must be at least reps.top_band_deg in {src}")
     if num("reps.exit_delta_deg") >= num("reps.enter_delta_deg"):
