@@ -32,8 +32,9 @@ def test_rep_attempt_boundary_band_decided_by_the_hold():
                            SynthRep(peak_deg=153, hold_s=2.0)])
     t, a, torso, _ = _series(spec)
     band = RepParams(boundary_band_deg=5.0, boundary_hold_s=1.5)
-    assert [m.is_rep for m in segment(t, a, torso, band, spec.fps)] == \
-        [True, False, False, True, True]
+    mv = segment(t, a, torso, band, spec.fps)
+    assert [m.is_rep for m in mv] == [True, False, False, True, True]
+    assert [m.by_hold for m in mv] == [True, True, False, False, True]
     # band 0: the plain threshold
     assert [m.is_rep for m in segment(t, a, torso, RepParams(), spec.fps)] == \
         [False, True, False, True, True]

@@ -91,6 +91,28 @@ def test_result_json_validates_against_schema(tmp_path):
     assert d["rep_count"] == 2 and len(d["attempts"]) == 1
     back = Session.from_dict(d)
     assert back.rep_count == 2 and back.reps[1].faults == a.session.reps[1].faults
+    assert d["reps"][0]["counted_by"] == "peak"  # the straight rep: far above the line
+    assert all(r["counted_by"] in ("peak", "hold") for r in d["reps"] + d["attempts"])
+
+
+def test_result_says_when_the_hold_decided_rep_or_attempt():
+    # two rises to the same top, one held 3 s, one dropped after 0.3 s; the rep line is put
+    # 2 deg above that top, inside the 5 deg band: the held one is a rep, the other an attempt
+    jsonschema = pytest.importorskip("jsonschema")
+    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=160, hold_s=3.0),
+                                          SynthRep(peak_deg=160, hold_s=0.3)]))
+    top = analyze_track(track, "hip_thrust").session.reps[0].peak_angle_deg
+    prof = load_profile("hip_thrust", {"reps": {"min_peak_deg": top + 2.0,
+                                                "boundary_band_deg": 5.0}})
+    d = json.loads(analyze_track(track, prof).session.to_json())
+    jsonschema.validate(d, schema())
+    assert d["rep_count"] == 1 and len(d["attempts"]) == 1
+    assert d["reps"][0]["counted_by"] == d["attempts"][0]["counted_by"] == "hold"
+    assert d["reps"][0]["hold_s"] > 2.5 and d["attempts"][0]["hold_s"] < 1.0
+    # the report's rep card says why it counts
+    from formcheck.report import rep_measures
+    back = Session.from_dict(d)
+    assert rep_measures(back.reps[0], back)[-1]["name"] == "Counted as a rep"
 
 
 def test_bias_correction_is_applied():

@@ -18,7 +18,7 @@ from .pipeline import PHASES, Analysis
 
 REPS_COLUMNS = ("index", "start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
                 "peak_angle_raw_deg", "hold_s", "lowering_s", "rising_s", "knee_angle_deg",
-                "heel_rise_m", "lumbar_silhouette_deg", "complete", "faults")
+                "heel_rise_m", "lumbar_silhouette_deg", "complete", "counted_by", "faults")
 
 FRAMES_COLUMNS = ("frame", "time_s", "detected", "phase", "rep", "shk_angle_deg",
                   "shk_angle_raw_deg", "shk_angle_world_deg", "knee_angle_deg",
@@ -49,7 +49,8 @@ def reps_csv(analysis: Analysis) -> str:
         w.writerow([_fmt(v) for v in (r.index, r.start_s, r.top_start_s, r.top_end_s, r.end_s,
                                       r.peak_angle_deg, r.peak_angle_raw_deg, r.hold_s,
                                       r.lowering_s, r.rising_s, r.knee_angle_deg, r.heel_rise_m,
-                                      r.lumbar.get("silhouette_deg"), int(r.complete))]
+                                      r.lumbar.get("silhouette_deg"), int(r.complete),
+                                      r.counted_by)]
                    + [";".join(r.faults)])
     return buf.getvalue()
 

@@ -223,6 +223,7 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, to_raw,
                hold_s=m["hold_s"], lowering_s=m["lowering_s"],
                rising_s=(mv.top_start_f - mv.start_f) * dt, knee_angle_deg=knee,
                heel_rise_m=heel, lumbar=lumbar, complete=mv.complete,
+               counted_by="hold" if mv.by_hold else "peak",
                faults=[f.rule for f in findings if f.severity == "fault"], findings=findings)
 
 

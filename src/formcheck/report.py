@@ -285,6 +285,13 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
         rows.append(dict(name="Lower-back bend (outline)", value=value,
                          target=_arch_target(la),
                          bad="lumbar_arch" in rep.faults))
+    if getattr(rep, "counted_by", "peak") == "hold":
+        rp = (session.profile or {}).get("reps", {})
+        rows.append(dict(name="Counted as a rep", value=f"held {_fmt(rep.hold_s)} s",
+                         target=f"≥ {rp.get('boundary_hold_s', 1.5):.1f} s: the top was within "
+                                f"{rp.get('boundary_band_deg', 5.0):.0f}° of the "
+                                f"{rp.get('min_peak_deg', 150.0):.0f}° rep line",
+                         bad=False))
     return rows
 
 

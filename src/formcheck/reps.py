@@ -65,6 +65,7 @@ class Movement:
     bottom_after_deg: float
     is_rep: bool
     complete: bool = True
+    by_hold: bool = False  # within boundary_band_deg of min_peak_deg: is_rep came from the hold
     start_f: float = 0.0
     top_start_f: float = 0.0
     top_end_f: float = 0.0
@@ -156,14 +157,15 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     top_start_f = min(max(top_start_f, start_f), end_f)
     top_end_f = min(max(top_end_f, top_start_f), end_f)
     is_rep = peak >= params.min_peak_deg
-    if fps and abs(peak - params.min_peak_deg) < params.boundary_band_deg:
+    by_hold = bool(fps) and abs(peak - params.min_peak_deg) < params.boundary_band_deg
+    if by_hold:
         is_rep = (top_end_f - top_start_f) / fps >= params.boundary_hold_s
     r = lambda x: int(round(x))  # noqa: E731
     return Movement(start=s + r(start_f), top_start=s + r(top_start_f), top_end=s + r(top_end_f),
                     end=s + r(end_f), peak_frame=s + k_peak, peak_angle_deg=peak,
                     max_angle_deg=mx, bottom_before_deg=float(bottom_before),
-                    bottom_after_deg=bottom_after, is_rep=is_rep,
-                    complete=complete, start_f=s + start_f, top_start_f=s + top_start_f,
+                    bottom_after_deg=bottom_after, is_rep=is_rep, complete=complete,
+                    by_hold=by_hold, start_f=s + start_f, top_start_f=s + top_start_f,
                     top_end_f=s + top_end_f, end_f=s + end_f)
 
 

@@ -18,7 +18,7 @@ from .errors import InputError, require_file
 from .rules import Finding
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 
 def _clean(x: Any) -> Any:
@@ -56,6 +56,7 @@ class Rep:
     heel_rise_m: float | None
     lumbar: dict[str, Any]
     complete: bool = True
+    counted_by: str = "peak"  # "hold": the top was within reps.boundary_band_deg of the rep line
     faults: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
