@@ -57,8 +57,8 @@ def main() -> None:
             rates[lv].append(t.fps)
             clips[lv].append(score_clip(lab, analyze_track(t, lab["exercise"]).session))
     print(f"{len(labels)} clips from {', '.join(d.name for d in a.dirs)} (split {a.split})\n")
-    head = ["frame rate", "count exact", "peak angle median abs error", "hold / lowering median abs error"] + \
-        [f"`{f}` clear-cut TP/FP/FN" for f in FAULTS]
+    head = ["frame rate", "count exact", "peak angle median abs error",
+            "hold / lowering median abs error"] + [f"`{f}` clear-cut TP/FP/FN" for f in FAULTS]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for lv in levels:

@@ -285,7 +285,7 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
         rows.append(dict(name="Lower-back bend (outline)", value=value,
                          target=_arch_target(la),
                          bad="lumbar_arch" in rep.faults))
-    if getattr(rep, "counted_by", "peak") == "hold":
+    if rep.counted_by == "hold":
         rp = (session.profile or {}).get("reps", {})
         rows.append(dict(name="Counted as a rep", value=f"held {_fmt(rep.hold_s)} s",
                          target=f"≥ {rp.get('boundary_hold_s', 1.5):.1f} s: the top was within "

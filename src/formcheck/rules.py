@@ -123,7 +123,7 @@ def _validate(d: dict, src: str) -> None:
         return float(node)
 
     for path in ("reps.enter_delta_deg", "reps.exit_delta_deg", "reps.top_tolerance_deg",
-                 "reps.top_band_deg", "reps.top_dip_deg",
+                 "reps.top_band_deg", "reps.top_dip_deg", "reps.boundary_hold_s",
                  "reps.min_duration_s", "rules.short_hold.min_hold_s",
                  "rules.fast_lowering.min_lowering_s", "rules.heel_lift.max_heel_rise_m",
                  "rules.lumbar_arch.min_set_reps"):
@@ -131,8 +131,6 @@ def _validate(d: dict, src: str) -> None:
             raise ConfigError(f"'{path}' in {src} must be greater than 0")
     if num("reps.boundary_band_deg") < 0:
         raise ConfigError(f"'reps.boundary_band_deg' in {src} must be 0 (off) or more")
-    if num("reps.boundary_hold_s") <= 0:
-        raise ConfigError(f"'reps.boundary_hold_s' in {src} must be greater than 0")
     if num("reps.top_dip_deg") < num("reps.top_band_deg"):
         raise ConfigError(f"reps.top_dip_deg must be at least reps.top_band_deg in {src}")
     if num("reps.exit_delta_deg") >= num("reps.enter_delta_deg"):
