@@ -133,6 +133,8 @@ def score_clip(lab: dict, session) -> dict:
             "hold_err": (p["hold_s"] - t["hold_s"]) if p and t else None,
             "lower_err": (p["lowering_s"] - t["eccentric_s"]) if p and t else None,
             "arch_sil": p["lumbar"]["silhouette_deg"] if p else None,
+            "arch_set_base": p["lumbar"].get("silhouette_set_baseline_deg") if p else None,
+            "arch_set_reps": p["lumbar"].get("silhouette_set_reps") if p else None,
             "true_lumbar": t.get("lumbar_extension_deg") if t else None,
             "heel_pred": p["heel_rise_m"] if p else None,
             "true_heel": t.get("heel_lift_m") if t else None,

@@ -54,7 +54,7 @@ def threshold_rows(folder: Path, split: str, cache: Path) -> list[dict]:
                          "arch_conf": pred[i]["lumbar"]["silhouette_confidence"],
                          "heel": pred[i]["heel_rise_m"], "faults": t["faults"],
                          "exercise": lab["exercise"],
-                         "arch_base": pred[i]["lumbar"]["silhouette_set_min_deg"],
+                         "arch_base": pred[i]["lumbar"]["silhouette_set_baseline_deg"],
                          "arch_n": pred[i]["lumbar"]["silhouette_set_reps"],
                          "hyper_flagged": "hyperextension" in pred[i]["faults"],
                          "sag_flagged": "sag" in pred[i]["faults"],
@@ -85,27 +85,55 @@ def best_threshold(values, truth, candidates) -> tuple[float, float, float, floa
                      candidates)
 
 
+def noise_and_effect(rows: list[dict]) -> str:
+    """Rep-to-rep noise of the silhouette measure (SD of clear straight reps about their clip's
+    mean; clips with 2+ such reps) and the clear arches' rise over that mean, in words."""
+    res, eff = [], []
+    for clip in {r["clip"] for r in rows}:
+        cr = [r for r in rows if r["clip"] == clip and r["arch"] is not None and r["clear_cut"]]
+        st = [r["arch"] for r in cr if "lumbar_arch" not in r["faults"]]
+        ar = [r["arch"] for r in cr if "lumbar_arch" in r["faults"]]
+        if len(st) >= 2:
+            res += list(np.array(st) - np.mean(st))
+        if st and ar:
+            eff += list(np.array(ar) - np.mean(st))
+    if len(res) < 2:
+        return "too few straight reps for the noise"
+    sd = float(np.std(res, ddof=1))
+    text = f"straight reps vary SD {sd:.2f} deg about their clip's mean ({len(res)} reps)"
+    if eff:
+        text += (f"; clear arches rise median {np.median(eff):.1f}, lower quartile "
+                 f"{np.percentile(eff, 25):.1f} deg over it ({len(eff)} reps)")
+    return text
+
+
 def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
                          write: bool) -> None:
     rows = [r for f, c in zip(folders, caches) for r in threshold_rows(f, split, c)]
     # lumbar_arch: per exercise (a bridge's outline differs from a hip thrust's), over the reps
     # the rule looks at (usable view, hips on the line: not flagged as sag or hyperextension;
     # the set baseline comes from those reps too, as in the analyser). One number:
-    # min_arch_rise_deg, the F1-best rise of a rep's bend over the set's straightest rep. No
-    # absolute limit is fitted: a straight back's bend differs by tens of degrees between
-    # bodies and cameras (printed below), and absolute limits fitted here (29 / 39.5 deg)
-    # false-flagged straight backs on fresh bodies (docs/accuracy.md).
+    # min_arch_rise_deg, the F1-best rise of a rep's silhouette measure over the set's baseline
+    # (pipeline.arch_baseline, with the profile's measure and min_set_reps). No absolute limit
+    # is fitted: a straight back's reading differs a lot between bodies and cameras (printed
+    # below), and absolute limits fitted here (29 / 39.5 deg) false-flagged straight backs on
+    # fresh bodies (docs/accuracy.md). Also printed: the SD of straight reps about their clip's
+    # mean (the rep-to-rep noise the rise must clear) and the arched reps' rise over it.
+    from formcheck.rules import load_profile
+
     thr_arch = {}
     for ex in ("hip_thrust", "glute_bridge"):
+        n_min = load_profile(ex).rule("lumbar_arch")["min_set_reps"]
         ex_rows = [r for r in rows if r["exercise"] == ex]
         arch_rows = [r for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]
                      and not r["sag_flagged"]]
         truth = ["lumbar_arch" in r["faults"] for r in arch_rows]
         rises = [(r["arch"] - r["arch_base"]) if (r["arch"] is not None and r["arch_base"]
-                                                  is not None and r["arch_n"] >= 3) else None
-                 for r in arch_rows]
+                                                  is not None and r["arch_n"] >= n_min)
+                 else None for r in arch_rows]
         best = best_rule(lambda t_rel: [d is not None and d >= t_rel for d in rises],
-                         truth, np.arange(0, 30.5, 0.5))
+                         truth, np.arange(0, 30.25, 0.25))
+        print(f"lumbar_arch ({ex}): {noise_and_effect(arch_rows)}")
         thr_arch[ex] = best[1]
         straight = [r["arch"] for r, t in zip(arch_rows, truth) if not t and r["arch"] is not None]
         spread = (f"straight backs read {min(straight):.0f}..{max(straight):.0f} deg"

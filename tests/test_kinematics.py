@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from formcheck.kinematics import (angle_between, estimate_geometry, joint_angles,
+from formcheck.kinematics import (angle_between, estimate_geometry, front_crease, joint_angles,
                                   signed_shk_angle, silhouette_arch, three_point_angle)
 from formcheck.synthetic import SynthRep, SynthSpec, hip_position, make_track
 
@@ -113,6 +113,42 @@ def test_silhouette_arch_straight_vs_bowed():
     # no knee landmark: no estimate
     xy[:, LM["left_knee"]] = np.nan
     assert np.isnan(silhouette_arch(xy, masks, 1.0, geom)).all()
+
+
+def test_front_crease_belly_above_the_thigh_line():
+    # a slab along a straight shoulder-hip-knee line (shoulder at x=50, hip at 350, knee at
+    # 550) whose top is flat: 0; the belly part raised by 12 px over the last stretch before
+    # the hip: + (atan(12 / d), d = 0.25 * 300 + 0.175 * 200 = 110 px); the thigh part raised
+    # instead: -
+    h, w = 260, 620
+    from formcheck.kinematics import Geometry
+    from formcheck.track import LM
+    xy = np.full((4, 33, 2), np.nan)
+    xy[:, LM["left_shoulder"]] = (50, 100)
+    xy[:, LM["left_hip"]] = (350, 100)
+    xy[:, LM["left_knee"]] = (550, 100)
+    masks = np.zeros((4, h, w), bool)
+    masks[:, 70:130, 30:570] = True
+    masks[1, 58:70, 230:350] = True      # belly stands up
+    masks[2, 58:70, 352:420] = True      # thigh stands up
+    masks[3] = masks[0]
+    masks[3, 20:55, 200:300] = True      # a hand above the belly, past a gap: not the outline
+    geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
+    fc = front_crease(xy, masks, 1.0, geom)
+    assert fc[0] == pytest.approx(0, abs=0.6)
+    assert fc[3] == pytest.approx(0, abs=0.6)
+    assert fc[1] == pytest.approx(np.degrees(np.arctan2(12, 110)), abs=1.0)
+    assert fc[2] == pytest.approx(-np.degrees(np.arctan2(12, 110)), abs=1.0)
+    # the same geometry, but the image turned upside down (floor at the top): same readings
+    geom_flip = Geometry("left", np.array([1.0, 0]), -UP, "feet", 0.002, 0.0, "side", 1.0)
+    xy_f = xy.copy()
+    xy_f[..., 1] = h - 1 - xy_f[..., 1]
+    fc_f = front_crease(xy_f, masks[:, ::-1], 1.0, geom_flip)
+    assert np.allclose(fc_f, fc, atol=0.6)
+    # no mask, or no knee landmark: no estimate
+    assert np.isnan(front_crease(xy, None, 1.0, geom)).all()
+    xy[:, LM["left_knee"]] = np.nan
+    assert np.isnan(front_crease(xy, masks, 1.0, geom)).all()
 
 
 def test_midline_bias_from_the_silhouette():

@@ -159,7 +159,7 @@ def _arch_rep(arch, base, n_set=4, peak=180.0, conf=0.9):
                 top_start_s=0.5, top_start_frame=15, top_end_s=2.5, top_end_frame=75,
                 complete=True, heel_rise_m=0.0, heel_time_s=1.0, heel_frame=30,
                 knee_angle_deg=90.0, arch_sil_deg=arch, arch_confidence=conf,
-                angle_confidence=conf, arch_set_min_deg=base, arch_set_reps=n_set)
+                angle_confidence=conf, arch_set_base_deg=base, arch_set_reps=n_set)
 
 
 def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
@@ -186,3 +186,37 @@ def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
         ["lumbar_arch"]
     with pytest.raises(ConfigError, match="max_arch_alone_deg"):
         load_profile("hip_thrust", {"rules": {"lumbar_arch": {"max_arch_alone_deg": -1.0}}})
+
+
+def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
+    from formcheck.rules import evaluate_rep
+    p = load_profile("glute_bridge")
+    r = p.rule("lumbar_arch")
+    assert p.enabled("lumbar_arch") and r["measure"] == "front_crease"
+    assert r["min_set_reps"] == 2 and r["max_arch_alone_deg"] == 0.0
+    rise = r["min_arch_rise_deg"]
+    rules = lambda **kw: [f.rule for f in evaluate_rep(_arch_rep(**kw), p)]  # noqa: E731
+    flagged = evaluate_rep(_arch_rep(arch=5.0 + rise, base=5.0, n_set=2), p)
+    assert [f.rule for f in flagged] == ["lumbar_arch"]
+    assert "front-outline crease" in flagged[0].message
+    assert rules(arch=5.0 + rise - 0.1, base=5.0, n_set=2) == []
+    assert rules(arch=30.0, base=5.0, n_set=1) == []  # one rep on the line: no baseline
+    # the hip thrust's profile can be switched to the bridge's measure, and back
+    p2 = load_profile("hip_thrust", {"rules": {"lumbar_arch": {"measure": "front_crease"}}})
+    assert p2.rule("lumbar_arch")["measure"] == "front_crease"
+    with pytest.raises(ConfigError, match="rules.lumbar_arch.measure"):
+        load_profile("glute_bridge", {"rules": {"lumbar_arch": {"measure": "spine"}}})
+    assert r["baseline"] == "lower_half" and p2.rule("lumbar_arch")["baseline"] == "least"
+    with pytest.raises(ConfigError, match="rules.lumbar_arch.baseline"):
+        load_profile("glute_bridge", {"rules": {"lumbar_arch": {"baseline": "median"}}})
+
+
+def test_arch_baseline_least_or_lower_half():
+    from formcheck.pipeline import arch_baseline
+    vals = [(5.0, 1.0), (3.0, 1.0), (9.0, 1.0), (4.0, 1.0), (None, 1.0), (1.0, 0.2)]
+    # usable: 5, 3, 9, 4 (no estimate and a poor view left out)
+    assert arch_baseline(vals, 0.5, "least") == (3.0, 4, 3.0)
+    assert arch_baseline(vals, 0.5, "lower_half") == (3.5, 4, 3.0)  # mean of 3 and 4
+    assert arch_baseline(vals[:3], 0.5, "lower_half") == (4.0, 3, 3.0)  # mean of 3 and 5
+    assert arch_baseline(vals[:2], 0.5, "lower_half") == (3.0, 2, 3.0)  # the least of 2
+    assert arch_baseline([(None, 1.0)], 0.5, "lower_half") == (None, 0, None)

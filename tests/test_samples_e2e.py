@@ -66,9 +66,7 @@ def test_rep_counts_exact(analysed, name):
 def test_clear_cut_faults_flagged_and_good_reps_clean(analysed, name):
     _, results = analysed
     label, result = results[name]
-    # lumbar_arch is checked where its rule is on by default (the hip thrust; see the profiles)
-    checked = MAIN_FAULTS + ("heel_lift",) + \
-        (("lumbar_arch",) if label["exercise"] == "hip_thrust" else ())
+    checked = MAIN_FAULTS + ("heel_lift", "lumbar_arch")
     for pred, true in _match(result, label):
         assert true is not None, f"rep at {pred['start_s']:.1f}s matches no labelled rep"
         if not true.get("clear_cut", True):
@@ -87,6 +85,9 @@ def test_result_files_and_schema(analysed):
     out, results = analysed
     for name, (_, result) in results.items():
         jsonschema.validate(result, schema())
+        # each exercise's lumbar measure (the profiles' rules.lumbar_arch.measure)
+        want = {"hip_thrust": "back_bend", "glute_bridge": "front_crease"}[result["exercise"]]
+        assert {r["lumbar"]["silhouette_measure"] for r in result["reps"]} <= {want}
         with open(out / f"{name}.reps.csv") as f:
             rows = list(csv.DictReader(f))
         assert len(rows) == result["rep_count"]

@@ -23,6 +23,9 @@ Conventions
 - **Silhouette arch** (``arch_sil``): bend of the body's back outline from the upper back to
   the buttocks, from the segmentation mask (see :func:`silhouette_arch`), in degrees; + = back
   bowed up.
+- **Front crease** (``front_crease``): how far the front outline of the lower belly stands above
+  the front outline of the thigh, as an angle seen along the body (see :func:`front_crease`),
+  in degrees; + = belly above the thigh line (pelvis tipped forward, lower back arched).
 - **Camera yaw** (``yaw_deg``): 0° = a true side view, 90° = frontal; estimated from how far
   apart the left and right hips and shoulders appear, relative to their metric distance.
 """
@@ -293,6 +296,23 @@ def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
     return Angles(shk, knee, shin, torso, heel_h, vis.mean(axis=1), shk_world, far_heel_h)
 
 
+def _masked_near_side(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
+                      geom: Geometry) -> tuple[np.ndarray, ...] | None:
+    """The frames with a mask and all three near-side landmarks, and those landmarks in mask
+    pixels: ``(idx, shoulder, hip, knee)`` (``(n,)`` and three ``(n, 2)``), or None if none."""
+    if masks is None or masks.shape[0] != xy.shape[0] or geom.side not in ("left", "right"):
+        return None
+    sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
+    hp = xy[:, side_index(geom.side, "hip")] * mask_scale
+    kn = xy[:, side_index(geom.side, "knee")] * mask_scale
+    ok = np.all(np.isfinite(sh), axis=1) & np.all(np.isfinite(hp), axis=1) \
+        & np.all(np.isfinite(kn), axis=1) & masks.any(axis=(1, 2))
+    if not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    return idx, sh[idx], hp[idx], kn[idx]
+
+
 def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry,
                     stations: int = 13, lo: float = 0.15, past_hip: float = 0.25,
                     past_stations: int = 4) -> np.ndarray:
@@ -310,19 +330,10 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     back); 0 = a straight back. Normal anatomy (shoulder blades, buttocks) reads well above 0,
     so the rule's threshold is calibrated per exercise. NaN without a usable mask.
     """
-    t = xy.shape[0]
-    out = np.full(t, np.nan)
-    if masks is None or masks.shape[0] != t or geom.side not in ("left", "right"):
+    out = np.full(xy.shape[0], np.nan)
+    if (pts := _masked_near_side(xy, masks, mask_scale, geom)) is None:
         return out
-    sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
-    hp = xy[:, side_index(geom.side, "hip")] * mask_scale
-    kn = xy[:, side_index(geom.side, "knee")] * mask_scale
-    ok = np.all(np.isfinite(sh), axis=1) & np.all(np.isfinite(hp), axis=1) \
-        & np.all(np.isfinite(kn), axis=1) & masks.any(axis=(1, 2))
-    if not ok.any():
-        return out
-    idx = np.flatnonzero(ok)
-    sh, hp, kn = sh[idx], hp[idx], kn[idx]
+    idx, sh, hp, kn = pts
     n = len(idx)
     seg = hp - sh
     seg_len = np.linalg.norm(seg, axis=1)  # (n,) mask px
@@ -361,6 +372,71 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
         & (span > 1.0)
     out[idx[valid]] = bend[valid]
     return out
+
+
+def front_crease(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry,
+                 trunk: tuple[float, float] = (0.65, 0.85),
+                 thigh: tuple[float, float] = (0.05, 0.30),
+                 trunk_stations: int = 5, thigh_stations: int = 6) -> np.ndarray:
+    """Step of the front (belly-side) outline at the hip crease, from the silhouette (deg).
+
+    For each frame, ``trunk_stations`` points are placed on the near-side shoulder→hip segment
+    (fractions ``trunk`` of it, the lower belly) and ``thigh_stations`` on the hip→knee segment
+    (fractions ``thigh``, the front of the thigh). From each point a ray is cast along the
+    normal to its own segment, away from the floor; the front outline is where the ray first
+    leaves the person after entering it (so a hand or object above the body, past a gap, is
+    not taken for it). ``h_b`` is the mean height of the belly
+    outline above the shoulder–hip line and ``h_t`` that of the thigh outline above the
+    hip–knee line (mask px; at least 3 usable points each); ``d`` is the distance along the
+    body between the two groups' mean stations. The value is ``atan2(h_b - h_t, d)``: + = the
+    lower belly stands above the thigh's front line. An arched lower back with the hips kept
+    on the line tips the pelvis forward and the trunk back, which raises it; body shape sets a
+    different value for each person, so the ``lumbar_arch`` rule compares reps of one set. NaN
+    without a usable mask.
+    """
+    out = np.full(xy.shape[0], np.nan)
+    if (pts := _masked_near_side(xy, masks, mask_scale, geom)) is None:
+        return out
+    idx, sh, hp, kn = pts
+    n = len(idx)
+
+    def up_normal(seg: np.ndarray) -> np.ndarray:
+        u = _unit(seg)
+        nrm = np.stack([u[:, 1], -u[:, 0]], axis=1)
+        return nrm * np.where(nrm @ geom.up < 0, -1.0, 1.0)[:, None]
+
+    trunk_len = np.linalg.norm(hp - sh, axis=1)
+    thigh_len = np.linalg.norm(kn - hp, axis=1)
+    reach = int(np.ceil(np.nanmax(trunk_len) * 0.8)) + 2  # longest ray, mask px
+    steps = np.arange(reach)
+    heights = []
+    for a, b, fr in ((sh, hp, np.linspace(*trunk, trunk_stations)),
+                     (hp, kn, np.linspace(*thigh, thigh_stations))):
+        nrm = up_normal(b - a)
+        k = len(fr)
+        base = a[:, None, :] + fr[None, :, None] * (b - a)[:, None, :]  # (n, k, 2)
+        inside = _ray_inside(base.reshape(-1, 2), np.repeat(idx, k), masks,
+                             np.repeat(nrm, k, axis=0), reach).reshape(n, k, reach)
+        enter = np.argmax(inside, axis=2)
+        after = ~inside & (steps[None, None, :] > enter[..., None])
+        h = np.argmax(after, axis=2).astype(float)  # mask px above the segment
+        h[~inside.any(axis=2) | ~after.any(axis=2)
+          | (enter > 0.3 * trunk_len[:, None])] = np.nan
+        cnt = np.isfinite(h).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_h = np.where(np.isfinite(h), h, 0.0).sum(axis=1) / cnt
+        heights.append(np.where(cnt >= 3, mean_h, np.nan))
+    d = (1.0 - np.mean(trunk)) * trunk_len + np.mean(thigh) * thigh_len
+    with np.errstate(invalid="ignore"):
+        val = np.degrees(np.arctan2(heights[0] - heights[1], d))
+    valid = np.isfinite(val) & (trunk_len > 1.0) & (thigh_len > 1.0)
+    out[idx[valid]] = val[valid]
+    return out
+
+
+#: The silhouette measures of the lumbar arch, by the name a profile's
+#: ``rules.lumbar_arch.measure`` gives: ``(xy, masks, mask_scale, geom) -> (T,)`` degrees.
+LUMBAR_MEASURES = {"back_bend": silhouette_arch, "front_crease": front_crease}
 
 
 def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,

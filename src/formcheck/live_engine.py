@@ -24,9 +24,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .calibration import BiasModel, load_bias_model
-from .kinematics import (MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Angles, Geometry,
-                         estimate_geometry, heel_heights, joint_angles, midline_bias,
-                         signed_shk_angle, silhouette_arch, trunk_thickness, view_yaw)
+from .kinematics import (LUMBAR_MEASURES, MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Angles,
+                         Geometry, estimate_geometry, heel_heights, joint_angles, midline_bias,
+                         signed_shk_angle, trunk_thickness, view_yaw)
 from .pipeline import (arch_baseline, confidence, heel_common_shift, heel_jumps, is_heel_jump,
                        on_the_line, raw_heel_rises, rep_records, top_frames, view_warning)
 from .reps import RepCounter
@@ -451,8 +451,8 @@ class LiveAnalyzer:
         fused = float(self.bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)[0])
         arch = float("nan")
         if raw[4] is not None:
-            arch = float(silhouette_arch(xy[None], _unpack(raw[4])[None], self.mask_scale,
-                                         self.geom)[0])
+            measure = LUMBAR_MEASURES[self.profile.rule("lumbar_arch")["measure"]]
+            arch = float(measure(xy[None], _unpack(raw[4])[None], self.mask_scale, self.geom)[0])
         self.s.append(shk=float(self.bias_model.correct(fused, self.bias, self.yaw)),
                       shk_raw=fused, knee=float(ang.knee_deg[0]),
                       shin=float(ang.shin_to_vertical_deg[0]),
@@ -558,14 +558,14 @@ class LiveAnalyzer:
             n_top = len(self._top_arch)
             med = float(np.median(self._top_arch)) if n_top else float("nan")
             # the silhouette estimate is noisy: a clear excess over an absolute limit (if one is
-            # set) at once, else after 1 s at the top when the bend exceeds the athlete's own
-            # straightest rep so far by min_arch_rise_deg (as rules.evaluate_rep does once the
-            # rep is done)
-            base, n_set = arch_baseline(
+            # set) at once, else after 1 s at the top when it exceeds the athlete's own baseline
+            # so far (pipeline.arch_baseline) by min_arch_rise_deg (as rules.evaluate_rep does
+            # once the rep is done)
+            base, n_set, _ = arch_baseline(
                 [(p.lumbar.get("silhouette_deg"), p.lumbar.get("silhouette_confidence") or 0.0)
                  for p in self.reps if on_the_line(p.peak_angle_deg, self.profile)]
                 + [(med if n_top else None, conf)],
-                r["min_view_confidence"])
+                r["min_view_confidence"], r["baseline"])
             alone, own = arch_limits(r, base, n_set)
             over = (n_top >= 3 and med > alone + ARCH_EARLY_MARGIN_DEG) or \
                 (n_top >= self.fps and (med > alone or med >= own))

@@ -17,8 +17,8 @@ import numpy as np
 
 from . import __version__
 from .calibration import BiasModel, load_bias_model
-from .kinematics import (Angles, Geometry, estimate_geometry, implausible_frames, joint_angles,
-                         midline_bias, silhouette_arch, trunk_thickness)
+from .kinematics import (LUMBAR_MEASURES, Angles, Geometry, estimate_geometry,
+                         implausible_frames, joint_angles, midline_bias, trunk_thickness)
 from .models import model_info
 from .pose import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from .reps import Movement, segment
@@ -175,18 +175,26 @@ def on_the_line(peak_deg: float, profile: Profile) -> bool:
         profile.rule("hyperextension")["max_peak_deg"]
 
 
-def arch_baseline(values: list[tuple[float | None, float]], min_confidence: float
-                  ) -> tuple[float | None, int]:
-    """The least silhouette bend among reps with a usable estimate, and how many those are
-    (the caller passes the reps with the hips on the line: the athlete's own baseline)."""
-    ok = [a for a, c in values if a is not None and c >= min_confidence]
-    return (min(ok) if ok else None), len(ok)
+def arch_baseline(values: list[tuple[float | None, float]], min_confidence: float,
+                  kind: str = "least") -> tuple[float | None, int, float | None]:
+    """The athlete's own lumbar baseline from ``(silhouette measure, confidence)`` pairs of the
+    reps with the hips on the line (the caller picks those): ``(baseline, n, least)``, where
+    ``n`` counts the reps with a usable estimate and ``least`` is the smallest of them.
+    ``kind`` (a profile's ``rules.lumbar_arch.baseline``): ``"least"``, the baseline is that
+    smallest value; ``"lower_half"``, the mean of the ``ceil(n / 2)`` smallest (the least of
+    1-2 reps), so that rep-to-rep noise does not pull the baseline down as a set grows (the
+    least of 12 reps lies about 1.6 SD under their mean)."""
+    ok = sorted(a for a, c in values if a is not None and c >= min_confidence)
+    if not ok:
+        return None, 0, None
+    low = ok[:math.ceil(len(ok) / 2)] if kind == "lower_half" else ok[:1]
+    return float(sum(low) / len(low)), len(ok), ok[0]
 
 
 def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, to_raw,
                 ang: Angles, heel_rise: tuple, rep_arch: tuple[float | None, float],
                 geom: Geometry, profile: Profile, with_findings: bool,
-                arch_set: tuple[float | None, int] = (None, 0),
+                arch_set: tuple[float | None, int, float | None] = (None, 0, None),
                 angle_sd_deg: float = float("nan")) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() \
@@ -196,9 +204,11 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, to_raw,
     conf = confidence(geom)
     lumbar = {
         "angle_estimate_deg": max(0.0, mv.peak_angle_deg - 180.0),
+        "silhouette_measure": profile.rule("lumbar_arch")["measure"],
         "silhouette_deg": arch_deg,
         "silhouette_confidence": round(arch_conf, 3),
-        "silhouette_set_min_deg": arch_set[0],
+        "silhouette_set_baseline_deg": arch_set[0],
+        "silhouette_set_min_deg": arch_set[2],
         "silhouette_set_reps": arch_set[1],
         "angle_confidence": round(conf, 3),
         "used": "silhouette" if arch_deg is not None else "angle",
@@ -213,7 +223,7 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, shk: np.ndarray, to_raw,
              heel_rise_m=heel, heel_time_s=None if heel_frame is None else float(t[heel_frame]),
              heel_frame=heel_frame, heel_confidence=conf, knee_angle_deg=knee,
              arch_sil_deg=arch_deg, arch_confidence=arch_conf, angle_confidence=conf,
-             arch_set_min_deg=arch_set[0], arch_set_reps=arch_set[1],
+             arch_set_base_deg=arch_set[0], arch_set_reps=arch_set[1],
              angle_sd_deg=angle_sd_deg)
     findings = evaluate_rep(m, profile) if with_findings else []
     return Rep(index=i, start_s=ts(mv.start_f), top_start_s=m["top_start_s"],
@@ -249,7 +259,8 @@ def rep_records(movements: list[Movement], t: np.ndarray, shk: np.ndarray, to_ra
     attempts = [m for m in movements if not m.is_rep]
     arch_set = arch_baseline([tops[id(m)] for m in reps
                               if on_the_line(m.peak_angle_deg, profile)],
-                             profile.rule("lumbar_arch")["min_view_confidence"])
+                             profile.rule("lumbar_arch")["min_view_confidence"],
+                             profile.rule("lumbar_arch")["baseline"])
     return ([_rep_record(i + 1, m, t, shk, to_raw, ang, heel[id(m)], tops[id(m)], geom,
                          profile, True, arch_set, angle_sd_deg) for i, m in enumerate(reps)],
             [_rep_record(i + 1, m, t, shk, to_raw, ang, heel[id(m)], tops[id(m)], geom,
@@ -312,7 +323,8 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
     shk = bias_model.correct(raw, bias, geom.yaw_deg)
-    arch = silhouette_arch(xy, track.masks, track.mask_scale, geom)
+    arch = LUMBAR_MEASURES[profile.rule("lumbar_arch")["measure"]](
+        xy, track.masks, track.mask_scale, geom)
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
 

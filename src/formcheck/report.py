@@ -279,10 +279,13 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
     arch = (rep.lumbar or {}).get("silhouette_deg")
     if "lumbar_arch" in rules and arch is not None:
         la = rules["lumbar_arch"]
-        base = (rep.lumbar or {}).get("silhouette_set_min_deg")
-        value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your straightest rep)"
+        lum = rep.lumbar or {}
+        base = lum.get("silhouette_set_baseline_deg", lum.get("silhouette_set_min_deg"))
+        value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your own baseline)"
                                     if base is not None else "")
-        rows.append(dict(name="Lower-back bend (outline)", value=value,
+        name = "Belly-to-thigh crease (outline)" if lum.get("silhouette_measure") == \
+            "front_crease" else "Lower-back bend (outline)"
+        rows.append(dict(name=name, value=value,
                          target=_arch_target(la),
                          bad="lumbar_arch" in rep.faults))
     if rep.counted_by == "hold":
@@ -299,7 +302,7 @@ def _arch_target(la: dict) -> str:
     """The lumbar_arch rule's limit in words, for the rep table."""
     if not la.get("enabled", True):
         return "not checked (off)"
-    text = f"< {la.get('min_arch_rise_deg', 0):.0f}° over your straightest rep"
+    text = f"< {la.get('min_arch_rise_deg', 0):.1f}° over your own baseline"
     alone = la.get("max_arch_alone_deg", 0.0)  # 0: no absolute limit
     return text + (f", ≤ {alone:.0f}°" if alone > 0 else "")
 

@@ -26,6 +26,9 @@ EXERCISE_CHOICES = EXERCISES + ("auto",)
 #: Rule ids in the order findings are reported.
 RULE_IDS = ("sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering", "heel_lift",
             "knee_angle", "rep_count")
+#: The silhouette measures ``rules.lumbar_arch.measure`` may name (``kinematics.LUMBAR_MEASURES``)
+#: and how a finding's message calls them.
+LUMBAR_MEASURE_NAMES = {"back_bend": "back-outline bend", "front_crease": "front-outline crease"}
 
 
 @dataclass
@@ -153,6 +156,13 @@ def _validate(d: dict, src: str) -> None:
                           "absolute limit) or more")
     if num("rules.lumbar_arch.min_arch_rise_deg") < 0:
         raise ConfigError(f"'rules.lumbar_arch.min_arch_rise_deg' in {src} must be 0 or more")
+    measure = d["rules"]["lumbar_arch"].get("measure")
+    if measure not in LUMBAR_MEASURE_NAMES:
+        raise ConfigError(f"'rules.lumbar_arch.measure' in {src} must be one of "
+                          f"{', '.join(LUMBAR_MEASURE_NAMES)}, got {measure!r}")
+    if d["rules"]["lumbar_arch"].get("baseline") not in ("least", "lower_half"):
+        raise ConfigError(f"'rules.lumbar_arch.baseline' in {src} must be least or lower_half, "
+                          f"got {d['rules']['lumbar_arch'].get('baseline')!r}")
     if not 0 <= num("rules.lumbar_arch.min_view_confidence") <= 1:
         raise ConfigError(f"'rules.lumbar_arch.min_view_confidence' in {src} must be in [0, 1]")
     lo, hi = d["set"]["min_reps"], d["set"]["max_reps"]
@@ -236,11 +246,11 @@ def angle_finding_confidence(view_confidence: float | None, margin_deg: float,
 
 
 def arch_limits(r: dict, base: float | None, n_set: int) -> tuple[float, float]:
-    """The ``lumbar_arch`` rule's two bend limits (degrees) for a rep with the hips on the line:
-    the absolute one (``max_arch_alone_deg``; inf when it is 0, off) and the athlete's own one,
-    the set's straightest such rep ``base`` plus ``min_arch_rise_deg`` (inf without a base or
-    with fewer than ``min_set_reps`` reps). A bend over the first, or at the second or over,
-    is an arch. Shared by :func:`evaluate_rep` and the live cue."""
+    """The ``lumbar_arch`` rule's two limits (degrees) for a rep with the hips on the line: the
+    absolute one (``max_arch_alone_deg``; inf when it is 0, off) and the athlete's own one, the
+    set's baseline ``base`` (``pipeline.arch_baseline``) plus ``min_arch_rise_deg`` (inf
+    without a base or with fewer than ``min_set_reps`` reps). A value over the first, or at the
+    second or over, is an arch. Shared by :func:`evaluate_rep` and the live cue."""
     alone = r["max_arch_alone_deg"] or math.inf
     own = base + r["min_arch_rise_deg"] if base is not None and n_set >= r["min_set_reps"] \
         else math.inf
@@ -253,9 +263,10 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
     ``m`` keys: ``peak_angle_deg``, ``peak_time_s``, ``peak_frame``, ``hold_s``, ``lowering_s``,
     ``lowering_time_s``, ``lowering_frame``, ``complete``, ``heel_rise_m``, ``heel_time_s``,
     ``heel_frame``, ``knee_angle_deg``, ``arch_sil_deg``, ``arch_confidence``, ``angle_confidence``,
-    ``arch_set_min_deg`` (the least silhouette bend among the set's reps with a usable estimate),
-    ``arch_set_reps`` (how many those are) and ``angle_sd_deg`` (the corrected angle's error SD,
-    for the confidence of angle findings; optional).
+    ``arch_set_base_deg`` (the athlete's baseline of the silhouette measure over the set's reps
+    with the hips on the line, ``pipeline.arch_baseline``), ``arch_set_reps`` (how many those
+    are) and ``angle_sd_deg`` (the corrected angle's error SD, for the confidence of angle
+    findings; optional).
     """
     out: list[Finding] = []
     peak, t, f = m["peak_angle_deg"], m["peak_time_s"], m["peak_frame"]
@@ -278,21 +289,22 @@ def evaluate_rep(m: dict, profile: Profile) -> list[Finding]:
     if profile.enabled("lumbar_arch"):
         r = profile.rule("lumbar_arch")
         arch, aconf = m.get("arch_sil_deg"), m.get("arch_confidence") or 0.0
-        base, n_set = m.get("arch_set_min_deg"), m.get("arch_set_reps") or 0
+        base, n_set = m.get("arch_set_base_deg"), m.get("arch_set_reps") or 0
         # only with the hips on the line: a sag bends the outline at the hip by itself, and a
         # hyperextension finding already says "don't arch"
         off_line = any(f.rule in ("sag", "hyperextension") for f in out)
         usable = arch is not None and math.isfinite(arch) and \
             aconf >= r["min_view_confidence"] and not off_line
         alone, own = arch_limits(r, base, n_set)
+        what = LUMBAR_MEASURE_NAMES[r["measure"]]
         if usable and arch > alone:
             out.append(_finding(profile, "lumbar_arch", arch, "deg", alone, ">", t, f,
-                                f"lower back arched (back-outline bend {arch:.0f} deg, limit "
+                                f"lower back arched ({what} {arch:.0f} deg, limit "
                                 f"{alone:.0f} deg)", "silhouette", aconf))
         elif usable and arch >= own:
             out.append(_finding(profile, "lumbar_arch", arch, "deg", own, ">", t, f,
-                                f"lower back arched (back-outline bend {arch:.0f} deg, "
-                                f"{arch - base:.0f} deg more than your straightest rep)",
+                                f"lower back arched ({what} {arch:.0f} deg, "
+                                f"{arch - base:.0f} deg over your own baseline)",
                                 "silhouette", aconf))
     if profile.enabled("short_hold"):
         thr = profile.rule("short_hold")["min_hold_s"]

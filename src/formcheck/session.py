@@ -18,7 +18,7 @@ from .errors import InputError, require_file
 from .rules import Finding
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 
 def _clean(x: Any) -> Any:
