@@ -3,6 +3,12 @@
     python benchmarks/calibrate.py DIR [DIR ...] [--split calibration|test|all] [--write]
                                    [--features midline,world]
     python benchmarks/calibrate.py DIR [DIR ...] --thresholds [--split calibration] [--write]
+                                   [--write-only lumbar_hip_thrust,lumbar_glute_bridge,heel]
+
+The shipped thresholds came from different clips (docs/accuracy.md): the hip thrust's
+lumbar_arch rise and heel_lift from the calibration halves of large and arch, the glute
+bridge's lumbar_arch rise from all of large, arch, sag, blind, fresh and yawed; --write-only
+writes just the named ones, so one run does not overwrite the others.
 
 For every rep matched to a label (time overlap) whose spine is straight (labelled lumbar
 extension under 8 deg: an arch moves the landmarks, and that is the fault, not the bias), the
@@ -107,8 +113,11 @@ def noise_and_effect(rows: list[dict]) -> str:
     return text
 
 
+THRESHOLD_NAMES = ("lumbar_hip_thrust", "lumbar_glute_bridge", "heel")
+
+
 def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
-                         write: bool) -> None:
+                         write: bool, write_only: tuple[str, ...] = THRESHOLD_NAMES) -> None:
     rows = [r for f, c in zip(folders, caches) for r in threshold_rows(f, split, c)]
     # lumbar_arch: per exercise (a bridge's outline differs from a hip thrust's), over the reps
     # the rule looks at (usable view, hips on the line: not flagged as sag or hyperextension;
@@ -150,11 +159,14 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
         for prof in ("hip_thrust", "glute_bridge"):
             p_ = TOML.parent / "profiles" / f"{prof}.toml"
             text = p_.read_text()
-            text = re.sub(r"min_arch_rise_deg = [0-9.]+",
-                          f"min_arch_rise_deg = {thr_arch[prof]:.1f}", text)
-            text = re.sub(r"max_heel_rise_m = [0-9.]+", f"max_heel_rise_m = {thr_h:.4f}", text)
+            if f"lumbar_{prof}" in write_only:
+                text = re.sub(r"min_arch_rise_deg = [0-9.]+",
+                              f"min_arch_rise_deg = {thr_arch[prof]:.1f}", text)
+            if "heel" in write_only:
+                text = re.sub(r"max_heel_rise_m = [0-9.]+", f"max_heel_rise_m = {thr_h:.4f}",
+                              text)
             p_.write_text(text)
-        print("wrote the thresholds into src/formcheck/profiles/*.toml")
+        print(f"wrote {', '.join(write_only)} into src/formcheck/profiles/*.toml")
 
 
 #: Reps with a labelled lumbar extension at or over this are left out of the bias fit.
@@ -258,11 +270,17 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--thresholds", action="store_true",
                     help="fit the lumbar_arch and heel_lift thresholds (after the bias)")
+    ap.add_argument("--write-only", default=",".join(THRESHOLD_NAMES),
+                    help="with --thresholds --write: which to write (comma list of "
+                         f"{', '.join(THRESHOLD_NAMES)}; default all)")
     args = ap.parse_args()
+    write_only = tuple(w.strip() for w in args.write_only.split(",") if w.strip())
+    if not set(write_only) <= set(THRESHOLD_NAMES):
+        ap.error(f"--write-only takes {', '.join(THRESHOLD_NAMES)}")
     caches = [args.cache or (ROOT / "results" / "tracks" / f.name) for f in args.folders]
     names = "+".join(f.name for f in args.folders)
     if args.thresholds:
-        calibrate_thresholds(args.folders, args.split, caches, args.write)
+        calibrate_thresholds(args.folders, args.split, caches, args.write, write_only)
         return
     rows = [r for f, c in zip(args.folders, caches) for r in collect(f, args.split, c)]
     base = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
