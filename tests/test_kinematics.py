@@ -325,3 +325,17 @@ def test_impossible_landmark_frames_are_treated_as_no_person():
     dropped = broken.without_frames(got)
     assert not dropped.detected[bad].any() and dropped.detected.sum() == \
         broken.detected.sum() - len(bad)
+
+
+def test_view_warnings_say_how_to_film():
+    # the view reading grows with the camera's height as well as its yaw, so the warning asks
+    # for a side view at hip height, not only a side view
+    from dataclasses import replace
+
+    from formcheck.kinematics import Geometry
+    from formcheck.pipeline import view_warning
+    g = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 36.0, "oblique", 1.0)
+    w = view_warning(g)
+    assert "oblique or high" in w and "36 deg" in w and "hip height" in w
+    assert "frontal or from above" in view_warning(replace(g, view="frontal", yaw_deg=70.0))
+    assert view_warning(replace(g, view="side", yaw_deg=8.0)) is None

@@ -332,7 +332,7 @@ class LiveAnalyzer:
 
     _CHECKING = "hold still: checking the camera view"
     _FRONTAL = "turn side-on to the camera"
-    _SOFT = ("turn more side-on (camera is oblique)",)
+    _SOFT = ("camera oblique or high: side-on, at hip height",)
     _VIEW = (_CHECKING, _FRONTAL) + _SOFT
 
     def _setup_notices(self, raw, luminance) -> list[str]:
