@@ -212,6 +212,13 @@ def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
         load_profile("glute_bridge", {"rules": {"lumbar_arch": {"baseline": "median"}}})
 
 
+def test_lumbar_measure_names_match_the_measures():
+    # rules validates and names the measures, kinematics computes them: the same set of names
+    from formcheck.kinematics import LUMBAR_MEASURES
+    from formcheck.rules import LUMBAR_MEASURE_NAMES
+    assert set(LUMBAR_MEASURE_NAMES) == set(LUMBAR_MEASURES)
+
+
 def test_arch_baseline_least_or_lower_half():
     from formcheck.pipeline import arch_baseline
     vals = [(5.0, 1.0), (3.0, 1.0), (9.0, 1.0), (4.0, 1.0), (None, 1.0), (1.0, 0.2)]

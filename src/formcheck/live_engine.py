@@ -187,6 +187,8 @@ class LiveAnalyzer:
                  mask_scale: float = 1.0, one_euro: OneEuro | None = None,
                  cue_gap_s: float = 2.0) -> None:
         self.profile = profile
+        #: the profile's silhouette measure of the lumbar arch, called once per frame
+        self._lumbar_measure = LUMBAR_MEASURES[profile.rule("lumbar_arch")["measure"]]
         self.fps = float(fps)
         self.width, self.height = int(width), int(height)
         self.bias_model = bias_model or load_bias_model(profile.name)
@@ -451,8 +453,8 @@ class LiveAnalyzer:
         fused = float(self.bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)[0])
         arch = float("nan")
         if raw[4] is not None:
-            measure = LUMBAR_MEASURES[self.profile.rule("lumbar_arch")["measure"]]
-            arch = float(measure(xy[None], _unpack(raw[4])[None], self.mask_scale, self.geom)[0])
+            arch = float(self._lumbar_measure(xy[None], _unpack(raw[4])[None], self.mask_scale,
+                                              self.geom)[0])
         self.s.append(shk=float(self.bias_model.correct(fused, self.bias, self.yaw)),
                       shk_raw=fused, knee=float(ang.knee_deg[0]),
                       shin=float(ang.shin_to_vertical_deg[0]),

@@ -276,10 +276,10 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
         rows.append(dict(name="Heel rise", value=f"{_fmt(rep.heel_rise_m * 100)} cm",
                          target=f"≤ {rules['heel_lift'].get('max_heel_rise_m', 0) * 100:.1f} cm",
                          bad="heel_lift" in rep.faults))
-    arch = (rep.lumbar or {}).get("silhouette_deg")
+    lum = rep.lumbar or {}
+    arch = lum.get("silhouette_deg")
     if "lumbar_arch" in rules and arch is not None:
         la = rules["lumbar_arch"]
-        lum = rep.lumbar or {}
         base = lum.get("silhouette_set_baseline_deg", lum.get("silhouette_set_min_deg"))
         value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your own baseline)"
                                     if base is not None else "")

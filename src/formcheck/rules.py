@@ -29,6 +29,8 @@ RULE_IDS = ("sag", "hyperextension", "lumbar_arch", "short_hold", "fast_lowering
 #: The silhouette measures ``rules.lumbar_arch.measure`` may name (``kinematics.LUMBAR_MEASURES``)
 #: and how a finding's message calls them.
 LUMBAR_MEASURE_NAMES = {"back_bend": "back-outline bend", "front_crease": "front-outline crease"}
+#: The set baselines ``rules.lumbar_arch.baseline`` may name (``pipeline.arch_baseline``).
+ARCH_BASELINES = ("least", "lower_half")
 
 
 @dataclass
@@ -156,13 +158,11 @@ def _validate(d: dict, src: str) -> None:
                           "absolute limit) or more")
     if num("rules.lumbar_arch.min_arch_rise_deg") < 0:
         raise ConfigError(f"'rules.lumbar_arch.min_arch_rise_deg' in {src} must be 0 or more")
-    measure = d["rules"]["lumbar_arch"].get("measure")
-    if measure not in LUMBAR_MEASURE_NAMES:
-        raise ConfigError(f"'rules.lumbar_arch.measure' in {src} must be one of "
-                          f"{', '.join(LUMBAR_MEASURE_NAMES)}, got {measure!r}")
-    if d["rules"]["lumbar_arch"].get("baseline") not in ("least", "lower_half"):
-        raise ConfigError(f"'rules.lumbar_arch.baseline' in {src} must be least or lower_half, "
-                          f"got {d['rules']['lumbar_arch'].get('baseline')!r}")
+    for key, choices in (("measure", LUMBAR_MEASURE_NAMES), ("baseline", ARCH_BASELINES)):
+        val = d["rules"]["lumbar_arch"].get(key)
+        if val not in choices:
+            raise ConfigError(f"'rules.lumbar_arch.{key}' in {src} must be one of "
+                              f"{', '.join(choices)}, got {val!r}")
     if not 0 <= num("rules.lumbar_arch.min_view_confidence") <= 1:
         raise ConfigError(f"'rules.lumbar_arch.min_view_confidence' in {src} must be in [0, 1]")
     lo, hi = d["set"]["min_reps"], d["set"]["max_reps"]
