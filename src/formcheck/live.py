@@ -643,7 +643,7 @@ def _save(result: LiveResult, an: LiveAnalyzer, info: SourceInfo, record_path: P
 
 
 # ---------------------------------------------------------------------------------- CLI
-from .cli import config_option, exercise_option, model_option  # noqa: E402  (no cycle: lazy)
+from .cli.options import config_option, exercise_option, model_option  # noqa: E402  (no cycle: lazy)
 
 def _summary(result: LiveResult) -> str:
     s = result.analysis.session
@@ -656,7 +656,7 @@ def _summary(result: LiveResult) -> str:
     lines = [f"live: {len(result.reps)} reps, faults {lf}, {len(result.cues)} cues",
              f"      {st['processed_fps']} fps processed, {st['dropped_share']:.0%} frames "
              f"dropped, latency p50 {st['latency_ms_p50']} ms / p95 {st['latency_ms_p95']} ms"]
-    from .cli import session_row, summary_table
+    from .cli.analyze import session_row, summary_table
     lines.append(summary_table([session_row(result.stem, s)]))
     if result.out_dir is not None:
         lines.append(f"results in {result.out_dir}/")

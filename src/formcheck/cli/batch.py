@@ -1,0 +1,3 @@
+"""``formcheck batch``."""
+
+from ..batch import command  # noqa: F401

@@ -1,0 +1,3 @@
+"""``formcheck live``."""
+
+from ..live import command  # noqa: F401

@@ -1,0 +1,3 @@
+"""``formcheck report``."""
+
+from ..report import command  # noqa: F401

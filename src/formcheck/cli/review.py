@@ -1,0 +1,3 @@
+"""``formcheck review``."""
+
+from ..review.app import command  # noqa: F401
