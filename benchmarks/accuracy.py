@@ -55,8 +55,8 @@ def load_labels(folder: Path, split: str) -> list[dict]:
 
 
 def cached_track(video: str, cache: Path):
-    from formcheck.pose import extract_track
-    from formcheck.track import PoseTrack
+    from formcheck.pose.estimator import extract_track
+    from formcheck.core.track import PoseTrack
 
     st = os.stat(video)
     key = f"{Path(video).stem}-{st.st_size}-{int(st.st_mtime)}.track.npz"
@@ -72,7 +72,7 @@ def cached_track(video: str, cache: Path):
 def _extract(args):
     video, cache = args
     os.environ.setdefault("GLOG_minloglevel", "2")
-    from formcheck.native_log import quiet_native_stderr
+    from formcheck.pose.native_log import quiet_native_stderr
     with quiet_native_stderr():
         cached_track(video, Path(cache))
     return video
@@ -247,8 +247,8 @@ def markdown(summary: dict, title: str) -> str:
 
 def evaluate(folder: Path, split: str = "all", cache: Path | None = None, jobs: int = 1,
              config: str | None = None) -> tuple[dict, list[dict]]:
-    from formcheck.pipeline import analyze_track
-    from formcheck.rules import load_profile
+    from formcheck.analysis import analyze_track
+    from formcheck.core.rules import load_profile
 
     labels = load_labels(folder, split)
     if not labels:

@@ -5,7 +5,7 @@
 Default files: the labelled hip-thrust / glute-bridge samples in ``samples/`` (smallest
 ``--limit`` of them), cut into ``--count`` clips of the first ``--clip-s`` seconds (6 x 20 s by
 default) so that the work divides evenly between workers. Each worker count analyses the whole set into a fresh output folder with
-``formcheck.batch.run_batch`` (local process pool), so pool start-up, model loading, hashing,
+``formcheck.batch.run.run_batch`` (local process pool), so pool start-up, model loading, hashing,
 result writing and the index are all inside the wall time.
 
 Settings (stated in the output): model ``full``, exercise ``hip_thrust``, default pose options
@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--model", default="full")
     args = ap.parse_args()
 
-    from formcheck.batch import discover_inputs, run_batch
+    from formcheck.batch.run import discover_inputs, run_batch
 
     files = discover_inputs(args.inputs) if args.inputs else default_files(args.limit)
     if not files:

@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import ROOT, cached_track, load_labels, match  # noqa: E402
 
-from formcheck.rules import EXERCISES  # noqa: E402
+from formcheck.core.rules import EXERCISES  # noqa: E402
 
 FEATURES = ("yaw", "thickness", "midline", "world", "gain", "gain_yaw")
 TOML = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "calibration.toml"
@@ -44,8 +44,8 @@ TOML = Path(__file__).resolve().parents[1] / "src" / "formcheck" / "calibration.
 def threshold_rows(folder: Path, split: str, cache: Path) -> list[dict]:
     """Per matched rep: the silhouette arch, heel rise and the labelled faults (with the
     calibrated bias applied, as the analyser runs)."""
-    from formcheck.pipeline import analyze_track
-    from formcheck.rules import load_profile
+    from formcheck.analysis import analyze_track
+    from formcheck.core.rules import load_profile
 
     rows = []
     for lab in load_labels(folder, split):
@@ -128,7 +128,7 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
     # below), and absolute limits fitted here (29 / 39.5 deg) false-flagged straight backs on
     # fresh bodies (docs/accuracy.md). Also printed: the SD of straight reps about their clip's
     # mean (the rep-to-rep noise the rise must clear) and the arched reps' rise over it.
-    from formcheck.rules import load_profile
+    from formcheck.core.rules import load_profile
 
     thr_arch = {}
     for ex in ("hip_thrust", "glute_bridge"):
@@ -174,9 +174,9 @@ STRAIGHT_SPINE_MAX_DEG = 8.0
 
 
 def collect(folder: Path, split: str, cache: Path) -> list[dict]:
-    from formcheck.calibration import BiasModel
-    from formcheck.pipeline import analyze_track
-    from formcheck.rules import load_profile
+    from formcheck.core.bias import BiasModel
+    from formcheck.analysis import analyze_track
+    from formcheck.core.rules import load_profile
 
     rows = []
     for lab in load_labels(folder, split):

@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import ROOT, cached_track, load_labels, score_clip, summarise  # noqa: E402
 
-from formcheck.pipeline import analyze_track  # noqa: E402
-from formcheck.track import PoseTrack  # noqa: E402
+from formcheck.analysis import analyze_track  # noqa: E402
+from formcheck.core.track import PoseTrack  # noqa: E402
 
 FAULTS = ("sag", "hyperextension", "short_hold", "fast_lowering", "heel_lift")
 

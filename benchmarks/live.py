@@ -78,11 +78,11 @@ def replay(tracks: Path, drop: float = 0.0, labels: Path | None = None) -> None:
     with the offline analysis of the same track."""
     import numpy as np
 
-    from formcheck.live_engine import LiveAnalyzer
-    from formcheck.pipeline import analyze_track
-    from formcheck.pose import FramePose
-    from formcheck.rules import load_profile
-    from formcheck.track import PoseTrack
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.analysis import analyze_track
+    from formcheck.pose.estimator import FramePose
+    from formcheck.core.rules import load_profile
+    from formcheck.core.track import PoseTrack
 
     rng = np.random.default_rng(0)
     print(f"{'clip':<26} {'rep':>3}  {'fault':<15} {'label s':>8} {'cue s':>7} {'delay':>7}")
@@ -171,8 +171,8 @@ def main() -> None:
 
     import numpy as np
 
-    from formcheck.live import run_live
-    from formcheck.native_log import quiet_native_stderr
+    from formcheck.live.app import run_live
+    from formcheck.pose.native_log import quiet_native_stderr
 
     w, h = (int(v) for v in args.size.lower().split("x"))
     label_path = args.video.with_suffix("").with_suffix(".label.json")

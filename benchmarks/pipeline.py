@@ -37,11 +37,11 @@ def main() -> None:
 
     import cv2
 
-    from formcheck.native_log import quiet_native_stderr
-    from formcheck.pipeline import analyze_track, analyze_video
-    from formcheck.pose import PoseEstimator, PoseOptions
-    from formcheck.rules import load_profile
-    from formcheck.video import probe_video
+    from formcheck.pose.native_log import quiet_native_stderr
+    from formcheck.analysis import analyze_track, analyze_video
+    from formcheck.pose.estimator import PoseEstimator, PoseOptions
+    from formcheck.core.rules import load_profile
+    from formcheck.pose.video import probe_video
 
     info = probe_video(args.video)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from formcheck import batch
+from formcheck.batch import run as batch
 from formcheck.cli import main
 from formcheck.errors import FormcheckError, InputError
 from media import plain_video, wav_file

@@ -110,8 +110,8 @@ def test_entry_point_subprocess_has_no_traceback(tmp_path):
 def test_frontal_view_warns_in_result_and_cli(tmp_path, capsys):
     from dataclasses import replace
 
-    from formcheck.synthetic import SynthRep, SynthSpec, make_track
-    from formcheck.track import LANDMARK_NAMES
+    from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+    from formcheck.core.track import LANDMARK_NAMES
     track, _ = make_track(SynthSpec(reps=[SynthRep()] * 3))
     img = track.image.copy()
     for j, name in enumerate(LANDMARK_NAMES):  # left and right a body-width apart: frontal

@@ -29,9 +29,9 @@ def test_require_file_messages(tmp_path):
 
 @pytest.mark.parametrize("loader", ["track", "result", "config"])
 def test_loaders_share_the_messages(tmp_path, loader):
-    from formcheck.rules import load_profile
-    from formcheck.session import Session
-    from formcheck.track import PoseTrack
+    from formcheck.core.rules import load_profile
+    from formcheck.core.session import Session
+    from formcheck.core.track import PoseTrack
     call = {"track": PoseTrack.from_npz, "result": Session.load,
             "config": lambda p: load_profile("hip_thrust", p)}[loader]
     with pytest.raises((InputError, ConfigError), match=" not found: "):

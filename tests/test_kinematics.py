@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from formcheck.kinematics import (angle_between, estimate_geometry, front_crease, joint_angles,
+from formcheck.core.kinematics import (angle_between, estimate_geometry, front_crease, joint_angles,
                                   signed_shk_angle, silhouette_arch, three_point_angle)
-from formcheck.synthetic import SynthRep, SynthSpec, hip_position, make_track
+from formcheck.core.synthetic import SynthRep, SynthSpec, hip_position, make_track
 
 UP = np.array([0.0, -1.0])  # image y points down
 
@@ -67,7 +67,7 @@ def test_frontal_view_is_detected():
     track, _ = make_track(SynthSpec(reps=[SynthRep()]))
     img = track.image.copy()
     # spread left and right landmarks sideways by a full body width in the image
-    from formcheck.track import LANDMARK_NAMES
+    from formcheck.core.track import LANDMARK_NAMES
     for j, name in enumerate(LANDMARK_NAMES):
         if name.startswith("left_"):
             img[:, j, 0] -= 60
@@ -82,7 +82,7 @@ def test_frontal_view_is_detected():
 
 
 def test_no_person_geometry():
-    from formcheck.track import PoseTrack
+    from formcheck.core.track import PoseTrack
     geom = estimate_geometry(PoseTrack.empty(30, 30.0, 640, 480))
     assert geom.view == "no_person" and geom.side == "unknown"
 
@@ -92,7 +92,7 @@ def test_silhouette_arch_straight_vs_bowed():
     # up in the middle (an arched back); straight with an arm lying on the floor under it
     h, w = 260, 460
     xy = np.full((3, 33, 2), np.nan)
-    from formcheck.track import LM
+    from formcheck.core.track import LM
     for f in range(3):
         xy[f, LM["left_shoulder"]] = (50, 100)
         xy[f, LM["left_hip"]] = (350, 100)
@@ -104,7 +104,7 @@ def test_silhouette_arch_straight_vs_bowed():
     for x, b in zip(xs, bow):
         masks[1, 130 - b:130, x] = False
     masks[2, 200:215, 40:360] = True  # the arm on the floor, below a gap
-    from formcheck.kinematics import Geometry
+    from formcheck.core.kinematics import Geometry
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     arch = silhouette_arch(xy, masks, 1.0, geom)
     assert arch[0] == pytest.approx(0, abs=0.5)
@@ -121,8 +121,8 @@ def test_front_crease_belly_above_the_thigh_line():
     # the hip: + (atan(12 / d), d = 0.25 * 300 + 0.175 * 200 = 110 px); the thigh part raised
     # instead: -
     h, w = 260, 620
-    from formcheck.kinematics import Geometry
-    from formcheck.track import LM
+    from formcheck.core.kinematics import Geometry
+    from formcheck.core.track import LM
     xy = np.full((4, 33, 2), np.nan)
     xy[:, LM["left_shoulder"]] = (50, 100)
     xy[:, LM["left_hip"]] = (350, 100)
@@ -155,8 +155,8 @@ def test_midline_bias_from_the_silhouette():
     # landmarks on the upper surface of a 60 px thick slab: the angle through the slab's
     # middle at shoulder and hip is what the midline bias compares with
     h, w = 260, 460
-    from formcheck.kinematics import Geometry, midline_bias
-    from formcheck.track import LM
+    from formcheck.core.kinematics import Geometry, midline_bias
+    from formcheck.core.track import LM
     xy = np.full((1, 33, 2), np.nan)
     xy[0, LM["left_shoulder"]] = (50, 72)    # on top of the slab (rows 70..129)
     xy[0, LM["left_hip"]] = (250, 72)
@@ -166,7 +166,7 @@ def test_midline_bias_from_the_silhouette():
     masks[0, 200:215, 40:360] = True  # an arm on the floor must not deepen the body
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     bias = midline_bias(xy, masks, 1.0, geom, np.array([0]))
-    from formcheck.kinematics import signed_shk_angle
+    from formcheck.core.kinematics import signed_shk_angle
     raw = signed_shk_angle(xy[:, LM["left_shoulder"]], xy[:, LM["left_hip"]],
                            xy[:, LM["left_knee"]], UP)[0]
     mid = signed_shk_angle(np.array([[50, 99.5]]), np.array([[250, 99.5]]),
@@ -176,8 +176,8 @@ def test_midline_bias_from_the_silhouette():
 
 
 def test_world_angle_is_3d_and_signed_in_the_world_frame():
-    from formcheck.kinematics import world_shk_angle
-    from formcheck.track import LM
+    from formcheck.core.kinematics import world_shk_angle
+    from formcheck.core.track import LM
     up = np.array([0.0, -1.0])  # image y points down, so "up" is -y
     world = np.zeros((3, 33, 3))
     for side, z in (("left", -0.1), ("right", 0.1)):  # both sides, so the mid-joints lie at z=0
@@ -207,7 +207,7 @@ def test_world_angle_is_3d_and_signed_in_the_world_frame():
 
 
 def test_bias_model_fuses_image_and_world_angles():
-    from formcheck.calibration import BiasModel
+    from formcheck.core.bias import BiasModel
     m = BiasModel(world_weight=0.25)
     out = m.fuse(np.array([180.0, 200.0, 170.0]), np.array([160.0, np.nan, 170.0]))
     assert out.tolist() == [175.0, 200.0, 170.0]  # no world angle: the image angle
@@ -217,9 +217,9 @@ def test_bias_model_fuses_image_and_world_angles():
 def test_each_exercise_has_its_own_calibrated_bias_model():
     """The shipped calibration has one model per exercise, and the analysis of a set uses its
     exercise's model (the landmarks sit differently on a body on a bench and on the floor)."""
-    from formcheck.calibration import load_bias_model
-    from formcheck.pipeline import analyze_track
-    from formcheck.rules import EXERCISES
+    from formcheck.core.bias import load_bias_model
+    from formcheck.analysis import analyze_track
+    from formcheck.core.rules import EXERCISES
 
     models = {ex: load_bias_model(ex) for ex in EXERCISES}
     for ex, m in models.items():
@@ -237,7 +237,7 @@ def test_each_exercise_has_its_own_calibrated_bias_model():
 def test_bias_model_gain_scales_the_departure_from_straight():
     """With a gain, a landmark angle that shows only part of a departure from 180 deg is
     scaled back out; ``uncorrect`` is its inverse; without one, it is ``raw - bias``."""
-    from formcheck.calibration import BiasModel
+    from formcheck.core.bias import BiasModel
     plain = BiasModel()
     assert plain.gain(20.0) == 1.0
     assert plain.correct(np.array([170.0, 190.0]), 5.0, 20.0).tolist() == [165.0, 185.0]
@@ -256,8 +256,8 @@ def test_bias_model_gain_scales_the_departure_from_straight():
 def test_analysis_applies_the_bias_models_gain():
     """The file pipeline corrects with the whole model, gain included, and reports the landmark
     angle it started from."""
-    from formcheck.calibration import BiasModel
-    from formcheck.pipeline import analyze_track
+    from formcheck.core.bias import BiasModel
+    from formcheck.analysis import analyze_track
 
     track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=165.0), SynthRep()],
                                     landmark_bias_deg=10.0))
@@ -272,8 +272,8 @@ def test_analysis_applies_the_bias_models_gain():
 
 
 def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
-    from formcheck.pipeline import heel_jumps, heel_rises
-    from formcheck.reps import Movement
+    from formcheck.analysis import heel_jumps, heel_rises
+    from formcheck.core.reps import Movement
 
     fps, n = 30.0, 200
     mvs = [Movement(start=30 + 50 * k, top_start=45 + 50 * k, top_end=60 + 50 * k,
@@ -296,9 +296,9 @@ def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
 
 
 def test_impossible_landmark_frames_are_treated_as_no_person():
-    from formcheck.kinematics import implausible_frames
-    from formcheck.pipeline import analyze_track
-    from formcheck.track import side_index
+    from formcheck.core.kinematics import implausible_frames
+    from formcheck.analysis import analyze_track
+    from formcheck.core.track import side_index
 
     track, truth = make_track(SynthSpec(reps=[SynthRep(), SynthRep()], landmark_bias_deg=0.0))
     clean = analyze_track(track, "hip_thrust").session
@@ -332,8 +332,8 @@ def test_view_warnings_say_how_to_film():
     # for a side view at hip height, not only a side view
     from dataclasses import replace
 
-    from formcheck.kinematics import Geometry
-    from formcheck.pipeline import view_warning
+    from formcheck.core.kinematics import Geometry
+    from formcheck.analysis import view_warning
     g = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 36.0, "oblique", 1.0)
     w = view_warning(g)
     assert "oblique or high" in w and "36 deg" in w and "hip height" in w

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.live_engine import CueThrottler, LiveAnalyzer
-from formcheck.pipeline import analyze_track
-from formcheck.pose import FramePose
-from formcheck.rules import load_profile
-from formcheck.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.live.engine import CueThrottler, LiveAnalyzer
+from formcheck.analysis import analyze_track
+from formcheck.pose.estimator import FramePose
+from formcheck.core.rules import load_profile
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -45,7 +45,7 @@ def test_throttler_one_cue_per_fault_per_rep():
 
 
 def test_mailbox_keeps_only_the_newest():
-    from formcheck.live import Mailbox
+    from formcheck.live.app import Mailbox
     box = Mailbox()
     for i in range(5):
         box.put(i)
@@ -64,8 +64,8 @@ def test_mailbox_keeps_only_the_newest():
 def test_beeper_without_sound_device_is_quiet(monkeypatch):
     import builtins
 
-    from formcheck.live import Beeper
-    from formcheck.live_engine import Cue
+    from formcheck.live.app import Beeper
+    from formcheck.live.engine import Cue
 
     real_import = builtins.__import__
 
@@ -87,8 +87,8 @@ def test_beeper_plays_off_thread_and_a_fault_wins(monkeypatch):
     import time
     import types
 
-    from formcheck.live import Beeper
-    from formcheck.live_engine import Cue
+    from formcheck.live.app import Beeper
+    from formcheck.live.engine import Cue
 
     played = []
     fake = types.SimpleNamespace(query_devices=lambda kind=None: {"name": "fake"},
@@ -169,7 +169,7 @@ def test_impossible_landmarks_at_set_up_are_not_counted_or_cued():
     nor count as reps."""
     import numpy as np
 
-    from formcheck.track import side_index
+    from formcheck.core.track import side_index
     track, _ = make_track(SynthSpec(reps=[SynthRep()] * 3, width=640, height=480))
     img = track.image.copy()
     bad = np.arange(0, int(1.2 * track.fps))  # the first 1.2 s of the lead-in
@@ -214,7 +214,7 @@ def test_heel_jump_holds_the_cue_for_the_whole_rep():
     then both wander, so frame by frame the jump test comes and goes. Once seen in a
     movement, the heel is not trusted for the rest of it: no "feet flat" cue (final3_007 got
     three before), as offline, where the jumped rep's heel is not measured."""
-    from formcheck.track import LM
+    from formcheck.core.track import LM
 
     track, truth = make_track(SynthSpec(reps=[SynthRep(), SynthRep(), SynthRep()],
                                         width=640, height=480))
@@ -261,8 +261,8 @@ def _run_cli(args, capsys):
 @pytest.mark.skipif(not (CLIP.exists() and CLIP.with_suffix("").with_suffix(
     ".label.json").exists()), reason="sample clip not rendered")
 def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
-    from formcheck.pipeline import analyze_video
-    from formcheck.session import Session, schema
+    from formcheck.analysis import analyze_video
+    from formcheck.core.session import Session, schema
 
     out = tmp_path / "live"
     code, stdout, err = _run_cli(["live", "--camera", str(CLIP), "--no-display", "--no-audio",
@@ -349,7 +349,7 @@ def test_stalled_camera_saves_what_was_seen(tmp_path, capsys, monkeypatch):
     """A camera that stops sending frames: one line, exit 2, and the set so far is saved."""
     import cv2
 
-    import formcheck.live as live
+    import formcheck.live.app as live
 
     class StallingCamera:
         def __init__(self, n):
@@ -394,7 +394,7 @@ def test_q_key_ends_the_set(tmp_path, monkeypatch):
     test machine has no display)."""
     import cv2
 
-    import formcheck.live as live
+    import formcheck.live.app as live
 
     shown, keys = [], iter([-1] * 40 + [ord("q")] + [-1] * 1000)
     monkeypatch.setattr(live, "_has_display", lambda: True)
@@ -412,7 +412,7 @@ def test_q_key_ends_the_set(tmp_path, monkeypatch):
 
 def test_setup_guidance_turn_side_on():
     """A frontal view asks to turn side-on and counts nothing until the view is side-on."""
-    from formcheck.track import LM
+    from formcheck.core.track import LM
     track, truth = make_track(SynthSpec(reps=[SynthRep()] * 3, width=640, height=480,
                                         lead_in_s=3.0))
     img = track.image.copy()
@@ -470,7 +470,7 @@ def test_live_bias_view_follows_the_whole_set_not_the_set_up():
     to the offline one even when the set-up looks more oblique than the set."""
     import numpy as np
 
-    from formcheck.track import LM
+    from formcheck.core.track import LM
 
     track, _ = make_track(SynthSpec(reps=[SynthRep() for _ in range(3)], width=640, height=480))
     setup = int(track.fps * 1.5)

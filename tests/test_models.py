@@ -1,4 +1,4 @@
-"""Tests for the pose model registry (formcheck.models)."""
+"""Tests for the pose model registry (formcheck.pose.models)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from formcheck import models
+from formcheck.pose import models
 from formcheck.errors import ModelError
 
 FAKE_TFLITE = b"\x1c\x00\x00\x00TFL3" + b"\x00" * 56

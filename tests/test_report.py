@@ -1,4 +1,4 @@
-"""Tests for the static HTML report (formcheck.report)."""
+"""Tests for the static HTML report (formcheck.sinks.report)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from formcheck.outputs import write_outputs
-from formcheck.pipeline import analyze_track
-from formcheck.report import (angle_plot_png, form_score, load_frames, normalize_reviews,
+from formcheck.sinks.files import write_outputs
+from formcheck.analysis import analyze_track
+from formcheck.sinks.report import (angle_plot_png, form_score, load_frames, normalize_reviews,
                               rep_score, write_report)
-from formcheck.session import Session
-from formcheck.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.core.session import Session
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 
 REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=0.8)]
 
@@ -142,7 +142,7 @@ def test_report_command(no_video, tmp_path):
 
 def test_report_command_includes_store_reviews(tmp_path):
     from formcheck.cli import cli
-    from formcheck.store import open_store, record_session
+    from formcheck.review.store import open_store, record_session
     session, jp = _analyse(tmp_path, "s")
     sid = record_session(tmp_path, session, jp)
     st = open_store(tmp_path)
@@ -160,7 +160,7 @@ def test_report_command_includes_store_reviews(tmp_path):
 def test_analyze_track_report_and_store_hooks(no_video, tmp_path):
     """`formcheck analyze --track X --report` writes the report and records the set."""
     from formcheck.cli import cli
-    from formcheck.store import DB_NAME, open_store
+    from formcheck.review.store import DB_NAME, open_store
     session, jp = no_video
     track = jp.parent / session.files["track"]
     out = tmp_path / "out"
@@ -175,7 +175,7 @@ def test_analyze_track_report_and_store_hooks(no_video, tmp_path):
 def test_report_command_finds_review_store_above(tmp_path):
     """`formcheck review runs/` keeps its store in runs/, the result is in runs/alice/."""
     from formcheck.cli import cli
-    from formcheck.store import open_store, record_session
+    from formcheck.review.store import open_store, record_session
     session, jp = _analyse(tmp_path / "alice", "s")
     record_session(tmp_path / "alice", session, jp)  # what `analyze --out runs/alice` does
     st = open_store(tmp_path)

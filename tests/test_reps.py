@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from formcheck.pipeline import analyze_track
-from formcheck.reps import RepCounter, RepParams, segment
-from formcheck.signals import fill_gaps, lowpass
-from formcheck.synthetic import SynthRep, SynthSpec, angle_curve, make_track
+from formcheck.analysis import analyze_track
+from formcheck.core.reps import RepCounter, RepParams, segment
+from formcheck.core.signals import fill_gaps, lowpass
+from formcheck.core.synthetic import SynthRep, SynthSpec, angle_curve, make_track
 
 
 
@@ -39,7 +39,7 @@ def test_rep_attempt_boundary_band_decided_by_the_hold():
     assert [m.is_rep for m in segment(t, a, torso, RepParams(), spec.fps)] == \
         [False, True, False, True, True]
     # the shipped profiles use the band, and live counting (RepCounter) applies it too
-    from formcheck.rules import load_profile
+    from formcheck.core.rules import load_profile
     params = load_profile("hip_thrust").reps
     assert params.boundary_band_deg > 0
     rc = RepCounter(params, spec.fps)

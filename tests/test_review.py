@@ -12,17 +12,17 @@ import pytest
 
 warnings.filterwarnings("ignore", message=".*httpx.*")
 
-from formcheck.outputs import write_outputs  # noqa: E402
-from formcheck.pipeline import analyze_track  # noqa: E402
-from formcheck.synthetic import SynthRep, SynthSpec, make_track  # noqa: E402
-from formcheck.track import LM  # noqa: E402
+from formcheck.sinks.files import write_outputs  # noqa: E402
+from formcheck.analysis import analyze_track  # noqa: E402
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track  # noqa: E402
+from formcheck.core.track import LM  # noqa: E402
 
 starlette = pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
 from formcheck.review import app as review_app  # noqa: E402
 from formcheck.review.app import CSRF_COOKIE, create_app  # noqa: E402
-from formcheck.store import open_store  # noqa: E402
+from formcheck.review.store import open_store  # noqa: E402
 
 FAULTY_REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=0.8)]
 

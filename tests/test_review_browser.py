@@ -37,7 +37,7 @@ def _free_port() -> int:
 def _sample_result(out: Path) -> Path | None:
     """Analyse the first usable sample video into ``out``; None if there is none."""
     from formcheck.errors import FormcheckError
-    from formcheck.pipeline import analyze_video
+    from formcheck.analysis import analyze_video
     for name in SAMPLES:
         video = ROOT / "samples" / name
         if not video.is_file() or video.stat().st_size < 10_000:
@@ -70,7 +70,7 @@ def server(tmp_path_factory):
     import uvicorn
 
     from formcheck.review.app import LOOPBACK_NAMES, create_app
-    from formcheck.store import open_store
+    from formcheck.review.store import open_store
 
     root = tmp_path_factory.mktemp("runs")
     jp = _sample_result(root)

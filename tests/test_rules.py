@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from formcheck.calibration import BiasModel
+from formcheck.core.bias import BiasModel
 from formcheck.errors import ConfigError
-from formcheck.pipeline import analyze_track
-from formcheck.rules import load_profile
-from formcheck.session import Session, schema
-from formcheck.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.analysis import analyze_track
+from formcheck.core.rules import load_profile
+from formcheck.core.session import Session, schema
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 
 
 
@@ -110,7 +110,7 @@ def test_result_says_when_the_hold_decided_rep_or_attempt():
     assert d["reps"][0]["counted_by"] == d["attempts"][0]["counted_by"] == "hold"
     assert d["reps"][0]["hold_s"] > 2.5 and d["attempts"][0]["hold_s"] < 1.0
     # the report's rep card says why it counts
-    from formcheck.report import rep_measures
+    from formcheck.sinks.report import rep_measures
     back = Session.from_dict(d)
     assert rep_measures(back.reps[0], back)[-1]["name"] == "Counted as a rep"
 
@@ -136,7 +136,7 @@ def test_heel_lift_in_every_rep_of_a_set_is_still_flagged():
 
 
 def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
-    from formcheck.rules import angle_finding_confidence
+    from formcheck.core.rules import angle_finding_confidence
     assert angle_finding_confidence(1.0, 0.0, 3.4) == pytest.approx(0.5)
     assert angle_finding_confidence(1.0, 3.4, 3.4) == pytest.approx(0.8413, abs=1e-4)
     assert angle_finding_confidence(0.8, 8.0, 3.4) == pytest.approx(0.8 * 0.9907, abs=1e-3)
@@ -163,7 +163,7 @@ def _arch_rep(arch, base, n_set=4, peak=180.0, conf=0.9):
 
 
 def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
-    from formcheck.rules import evaluate_rep
+    from formcheck.core.rules import evaluate_rep
     p = load_profile("hip_thrust")
     rise = p.rule("lumbar_arch")["min_arch_rise_deg"]
     assert p.rule("lumbar_arch")["max_arch_alone_deg"] == 0.0  # no absolute limit by default
@@ -190,7 +190,7 @@ def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
 
 
 def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
-    from formcheck.rules import evaluate_rep
+    from formcheck.core.rules import evaluate_rep
     p = load_profile("glute_bridge")
     r = p.rule("lumbar_arch")
     assert p.enabled("lumbar_arch") and r["measure"] == "front_crease"
@@ -214,13 +214,13 @@ def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
 
 def test_lumbar_measure_names_match_the_measures():
     # rules validates and names the measures, kinematics computes them: the same set of names
-    from formcheck.kinematics import LUMBAR_MEASURES
-    from formcheck.rules import LUMBAR_MEASURE_NAMES
+    from formcheck.core.kinematics import LUMBAR_MEASURES
+    from formcheck.core.rules import LUMBAR_MEASURE_NAMES
     assert set(LUMBAR_MEASURE_NAMES) == set(LUMBAR_MEASURES)
 
 
 def test_arch_baseline_least_or_lower_half():
-    from formcheck.pipeline import arch_baseline
+    from formcheck.analysis import arch_baseline
     vals = [(5.0, 1.0), (3.0, 1.0), (9.0, 1.0), (4.0, 1.0), (None, 1.0), (1.0, 0.2)]
     # usable: 5, 3, 9, 4 (no estimate and a poor view left out)
     assert arch_baseline(vals, 0.5, "least") == (3.0, 4, 3.0)

@@ -81,7 +81,7 @@ def test_clear_cut_faults_flagged_and_good_reps_clean(analysed, name):
 
 def test_result_files_and_schema(analysed):
     jsonschema = pytest.importorskip("jsonschema")
-    from formcheck.session import schema
+    from formcheck.core.session import schema
     out, results = analysed
     for name, (_, result) in results.items():
         jsonschema.validate(result, schema())

@@ -8,12 +8,12 @@ import pytest
 
 from formcheck.cli import main
 from formcheck.errors import ConfigError
-from formcheck.pipeline import analyze_track
-from formcheck.rules import resolve_exercise
-from formcheck.setup_check import (BRIDGE_MAX_RISE, HIP_THRUST_MIN_RISE, check_exercise,
+from formcheck.analysis import analyze_track
+from formcheck.core.rules import resolve_exercise
+from formcheck.core.setup_check import (BRIDGE_MAX_RISE, HIP_THRUST_MIN_RISE, check_exercise,
                                    shoulder_rise)
-from formcheck.synthetic import SynthRep, SynthSpec, make_track
-from formcheck.track import side_index
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.core.track import side_index
 
 UP = np.array([0.0, -1.0])  # image y points down
 
@@ -107,7 +107,7 @@ def test_cli_auto_on_a_saved_track(tmp_path, capsys):
 
 
 def test_batch_settings_for_auto_carry_both_profiles():
-    from formcheck.batch import resolve_settings
+    from formcheck.batch.run import resolve_settings
     s = resolve_settings("auto", "full", None)
     assert s.exercise == "auto" and set(s.profile) == {"hip_thrust", "glute_bridge"}
     assert resolve_settings("glute_bridge", "full", None).profile["exercise"]["name"] == \

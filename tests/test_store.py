@@ -1,4 +1,4 @@
-"""Tests for the review store (formcheck.store): schema migrations, upserts, reviews."""
+"""Tests for the review store (formcheck.review.store): schema migrations, upserts, reviews."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from formcheck import store as store_mod
+from formcheck.review import store as store_mod
 from formcheck.errors import InputError
-from formcheck.pipeline import analyze_track
-from formcheck.session import Session
-from formcheck.store import DB_NAME, MIGRATIONS, Store, db_path_for, open_store, record_session
-from formcheck.synthetic import SynthRep, SynthSpec, make_track
-from formcheck.outputs import write_outputs
+from formcheck.analysis import analyze_track
+from formcheck.core.session import Session
+from formcheck.review.store import DB_NAME, MIGRATIONS, Store, db_path_for, open_store, record_session
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.sinks.files import write_outputs
 
 REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=0.8)]
 

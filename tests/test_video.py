@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from formcheck.pose import _choose
-from formcheck.video import iter_frames, probe_video
+from formcheck.pose.estimator import _choose
+from formcheck.pose.video import iter_frames, probe_video
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "gb_tempo_left.mp4"
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .errors import ConfigError, FormcheckError, InputError, ModelError  # noqa: E402
-from .rules import EXERCISES, load_profile  # noqa: E402
-from .session import Session  # noqa: E402
-from .track import PoseTrack  # noqa: E402
+from formcheck.errors import ConfigError, FormcheckError, InputError, ModelError  # noqa: E402
+from formcheck.core.rules import EXERCISES, load_profile  # noqa: E402
+from formcheck.core.session import Session  # noqa: E402
+from formcheck.core.track import PoseTrack  # noqa: E402
 
 
 def __getattr__(name: str):  # lazy: keep `import formcheck` light (no mediapipe import)
     if name in ("analyze_video", "analyze_track", "reanalyze", "Analysis"):
-        from . import pipeline
-        return getattr(pipeline, name)
+        from formcheck import analysis
+        return getattr(analysis, name)
     raise AttributeError(name)
 
 

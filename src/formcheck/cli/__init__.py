@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from .. import __version__
-from ..errors import FormcheckError
+from formcheck import __version__
+from formcheck.errors import FormcheckError
 
 # Quieten MediaPipe / TFLite native logging before mediapipe is imported anywhere.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -67,7 +67,7 @@ def cli() -> None:
 @cli.command("models")
 def models_cmd():
     """List the pose models and where they are."""
-    from ..models import MODEL_NAMES, REMOTE_MODELS, bundled_model_path, default_cache_dir
+    from formcheck.pose.models import MODEL_NAMES, REMOTE_MODELS, bundled_model_path, default_cache_dir
     click.echo(f"full   bundled  {bundled_model_path()}")
     for name, rm in REMOTE_MODELS.items():
         p = default_cache_dir() / rm.filename
@@ -77,7 +77,7 @@ def models_cmd():
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the CLI, turning user errors into one line and exit code 2."""
-    from ..native_log import quiet_native_stderr
+    from formcheck.pose.native_log import quiet_native_stderr
 
     with quiet_native_stderr():
         _main(argv)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import FormcheckError
-from ..rules import RULE_IDS
-from .options import config_option, file_exercise_option, model_option
+from formcheck.errors import FormcheckError
+from formcheck.core.rules import RULE_IDS
+from formcheck.cli.options import config_option, file_exercise_option, model_option
 
 def _bar(total: int, desc: str, quiet: bool):
     """A tqdm progress bar on stderr; off with ``quiet`` or when stderr is not a terminal."""
@@ -68,15 +68,15 @@ def session_row(name: str, session) -> dict:
 def command(videos, out_dir, exercise, model, config, no_video, tracks, with_report,
             max_people, quiet):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
-    from ..pipeline import analyze_video, reanalyze, resolve_profile
-    from ..pose import PoseOptions
-    from ..video import probe_video
+    from formcheck.analysis import analyze_video, reanalyze, resolve_profile
+    from formcheck.pose.estimator import PoseOptions
+    from formcheck.pose.video import probe_video
 
     if not videos and not tracks:
         raise click.UsageError("give at least one VIDEO or --track FILE.npz")
     profile = resolve_profile(exercise, config)  # a bad config fails before any video work
     if not tracks:
-        from ..models import resolve_model
+        from formcheck.pose.models import resolve_model
         resolve_model(model)  # a bad model fails before any video work
     rows, errors = [], []
     for v in videos:
@@ -116,13 +116,13 @@ def _after(analysis, out_dir: Path, stem: str, with_report: bool) -> None:
         click.echo(f"warning: {stem}: {w}", err=True)
     if with_report:
         try:
-            from ..report import write_report
+            from formcheck.sinks.report import write_report
         except ModuleNotFoundError:
             raise FormcheckError("the HTML report is not available in this install") from None
         write_report(analysis.session, Path(out_dir) / f"{stem}.report.html",
                      base_dir=Path(out_dir))
     try:  # results also go to the review store when it is available
-        from ..store import record_session
+        from formcheck.review.store import record_session
     except ModuleNotFoundError:
         return
     record_session(Path(out_dir), analysis.session, Path(out_dir) / f"{stem}.json")

@@ -1,3 +1,3 @@
 """``formcheck batch``."""
 
-from ..batch import command  # noqa: F401
+from formcheck.batch.run import command  # noqa: F401

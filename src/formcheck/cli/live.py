@@ -1,3 +1,3 @@
 """``formcheck live``."""
 
-from ..live import command  # noqa: F401
+from formcheck.live.app import command  # noqa: F401

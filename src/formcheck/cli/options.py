@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..rules import EXERCISE_CHOICES, EXERCISES
+from formcheck.core.rules import EXERCISE_CHOICES, EXERCISES
 
 exercise_option = click.option(
     "--exercise", "-e", type=click.Choice(EXERCISES), default="hip_thrust", show_default=True,

@@ -1,3 +1,3 @@
 """``formcheck report``."""
 
-from ..report import command  # noqa: F401
+from formcheck.sinks.report import command  # noqa: F401

@@ -1,3 +1,3 @@
 """``formcheck review``."""
 
-from ..review.app import command  # noqa: F401
+from formcheck.review.app import command  # noqa: F401

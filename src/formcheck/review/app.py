@@ -1,7 +1,7 @@
 """The coach's review app: ``formcheck review [DIR]``.
 
 Starlette + Jinja2 templates + plain JavaScript (no CDN, nothing fetched from elsewhere),
-served by uvicorn. Sets come from the SQLite review store (:mod:`formcheck.store`); result
+served by uvicorn. Sets come from the SQLite review store (:mod:`formcheck.review.store`); result
 jsons in DIR that are not in the store yet are imported on start.
 
 Security model (docs/review.md): loopback-only by default; any other bind address needs an access
@@ -29,11 +29,11 @@ from urllib.parse import urlencode, urlsplit
 
 import click
 
-from ..errors import FormcheckError, InputError
-from ..report import (PLOT_AXES, RULE_TITLES, angle_plot_png, form_score, grab_frame,
+from formcheck.errors import FormcheckError, InputError
+from formcheck.sinks.report import (PLOT_AXES, RULE_TITLES, angle_plot_png, form_score, grab_frame,
                       load_frames, render_report, rep_measures, result_files, thumb_frame)
-from ..rules import RULE_IDS
-from ..store import VERDICTS, Store, open_store
+from formcheck.core.rules import RULE_IDS
+from formcheck.review.store import VERDICTS, Store, open_store
 
 HERE = Path(__file__).parent
 TOKEN_COOKIE = "formcheck_token"

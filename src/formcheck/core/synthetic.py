@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .track import LM, N_LANDMARKS, PoseTrack
+from formcheck.core.track import LM, N_LANDMARKS, PoseTrack
 
 
 @dataclass
@@ -121,8 +121,8 @@ def make_track(spec: SynthSpec | None = None) -> tuple[PoseTrack, list[dict]]:
     spec = spec or SynthSpec()
     if spec.landmark_bias_deg is not None:
         return _build_track(spec, spec.landmark_bias_deg)
-    from .calibration import load_bias_model
-    from .kinematics import estimate_geometry
+    from formcheck.core.bias import load_bias_model
+    from formcheck.core.kinematics import estimate_geometry
 
     track, _ = _build_track(spec, 0.0)  # the view (and so the bias) does not depend on it
     yaw = estimate_geometry(track).yaw_deg

@@ -7,16 +7,16 @@ Three threads, none waiting on another's slow work:
   (a frame the model had no time for is dropped, never queued), optionally recording every
   frame;
 - the **model thread** takes the newest frame, runs the pose model
-  (:class:`formcheck.pose.PoseEstimator`, Tasks API VIDEO mode, strictly increasing
-  timestamps) and the causal analysis (:class:`formcheck.live_engine.LiveAnalyzer`), and fires
+  (:class:`formcheck.pose.estimator.PoseEstimator`, Tasks API VIDEO mode, strictly increasing
+  timestamps) and the causal analysis (:class:`formcheck.live.engine.LiveAnalyzer`), and fires
   cues (sound runs on its own thread);
-- the **main thread** draws the overlay (:func:`formcheck.annotate.draw_overlay`), shows the
+- the **main thread** draws the overlay (:func:`formcheck.sinks.annotate.draw_overlay`), shows the
   window and reads the keyboard (``q``/Esc end the set).
 
 When the set ends, every processed frame is laid on the source's uniform frame grid (skipped
-frames interpolated) as a :class:`~formcheck.track.PoseTrack`, analysed offline with
-:func:`formcheck.pipeline.analyze_track` and written with
-:func:`formcheck.outputs.write_outputs`, plus ``<stem>.cues.json``: the saved result is the
+frames interpolated) as a :class:`~formcheck.core.track.PoseTrack`, analysed offline with
+:func:`formcheck.analysis.analyze_track` and written with
+:func:`formcheck.sinks.files.write_outputs`, plus ``<stem>.cues.json``: the saved result is the
 offline analysis of exactly what live saw.
 """
 
@@ -37,8 +37,8 @@ import click
 import cv2
 import numpy as np
 
-from .errors import FormcheckError, InputError
-from .live_engine import Cue, LiveAnalyzer, LiveState
+from formcheck.errors import FormcheckError, InputError
+from formcheck.live.engine import Cue, LiveAnalyzer, LiveState
 
 #: Seconds without a new frame before the source counts as stalled.
 DEFAULT_TIMEOUT_S = 5.0
@@ -93,7 +93,7 @@ def _open_capture(spec: str) -> tuple[cv2.VideoCapture, SourceInfo]:
         fps = fps if math.isfinite(fps) and 5.0 <= fps <= 240.0 else 30.0
         return cap, SourceInfo("stream", s, fps, int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
                                int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    from .video import probe_video
+    from formcheck.pose.video import probe_video
     info = probe_video(s)  # one-line InputError for missing / non-video files
     cap = cv2.VideoCapture(info.path, cv2.CAP_FFMPEG)
     if not cap.isOpened():
@@ -405,7 +405,7 @@ class _Worker(threading.Thread):
 
 
 def _overlay(p: Processed, an: LiveAnalyzer, stats_text: str | None):
-    from .annotate import OverlayState, draw_overlay
+    from formcheck.sinks.annotate import OverlayState, draw_overlay
     st = p.state
     img = p.frame.image
     draw_overlay(img, OverlayState(
@@ -436,9 +436,9 @@ def run_live(camera: str = "0", *, exercise: str = "hip_thrust", model: str = "f
     session's result files are written there. ``on_overlay(frame_bgr, processed)`` is called
     with every drawn overlay (used for screenshots and benchmarks).
     """
-    from .models import resolve_model
-    from .pose import PoseEstimator, PoseOptions, mask_scale_for
-    from .rules import load_profile
+    from formcheck.pose.models import resolve_model
+    from formcheck.pose.estimator import PoseEstimator, PoseOptions, mask_scale_for
+    from formcheck.core.rules import load_profile
 
     log = log or (lambda m: click.echo(m, err=True))
     profile = load_profile(exercise, config)  # bad config / model fail before the camera
@@ -564,8 +564,8 @@ def run_live(camera: str = "0", *, exercise: str = "hip_thrust", model: str = "f
 
 
 def _analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats):
-    from .models import model_info
-    from .pipeline import analyze_track
+    from formcheck.pose.models import model_info
+    from formcheck.analysis import analyze_track
 
     mi = model_info(model_path)
     track = an.track(meta=dict(source=info.path or info.name, model=str(model_path),
@@ -583,8 +583,8 @@ def _analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats):
 
 def write_annotated(analysis, video_path, out_path: Path, n_frames: int) -> Path:
     """The annotated video of the first ``n_frames`` frames of ``video_path``."""
-    from .annotate import draw_overlay, frame_states
-    from .video import iter_frames, probe_video
+    from formcheck.sinks.annotate import draw_overlay, frame_states
+    from formcheck.pose.video import iter_frames, probe_video
 
     vinfo = probe_video(video_path)
     tmp = out_path.with_name(out_path.stem + ".tmp" + out_path.suffix)
@@ -609,7 +609,7 @@ def write_annotated(analysis, video_path, out_path: Path, n_frames: int) -> Path
 
 def _save(result: LiveResult, an: LiveAnalyzer, info: SourceInfo, record_path: Path | None,
           keep_record: bool, write_video: bool) -> dict[str, str]:
-    from .outputs import atomic_write_text, write_outputs
+    from formcheck.sinks.files import atomic_write_text, write_outputs
 
     out = Path(result.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -643,7 +643,7 @@ def _save(result: LiveResult, an: LiveAnalyzer, info: SourceInfo, record_path: P
 
 
 # ---------------------------------------------------------------------------------- CLI
-from .cli.options import config_option, exercise_option, model_option  # noqa: E402  (no cycle: lazy)
+from formcheck.cli.options import config_option, exercise_option, model_option  # noqa: E402  (no cycle: lazy)
 
 def _summary(result: LiveResult) -> str:
     s = result.analysis.session
@@ -656,7 +656,7 @@ def _summary(result: LiveResult) -> str:
     lines = [f"live: {len(result.reps)} reps, faults {lf}, {len(result.cues)} cues",
              f"      {st['processed_fps']} fps processed, {st['dropped_share']:.0%} frames "
              f"dropped, latency p50 {st['latency_ms_p50']} ms / p95 {st['latency_ms_p95']} ms"]
-    from .cli.analyze import session_row, summary_table
+    from formcheck.cli.analyze import session_row, summary_table
     lines.append(summary_table([session_row(result.stem, s)]))
     if result.out_dir is not None:
         lines.append(f"results in {result.out_dir}/")
@@ -695,7 +695,7 @@ def command(camera, exercise, model, config, record_dir, out_dir, no_display, mi
     for w in result.analysis.session.warnings:
         click.echo(f"warning: {result.stem}: {w}", err=True)
     try:  # results also go to the review store when it is available
-        from .store import record_session
+        from formcheck.review.store import record_session
     except ModuleNotFoundError:
         pass
     else:

@@ -24,7 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ModelError, require_file
+from formcheck.errors import ModelError, require_file
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +96,8 @@ def bundled_model_path() -> Path:
     """Path of the bundled ``full`` model (installed package first, then the source tree)."""
     here = Path(__file__).resolve()
     candidates = (
-        here.parent / "models" / BUNDLED_FILENAME,  # wheel: force-included into the package
-        here.parents[2] / "models" / BUNDLED_FILENAME,  # editable install / source checkout
+        here.parents[1] / "models" / BUNDLED_FILENAME,  # wheel: force-included into the package
+        here.parents[3] / "models" / BUNDLED_FILENAME,  # editable install / source checkout
     )
     for path in candidates:
         if path.is_file():

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, require_file
+from formcheck.errors import InputError, require_file
 
 TRACK_FORMAT_VERSION = 1
 

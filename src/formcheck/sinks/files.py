@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .pipeline import PHASES, Analysis
+from formcheck.analysis import PHASES, Analysis
 
 REPS_COLUMNS = ("index", "start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
                 "peak_angle_raw_deg", "hold_s", "lowering_s", "rising_s", "knee_angle_deg",
@@ -85,7 +85,7 @@ def write_outputs(analysis: Analysis, out_dir: str | os.PathLike, *,
     atomic_write_text(out / f"{stem}.frames.csv", frames_csv(analysis))
     files["frames_csv"] = f"{stem}.frames.csv"
     if write_video and video_path is not None:
-        from .annotate import write_annotated_video
+        from formcheck.sinks.annotate import write_annotated_video
         write_annotated_video(analysis, video_path, out / f"{stem}.annotated.mp4")
         files["annotated_video"] = f"{stem}.annotated.mp4"
     elif (out / f"{stem}.track.npz").exists() and not write_track:

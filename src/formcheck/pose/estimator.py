@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .errors import InputError, ModelError
-from .models import model_info, resolve_model
-from .track import N_LANDMARKS, PoseTrack
-from .video import VideoInfo, iter_frames, probe_video
+from formcheck.errors import InputError, ModelError
+from formcheck.pose.models import model_info, resolve_model
+from formcheck.core.track import N_LANDMARKS, PoseTrack
+from formcheck.pose.video import VideoInfo, iter_frames, probe_video
 
 #: Longest side of the stored silhouette masks, in pixels.
 MASK_MAX_SIDE = 320

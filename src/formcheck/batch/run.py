@@ -45,11 +45,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import FormcheckError, InputError
-from .hashing import settings_key, sha256_bytes, sha256_file
-from .rules import EXERCISE_CHOICES, EXERCISES, RULE_IDS
-from .video import VIDEO_SUFFIXES
+from formcheck import __version__
+from formcheck.errors import FormcheckError, InputError
+from formcheck.hashing import settings_key, sha256_bytes, sha256_file
+from formcheck.core.rules import EXERCISE_CHOICES, EXERCISES, RULE_IDS
+from formcheck.pose.video import VIDEO_SUFFIXES
 
 INDEX_JSON = "index.json"
 INDEX_CSV = "index.csv"
@@ -62,7 +62,7 @@ TMP_SUFFIX = ".batchtmp"
 FAILED_STATUSES = ("failed",)
 #: Statuses of a finished analysis whose result files must all be present.
 DONE_STATUSES = ("ok", "no_person")
-#: Result files of one stem, as written by :func:`formcheck.outputs.write_outputs`.
+#: Result files of one stem, as written by :func:`formcheck.sinks.files.write_outputs`.
 RESULT_SUFFIXES = (".track.npz", ".reps.csv", ".frames.csv", ".annotated.mp4", ".json")
 #: Largest video sent to a Dask worker by default (MB); larger ones are refused, not sent.
 DEFAULT_MAX_SIZE_MB = 512.0
@@ -174,8 +174,8 @@ class Settings:
 
     def identity(self) -> dict:
         """The part of the settings that goes into every video's key."""
-        from .pose import PoseOptions
-        from .track import TRACK_FORMAT_VERSION
+        from formcheck.pose.estimator import PoseOptions
+        from formcheck.core.track import TRACK_FORMAT_VERSION
         return {"formcheck_version": __version__, "exercise": self.exercise,
                 "model_sha256": self.model_sha256, "profile": self.profile,
                 "pose_options": asdict(PoseOptions()), "track_format": TRACK_FORMAT_VERSION}
@@ -184,8 +184,8 @@ class Settings:
 def resolve_settings(exercise: str, model: str, config: str | os.PathLike | None,
                      write_video: bool = True) -> Settings:
     """Validate exercise, config and model before any video work (user errors: exit 2)."""
-    from .models import model_info, resolve_model
-    from .rules import load_profile, resolve_exercise
+    from formcheck.pose.models import model_info, resolve_model
+    from formcheck.core.rules import load_profile, resolve_exercise
 
     exercise = resolve_exercise(exercise, config)
     if exercise == "auto":  # candidates, each with the config applied
@@ -276,7 +276,7 @@ def _estimator(model_path: str):
     cached = getattr(_LOCAL, "est", None)
     if cached is not None and cached[0] == model_path:
         return cached[1]
-    from .pose import PoseEstimator
+    from formcheck.pose.estimator import PoseEstimator
     if cached is not None:
         cached[1].close()
         with _ALL_LOCK:
@@ -318,9 +318,9 @@ def _model_file(model_bytes: bytes, sha: str) -> str:
 
 
 def _analyse(video: Path, model_path: str, task: dict):
-    from .models import model_info
-    from .pipeline import analyze_video
-    from .rules import load_profile
+    from formcheck.pose.models import model_info
+    from formcheck.analysis import analyze_video
+    from formcheck.core.rules import load_profile
 
     if task["exercise"] == "auto":  # the candidate profiles, settled per video
         exercise = {ex: load_profile(ex, d) for ex, d in task["profile"].items()}
@@ -343,7 +343,7 @@ def analyse_task(task: dict) -> dict:
     "no_person", "failed"), ``error``, ``files`` (``{kind: [filename, bytes]}``, json last),
     ``summary``, ``frames``, ``video_s``, ``elapsed_s``, ``worker``.
     """
-    from .outputs import write_outputs
+    from formcheck.sinks.files import write_outputs
 
     t0, c0 = time.perf_counter(), time.process_time()
     stem, source = task["stem"], task["source"]
@@ -465,7 +465,7 @@ class Recorder:
         self.out = out_dir
         self.settings = settings
         try:
-            from .store import record_session
+            from formcheck.review.store import record_session
         except ModuleNotFoundError:
             record_session = None
         self.record_session = record_session
@@ -490,7 +490,7 @@ class Recorder:
                 pass
         if "json" in written and self.record_session is not None:
             try:
-                from .session import Session
+                from formcheck.core.session import Session
                 jp = out / written["json"]
                 self.record_session(out, Session.load(jp), jp)
             except Exception as exc:  # noqa: BLE001 - the store must not cost a result

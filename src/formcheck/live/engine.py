@@ -3,11 +3,11 @@
 :class:`LiveAnalyzer` runs the file pipeline's stages frame by frame on a uniform frame grid
 (the source's frame index; frames the model skipped are interpolated):
 
-- causal :class:`~formcheck.signals.OneEuro` smoothing of the landmark pixel positions;
+- causal :class:`~formcheck.core.signals.OneEuro` smoothing of the landmark pixel positions;
 - scene geometry (side, floor, view) from the first ``geometry_s`` seconds with a person, then
   fixed (re-estimated on a sliding window while the view is frontal);
-- :func:`~formcheck.kinematics.joint_angles` per frame, minus the calibrated bias;
-- :class:`~formcheck.reps.RepCounter` for phase, hold timer and completed reps, each completed
+- :func:`~formcheck.core.kinematics.joint_angles` per frame, minus the calibrated bias;
+- :class:`~formcheck.core.reps.RepCounter` for phase, hold timer and completed reps, each completed
   rep evaluated with the pipeline's own rep code (``pipeline.rep_records`` → ``rules``);
 - set-up guidance (view, framing, light) and real-time cues, one per fault per rep
   (:class:`CueThrottler`).
@@ -23,17 +23,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .calibration import BiasModel, load_bias_model
-from .kinematics import (LUMBAR_MEASURES, MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Angles,
+from formcheck.core.bias import BiasModel, load_bias_model
+from formcheck.core.kinematics import (LUMBAR_MEASURES, MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Angles,
                          Geometry, estimate_geometry, heel_heights, joint_angles, midline_bias,
                          signed_shk_angle, trunk_thickness, view_yaw)
-from .pipeline import (arch_baseline, confidence, heel_common_shift, heel_jumps, is_heel_jump,
+from formcheck.analysis import (arch_baseline, confidence, heel_common_shift, heel_jumps, is_heel_jump,
                        on_the_line, raw_heel_rises, rep_records, top_frames, view_warning)
-from .reps import RepCounter
-from .rules import Profile, arch_limits
-from .session import Rep
-from .signals import OneEuro
-from .track import N_LANDMARKS, PoseTrack, side_index
+from formcheck.core.reps import RepCounter
+from formcheck.core.rules import Profile, arch_limits
+from formcheck.core.session import Rep
+from formcheck.core.signals import OneEuro
+from formcheck.core.track import N_LANDMARKS, PoseTrack, side_index
 
 #: Mean frame luminance (0-255) below which the set-up asks for more light.
 DARK_LUMINANCE = 45.0
@@ -110,7 +110,7 @@ class CueThrottler:
 
 @dataclass
 class LiveState:
-    """What the overlay needs after one frame (see :class:`formcheck.annotate.OverlayState`)."""
+    """What the overlay needs after one frame (see :class:`formcheck.sinks.annotate.OverlayState`)."""
 
     frame: int
     time_s: float
@@ -626,7 +626,7 @@ class LiveAnalyzer:
     def _fast_lowering(self, i: int, t: float, a: float) -> bool:
         """Will this lowering be timed shorter than the rule allows?
 
-        The offline timing (:func:`formcheck.reps.measure_movement`) is the 90 % → 10 %
+        The offline timing (:func:`formcheck.core.reps.measure_movement`) is the 90 % → 10 %
         amplitude crossing time stretched by ``1 + 2 * ease_extension``. Live: once the angle
         is below the 10 % level the time is known; before that, the crossing is predicted at
         the current downward speed (conservative while the lowering is still speeding up).

@@ -18,8 +18,8 @@ from typing import Any, Iterable, Mapping
 import click
 import numpy as np
 
-from .rules import RULE_IDS
-from .session import Rep, Session
+from formcheck.core.rules import RULE_IDS
+from formcheck.core.session import Rep, Session
 
 #: Weight of each fault in a rep's score deduction (advisories weigh nothing).
 RULE_WEIGHTS = {"sag": 0.5, "hyperextension": 0.5, "lumbar_arch": 0.5, "heel_lift": 0.3,
@@ -396,7 +396,7 @@ def render_report(session: Session, base_dir: str | os.PathLike | None = None,
                   reviews: Any = None, athlete: str | None = None,
                   date: str | None = None, title: str | None = None) -> str:
     """The report HTML (a string); see :func:`write_report`."""
-    from . import __version__
+    from formcheck import __version__
     rv = normalize_reviews(reviews)
     files = result_files(session, base_dir)
     frames = load_frames(files["frames_csv"])
@@ -445,7 +445,7 @@ def write_report(session: Session, html_path: str | os.PathLike,
     ``base_dir`` is the folder with the result files (frames CSV, annotated video); ``reviews``
     (see :func:`normalize_reviews`) adds the coach's verdicts and notes.
     """
-    from .outputs import atomic_write_text
+    from formcheck.sinks.files import atomic_write_text
     out = Path(html_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write_text(out, render_report(session, base_dir, reviews, **kw))
@@ -476,7 +476,7 @@ def _reviews_from_store(result: Path, db: str | None):
     """The coach's reviews of ``result`` from ``db`` or, by default, from the nearest review
     store in its folder or up to two folders above (``formcheck review runs/`` keeps its store
     in ``runs/``, ``formcheck analyze --out runs/alice`` in ``runs/alice``)."""
-    from .store import DB_NAME, open_store
+    from formcheck.review.store import DB_NAME, open_store
     key = str(result.resolve())
     if db is not None:
         candidates = [db]

@@ -15,20 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .calibration import BiasModel, load_bias_model
-from .kinematics import (LUMBAR_MEASURES, Angles, Geometry, estimate_geometry,
+from formcheck import __version__
+from formcheck.core.bias import BiasModel, load_bias_model
+from formcheck.core.kinematics import (LUMBAR_MEASURES, Angles, Geometry, estimate_geometry,
                          implausible_frames, joint_angles, midline_bias, trunk_thickness)
-from .models import model_info
-from .pose import PoseEstimator, PoseOptions, extract_track, track_from_frames
-from .reps import Movement, segment
-from .rules import (EXERCISES, Profile, evaluate_rep, evaluate_set, load_profile,
+from formcheck.pose.models import model_info
+from formcheck.pose.estimator import PoseEstimator, PoseOptions, extract_track, track_from_frames
+from formcheck.core.reps import Movement, segment
+from formcheck.core.rules import (EXERCISES, Profile, evaluate_rep, evaluate_set, load_profile,
                     resolve_exercise)
-from .session import Rep, Session
-from .setup_check import check_exercise, mismatch_warning
-from .signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
-from .track import PoseTrack
-from .video import VideoInfo, iter_frames, probe_video
+from formcheck.core.session import Rep, Session
+from formcheck.core.setup_check import check_exercise, mismatch_warning
+from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
+from formcheck.core.track import PoseTrack
+from formcheck.pose.video import VideoInfo, iter_frames, probe_video
 
 PHASES = ("none", "bottom", "rise", "top", "lowering")
 
@@ -443,7 +443,7 @@ def analyze_video(video: str | os.PathLike, *, exercise: str | Profile | dict = 
     mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
     analysis.session.model.update({k: v for k, v in mi.items() if k in ("name", "sha256")})
     if out_dir is not None:
-        from .outputs import write_outputs
+        from formcheck.sinks.files import write_outputs
         write_outputs(analysis, out_dir, video_path=video, write_video=write_video,
                       stem=Path(source).stem)
     return analysis
@@ -459,7 +459,7 @@ def reanalyze(track_path: str | os.PathLike, *, exercise: str | Profile | dict =
     track = PoseTrack.from_npz(track_path)
     analysis = analyze_track(track, profile)
     if out_dir is not None:
-        from .outputs import write_outputs
+        from formcheck.sinks.files import write_outputs
         src = video_path or track.meta.get("source")
         can_video = write_video and src and Path(src).is_file()
         write_outputs(analysis, out_dir, video_path=src if can_video else None,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .track import side_index
+from formcheck.core.track import side_index
 
 #: A set-up whose shoulders rise at least this far above the hips at the bottoms (thigh lengths)
 #: looks like a hip thrust; at most BRIDGE_MAX_RISE like a bridge; in between: undecided.

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any
 
-from .errors import InputError, require_file
-from .rules import Finding
+from formcheck.errors import InputError, require_file
+from formcheck.core.rules import Finding
 
 SCHEMA_ID = "formcheck.session"
 SCHEMA_VERSION = "1.3"
@@ -89,7 +89,7 @@ class Session:
     calibration: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
     formcheck_version: str = ""
-    #: What the set-up looked like (:mod:`formcheck.setup_check`) and whether ``exercise`` was
+    #: What the set-up looked like (:mod:`formcheck.core.setup_check`) and whether ``exercise`` was
     #: given or detected from it (``source``).
     exercise_check: dict[str, Any] = field(default_factory=dict)
     created_utc: str = ""

@@ -16,8 +16,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, require_file
-from .reps import RepParams
+from formcheck.errors import ConfigError, require_file
+from formcheck.core.reps import RepParams
 
 EXERCISES = ("hip_thrust", "glute_bridge")
 #: What ``--exercise`` accepts: an exercise, or ``auto`` (read from the set-up, per video).

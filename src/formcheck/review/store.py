@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import InputError
-from .session import Session
+from formcheck.errors import InputError
+from formcheck.core.session import Session
 
 DB_NAME = "formcheck.sqlite"
 VERDICTS = ("agree", "overrule", "unsure")

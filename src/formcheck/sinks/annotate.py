@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .track import SKELETON_EDGES, side_index
+from formcheck.core.track import SKELETON_EDGES, side_index
 
 GREEN = (80, 200, 60)
 RED = (40, 40, 230)
@@ -118,7 +118,7 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
 
 def frame_states(analysis) -> Callable[[int], OverlayState]:
     """A function giving the :class:`OverlayState` of frame ``i`` of an analysed video."""
-    from .pipeline import PHASES
+    from formcheck.analysis import PHASES
 
     s = analysis.session
     fr = analysis.frames
@@ -165,7 +165,7 @@ def frame_states(analysis) -> Callable[[int], OverlayState]:
 def write_annotated_video(analysis, video_path: str | os.PathLike, out_path: str | os.PathLike,
                           progress: Callable[[int], None] | None = None) -> Path:
     """Re-read ``video_path`` and write the annotated copy to ``out_path`` (MPEG-4, .mp4)."""
-    from .video import iter_frames, probe_video
+    from formcheck.pose.video import iter_frames, probe_video
 
     info = probe_video(video_path)
     out = Path(out_path)

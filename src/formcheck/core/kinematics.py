@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .track import LM, PoseTrack, side_index
+from formcheck.core.track import LM, PoseTrack, side_index
 
 #: Beyond this estimated yaw the view is called oblique, beyond FRONTAL_DEG frontal.
 OBLIQUE_DEG = 30.0
