@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from formcheck.analysis import arch_baseline  # noqa: E402
+from formcheck.core.measures import arch_baseline  # noqa: E402
 
 
 def simulate(rng, sigma, n, kind, thr, trials, effect, effect_sd) -> tuple[float, float]:

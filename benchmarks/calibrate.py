@@ -132,7 +132,7 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
 
     thr_arch = {}
     for ex in ("hip_thrust", "glute_bridge"):
-        n_min = load_profile(ex).rule("lumbar_arch")["min_set_reps"]
+        n_min = load_profile(ex).rules.lumbar_arch.min_set_reps
         ex_rows = [r for r in rows if r["exercise"] == ex]
         arch_rows = [r for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]
                      and not r["sag_flagged"]]

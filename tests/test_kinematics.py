@@ -272,7 +272,7 @@ def test_analysis_applies_the_bias_models_gain():
 
 
 def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
-    from formcheck.analysis import heel_jumps, heel_rises
+    from formcheck.core.measures import heel_jumps, heel_rises
     from formcheck.core.reps import Movement
 
     fps, n = 30.0, 200
@@ -333,7 +333,7 @@ def test_view_warnings_say_how_to_film():
     from dataclasses import replace
 
     from formcheck.core.kinematics import Geometry
-    from formcheck.analysis import view_warning
+    from formcheck.core.view import view_warning
     g = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 36.0, "oblique", 1.0)
     w = view_warning(g)
     assert "oblique or high" in w and "36 deg" in w and "hip height" in w

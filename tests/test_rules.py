@@ -16,12 +16,12 @@ from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 def test_profiles_load_with_defaults():
     for ex in ("hip_thrust", "glute_bridge"):
         p = load_profile(ex)
-        assert p.rule("sag")["min_peak_deg"] == 170
-        assert p.rule("hyperextension")["max_peak_deg"] == 190
-        assert p.rule("short_hold")["min_hold_s"] == 1.5
-        assert p.rule("fast_lowering")["min_lowering_s"] == 1.5
+        assert p.rules.sag.min_peak_deg == 170
+        assert p.rules.hyperextension.max_peak_deg == 190
+        assert p.rules.short_hold.min_hold_s == 1.5
+        assert p.rules.fast_lowering.min_lowering_s == 1.5
         assert p.reps.min_peak_deg == 150
-        assert p.data["set"]["min_reps"] == 10 and p.data["set"]["max_reps"] == 12
+        assert p.set.min_reps == 10 and p.set.max_reps == 12
 
 
 @pytest.mark.parametrize("text,msg", [
@@ -155,18 +155,20 @@ def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
 
 
 def _arch_rep(arch, base, n_set=4, peak=180.0, conf=0.9):
-    return dict(peak_angle_deg=peak, peak_time_s=1.0, peak_frame=30, hold_s=2.0, lowering_s=2.0,
+    from formcheck.core.measures import RepMeasures
+    return RepMeasures(peak_angle_deg=peak, peak_time_s=1.0, peak_frame=30, hold_s=2.0, lowering_s=2.0,
                 top_start_s=0.5, top_start_frame=15, top_end_s=2.5, top_end_frame=75,
                 complete=True, heel_rise_m=0.0, heel_time_s=1.0, heel_frame=30,
-                knee_angle_deg=90.0, arch_sil_deg=arch, arch_confidence=conf,
+                heel_confidence=conf, knee_angle_deg=90.0, arch_sil_deg=arch,
+                arch_confidence=conf,
                 angle_confidence=conf, arch_set_base_deg=base, arch_set_reps=n_set)
 
 
 def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
     from formcheck.core.rules import evaluate_rep
     p = load_profile("hip_thrust")
-    rise = p.rule("lumbar_arch")["min_arch_rise_deg"]
-    assert p.rule("lumbar_arch")["max_arch_alone_deg"] == 0.0  # no absolute limit by default
+    rise = p.rules.lumbar_arch.min_arch_rise_deg
+    assert p.rules.lumbar_arch.max_arch_alone_deg == 0.0  # no absolute limit by default
     rules = lambda **kw: [f.rule for f in evaluate_rep(_arch_rep(**kw), p)]  # noqa: E731
     # a body whose straight back reads 40 deg: 45 is not an arch, 40 + rise is
     assert rules(arch=45.0, base=40.0) == []
@@ -177,7 +179,7 @@ def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
     # a body whose straight back reads 2 deg: 2 + rise is an arch
     assert rules(arch=2.0 + rise, base=2.0) == ["lumbar_arch"]
     # no verdict without min_set_reps (2) reps on the line, in a poor view, or on a sagging rep
-    assert p.rule("lumbar_arch")["min_set_reps"] == 2
+    assert p.rules.lumbar_arch.min_set_reps == 2
     assert rules(arch=60.0, base=2.0, n_set=1) == []
     assert rules(arch=60.0, base=2.0, conf=0.3) == []
     assert rules(arch=60.0, base=2.0, peak=160.0) == ["sag"]
@@ -192,10 +194,10 @@ def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
 def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
     from formcheck.core.rules import evaluate_rep
     p = load_profile("glute_bridge")
-    r = p.rule("lumbar_arch")
-    assert p.enabled("lumbar_arch") and r["measure"] == "front_crease"
-    assert r["min_set_reps"] == 2 and r["max_arch_alone_deg"] == 0.0
-    rise = r["min_arch_rise_deg"]
+    r = p.rules.lumbar_arch
+    assert p.enabled("lumbar_arch") and r.measure == "front_crease"
+    assert r.min_set_reps == 2 and r.max_arch_alone_deg == 0.0
+    rise = r.min_arch_rise_deg
     rules = lambda **kw: [f.rule for f in evaluate_rep(_arch_rep(**kw), p)]  # noqa: E731
     flagged = evaluate_rep(_arch_rep(arch=5.0 + rise, base=5.0, n_set=2), p)
     assert [f.rule for f in flagged] == ["lumbar_arch"]
@@ -204,10 +206,10 @@ def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
     assert rules(arch=30.0, base=5.0, n_set=1) == []  # one rep on the line: no baseline
     # the hip thrust's profile can be switched to the bridge's measure, and back
     p2 = load_profile("hip_thrust", {"rules": {"lumbar_arch": {"measure": "front_crease"}}})
-    assert p2.rule("lumbar_arch")["measure"] == "front_crease"
+    assert p2.rules.lumbar_arch.measure == "front_crease"
     with pytest.raises(ConfigError, match="rules.lumbar_arch.measure"):
         load_profile("glute_bridge", {"rules": {"lumbar_arch": {"measure": "spine"}}})
-    assert r["baseline"] == "lower_half" and p2.rule("lumbar_arch")["baseline"] == "least"
+    assert r.baseline == "lower_half" and p2.rules.lumbar_arch.baseline == "least"
     with pytest.raises(ConfigError, match="rules.lumbar_arch.baseline"):
         load_profile("glute_bridge", {"rules": {"lumbar_arch": {"baseline": "median"}}})
 
@@ -220,7 +222,7 @@ def test_lumbar_measure_names_match_the_measures():
 
 
 def test_arch_baseline_least_or_lower_half():
-    from formcheck.analysis import arch_baseline
+    from formcheck.core.measures import arch_baseline
     vals = [(5.0, 1.0), (3.0, 1.0), (9.0, 1.0), (4.0, 1.0), (None, 1.0), (1.0, 0.2)]
     # usable: 5, 3, 9, 4 (no estimate and a poor view left out)
     assert arch_baseline(vals, 0.5, "least") == (3.0, 4, 3.0)

@@ -71,6 +71,7 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
     from formcheck.analysis import analyze_video, reanalyze, resolve_profile
     from formcheck.pose.estimator import PoseOptions
     from formcheck.pose.video import probe_video
+    from formcheck.sinks.files import write_outputs
 
     if not videos and not tracks:
         raise click.UsageError("give at least one VIDEO or --track FILE.npz")
@@ -84,9 +85,9 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
             info = probe_video(v)
             with _bar(info.frame_count, v.name, quiet) as bar:
                 a = analyze_video(v, exercise=profile, model=model,
-                                  out_dir=out_dir, write_video=not no_video,
                                   pose_options=PoseOptions(num_poses=max_people),
                                   progress=bar.update, info=info)
+            write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)
         except FormcheckError as exc:
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)
@@ -95,8 +96,11 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
         rows.append(session_row(v.name, a.session))
     for tpath in tracks:
         try:
-            a = reanalyze(tpath, exercise=profile, out_dir=out_dir,
-                          write_video=not no_video)
+            a = reanalyze(tpath, exercise=profile)
+            src = a.track.meta.get("source")
+            can_video = not no_video and bool(src) and Path(src).is_file()
+            write_outputs(a, out_dir, video_path=src if can_video else None,
+                          write_video=can_video, write_track=False)
         except FormcheckError as exc:
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)
@@ -112,6 +116,8 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
 
 
 def _after(analysis, out_dir: Path, stem: str, with_report: bool) -> None:
+    """Warnings, and the HTML report when asked. The review store is not written here:
+    ``formcheck review DIR`` imports the results it finds."""
     for w in analysis.session.warnings:
         click.echo(f"warning: {stem}: {w}", err=True)
     if with_report:
@@ -121,8 +127,3 @@ def _after(analysis, out_dir: Path, stem: str, with_report: bool) -> None:
             raise FormcheckError("the HTML report is not available in this install") from None
         write_report(analysis.session, Path(out_dir) / f"{stem}.report.html",
                      base_dir=Path(out_dir))
-    try:  # results also go to the review store when it is available
-        from formcheck.review.store import record_session
-    except ModuleNotFoundError:
-        return
-    record_session(Path(out_dir), analysis.session, Path(out_dir) / f"{stem}.json")

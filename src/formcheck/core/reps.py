@@ -91,6 +91,38 @@ def _crossing(seg: np.ndarray, level: float, lo: int, hi: int, rising: bool,
     return lo + j + float(frac)
 
 
+def top_level(seg: np.ndarray, tolerance_deg: float) -> tuple[int, int, int, float]:
+    """The top of a movement's angle samples ``seg`` (degrees): ``(k_peak, ts, te, level)``,
+    the index of the maximum, the contiguous stretch around it within ``tolerance_deg`` of it
+    (gaps bridged) and the top level, the 75th percentile of that stretch. Offline
+    segmentation and the live engine read a movement's top with this one function."""
+    finite = np.isfinite(seg)
+    n = len(seg)
+    mx = float(np.nanmax(seg))
+    k_peak = int(np.nanargmax(seg))
+    in_top = finite & (seg >= mx - tolerance_deg)
+    ts = k_peak
+    while ts > 0 and (in_top[ts - 1] or not finite[ts - 1]):
+        ts -= 1
+    te = k_peak
+    while te < n - 1 and (in_top[te + 1] or not finite[te + 1]):
+        te += 1
+    return k_peak, ts, te, float(np.nanpercentile(seg[ts:te + 1], 75))
+
+
+def rep_decision(top_deg: float, held_s: float | None, params: RepParams) -> tuple[bool, bool]:
+    """Is a rise a rep? ``(is_rep, by_hold)`` for a top level ``top_deg`` (degrees) held
+    ``held_s`` seconds (None: unknown, the top alone decides).
+
+    The one decision offline segmentation and live cues share: the top reaches
+    ``min_peak_deg``; within ``boundary_band_deg`` of that line (where the angle cannot tell),
+    the top is held at least ``boundary_hold_s`` instead."""
+    by_hold = held_s is not None and abs(top_deg - params.min_peak_deg) < params.boundary_band_deg
+    if by_hold:
+        return held_s >= params.boundary_hold_s, True
+    return top_deg >= params.min_peak_deg, False
+
+
 def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params: RepParams,
                      complete: bool = True, fps: float | None = None) -> Movement:
     """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
@@ -109,18 +141,9 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     (given ``fps``), the top is held at least ``boundary_hold_s`` instead.
     """
     seg = a[s:e + 1]
-    finite = np.isfinite(seg)
     n = len(seg)
     mx = float(np.nanmax(seg))
-    k_peak = int(np.nanargmax(seg))
-    in_top = finite & (seg >= mx - params.top_tolerance_deg)
-    ts = k_peak
-    while ts > 0 and (in_top[ts - 1] or not finite[ts - 1]):
-        ts -= 1
-    te = k_peak
-    while te < n - 1 and (in_top[te + 1] or not finite[te + 1]):
-        te += 1
-    peak = float(np.nanpercentile(seg[ts:te + 1], 75))
+    k_peak, ts, te, peak = top_level(seg, params.top_tolerance_deg)
     after = seg[te:]
     bottom_after = float(np.nanmin(after)) if np.isfinite(after).any() else bottom_before
     amp_b = max(peak - bottom_before, 1e-6)
@@ -156,10 +179,8 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     top_end_f = float(te) if te_f is None else te_f
     top_start_f = min(max(top_start_f, start_f), end_f)
     top_end_f = min(max(top_end_f, top_start_f), end_f)
-    is_rep = peak >= params.min_peak_deg
-    by_hold = bool(fps) and abs(peak - params.min_peak_deg) < params.boundary_band_deg
-    if by_hold:
-        is_rep = (top_end_f - top_start_f) / fps >= params.boundary_hold_s
+    is_rep, by_hold = rep_decision(peak, (top_end_f - top_start_f) / fps if fps else None,
+                                   params)
     r = lambda x: int(round(x))  # noqa: E731
     return Movement(start=s + r(start_f), top_start=s + r(top_start_f), top_end=s + r(top_end_f),
                     end=s + r(end_f), peak_frame=s + k_peak, peak_angle_deg=peak,
@@ -248,6 +269,16 @@ class RepCounter:
             self._start(self._trough_frame, self._trough, a)
             return done
         return None
+
+    def top_level_deg(self) -> float:
+        """The top level of the movement in progress so far (:func:`top_level`; NaN when
+        there is none)."""
+        if self._move_start < 0:
+            return float("nan")
+        seg = np.asarray(self._angles[self._move_start:], float)
+        if not np.isfinite(seg).any():
+            return float("nan")
+        return top_level(seg, self.params.top_tolerance_deg)[3]
 
     def _start(self, frame: int, low: float, a: float) -> None:
         self._move_start, self._move_low = frame, low

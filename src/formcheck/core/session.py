@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from formcheck.errors import InputError, require_file
-from formcheck.core.rules import Finding
+from formcheck.core.rules.finding import Finding
 
 SCHEMA_ID = "formcheck.session"
 SCHEMA_VERSION = "1.3"

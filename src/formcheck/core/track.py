@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from formcheck.errors import InputError, require_file
+from formcheck.fsutil import atomic_path
 
 TRACK_FORMAT_VERSION = 1
 
@@ -158,9 +159,8 @@ class PoseTrack:
         if self.masks is not None:
             arrays["masks_packed"] = np.packbits(self.masks.astype(bool).ravel())
             arrays["masks_shape"] = np.array(self.masks.shape, np.int64)
-        tmp = p.with_name(p.name + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
-        tmp.replace(p)
+        with atomic_path(p) as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
+            np.savez_compressed(f, **arrays)
         return p
 
     def xy(self, name: str) -> np.ndarray:
