@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.live.engine import CueThrottler, LiveAnalyzer
 from formcheck.analysis import analyze_track
-from formcheck.pose.estimator import FramePose
 from formcheck.core.rules import load_profile
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.live.engine import CueThrottler, LiveAnalyzer
+from formcheck.pose.estimator import FramePose
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -45,7 +45,7 @@ def test_throttler_one_cue_per_fault_per_rep():
 
 
 def test_mailbox_keeps_only_the_newest():
-    from formcheck.live.app import Mailbox
+    from formcheck.live.capture import Mailbox
     box = Mailbox()
     for i in range(5):
         box.put(i)
@@ -64,7 +64,7 @@ def test_mailbox_keeps_only_the_newest():
 def test_beeper_without_sound_device_is_quiet(monkeypatch):
     import builtins
 
-    from formcheck.live.app import Beeper
+    from formcheck.live.audio import Beeper
     from formcheck.live.engine import Cue
 
     real_import = builtins.__import__
@@ -87,7 +87,7 @@ def test_beeper_plays_off_thread_and_a_fault_wins(monkeypatch):
     import time
     import types
 
-    from formcheck.live.app import Beeper
+    from formcheck.live.audio import Beeper
     from formcheck.live.engine import Cue
 
     played = []
