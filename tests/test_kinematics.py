@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from formcheck.core.kinematics import (angle_between, estimate_geometry, front_crease, joint_angles,
-                                  signed_shk_angle, silhouette_arch, three_point_angle)
+from formcheck.core.geometry import angle_between, estimate_geometry, signed_shk_angle, three_point_angle
+from formcheck.core.kinematics import joint_angles
+from formcheck.core.silhouette import front_crease, silhouette_arch
 from formcheck.core.synthetic import SynthRep, SynthSpec, hip_position, make_track
 
 UP = np.array([0.0, -1.0])  # image y points down
@@ -104,7 +105,7 @@ def test_silhouette_arch_straight_vs_bowed():
     for x, b in zip(xs, bow):
         masks[1, 130 - b:130, x] = False
     masks[2, 200:215, 40:360] = True  # the arm on the floor, below a gap
-    from formcheck.core.kinematics import Geometry
+    from formcheck.core.geometry import Geometry
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     arch = silhouette_arch(xy, masks, 1.0, geom)
     assert arch[0] == pytest.approx(0, abs=0.5)
@@ -121,7 +122,7 @@ def test_front_crease_belly_above_the_thigh_line():
     # the hip: + (atan(12 / d), d = 0.25 * 300 + 0.175 * 200 = 110 px); the thigh part raised
     # instead: -
     h, w = 260, 620
-    from formcheck.core.kinematics import Geometry
+    from formcheck.core.geometry import Geometry
     from formcheck.core.track import LM
     xy = np.full((4, 33, 2), np.nan)
     xy[:, LM["left_shoulder"]] = (50, 100)
@@ -155,7 +156,8 @@ def test_midline_bias_from_the_silhouette():
     # landmarks on the upper surface of a 60 px thick slab: the angle through the slab's
     # middle at shoulder and hip is what the midline bias compares with
     h, w = 260, 460
-    from formcheck.core.kinematics import Geometry, midline_bias
+    from formcheck.core.geometry import Geometry
+    from formcheck.core.silhouette import midline_bias
     from formcheck.core.track import LM
     xy = np.full((1, 33, 2), np.nan)
     xy[0, LM["left_shoulder"]] = (50, 72)    # on top of the slab (rows 70..129)
@@ -166,7 +168,7 @@ def test_midline_bias_from_the_silhouette():
     masks[0, 200:215, 40:360] = True  # an arm on the floor must not deepen the body
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     bias = midline_bias(xy, masks, 1.0, geom, np.array([0]))
-    from formcheck.core.kinematics import signed_shk_angle
+    from formcheck.core.geometry import signed_shk_angle
     raw = signed_shk_angle(xy[:, LM["left_shoulder"]], xy[:, LM["left_hip"]],
                            xy[:, LM["left_knee"]], UP)[0]
     mid = signed_shk_angle(np.array([[50, 99.5]]), np.array([[250, 99.5]]),
@@ -296,7 +298,7 @@ def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
 
 
 def test_impossible_landmark_frames_are_treated_as_no_person():
-    from formcheck.core.kinematics import implausible_frames
+    from formcheck.core.geometry import implausible_frames
     from formcheck.analysis import analyze_track
     from formcheck.core.track import side_index
 
@@ -332,7 +334,7 @@ def test_view_warnings_say_how_to_film():
     # for a side view at hip height, not only a side view
     from dataclasses import replace
 
-    from formcheck.core.kinematics import Geometry
+    from formcheck.core.geometry import Geometry
     from formcheck.core.view import view_warning
     g = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 36.0, "oblique", 1.0)
     w = view_warning(g)

@@ -216,7 +216,7 @@ def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
 
 def test_lumbar_measure_names_match_the_measures():
     # rules validates and names the measures, kinematics computes them: the same set of names
-    from formcheck.core.kinematics import LUMBAR_MEASURES
+    from formcheck.core.silhouette import LUMBAR_MEASURES
     from formcheck.core.rules import LUMBAR_MEASURE_NAMES
     assert set(LUMBAR_MEASURE_NAMES) == set(LUMBAR_MEASURES)
 

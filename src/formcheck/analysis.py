@@ -19,11 +19,10 @@ import numpy as np
 from formcheck import __version__
 from formcheck.core.bias import BiasModel, load_bias_model
 from formcheck.core.judge import rep_records
-from formcheck.core.kinematics import (LUMBAR_MEASURES, Geometry, estimate_geometry,
-                                       implausible_frames, joint_angles, midline_bias,
-                                       trunk_thickness)
+from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
+from formcheck.core.kinematics import joint_angles
+from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
 from formcheck.core.measures import heel_jumps, top_frames
-from formcheck.core.phases import PHASES
 from formcheck.core.reps import segment
 from formcheck.core.rules import (EXERCISES, Profile, evaluate_set, load_profile,
                                   resolve_exercise)

@@ -11,10 +11,10 @@ MediaPipe's 3-D world landmarks (:meth:`BiasModel.fuse`: ``raw = image + world_w
 
 where ``yaw_deg`` is the estimated camera yaw, ``thickness`` the body's depth at mid-trunk
 over the shoulder–hip length, and ``midline_deg`` the per-set bias measured on the athlete's
-own silhouette (:func:`formcheck.core.kinematics.midline_bias`), all read off the same track.
+own silhouette (:func:`formcheck.core.silhouette.midline_bias`), all read off the same track.
 Without masks, ``midline_deg`` is replaced by ``midline_fallback_deg`` (its calibration mean).
 ``yaw_deg`` is the view's departure from a pure side view as read from the apparent hip and
-shoulder width (:func:`formcheck.core.kinematics.view_yaw`), so it grows with the camera's height
+shoulder width (:func:`formcheck.core.geometry.view_yaw`), so it grows with the camera's height
 as well as its yaw. Each exercise has its own model (the landmarks sit differently on a body
 propped on a bench and one lying on the floor), fitted by ``benchmarks/calibrate.py`` on
 labelled synthetic clips and shipped in ``calibration.toml`` as ``[bias.<exercise>]``; the true

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from formcheck.core.kinematics import Angles, Geometry
+from formcheck.core.geometry import Geometry
+from formcheck.core.kinematics import Angles
 from formcheck.core.measures import (RepMeasures, arch_baseline, heel_jumps, heel_rises,
                                      top_arch)
 from formcheck.core.reps import Movement

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.core.kinematics import Geometry
+from formcheck.core.geometry import Geometry
 from formcheck.core.reps import Movement
 from formcheck.core.view import confidence
 

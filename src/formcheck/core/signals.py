@@ -11,7 +11,6 @@ All arrays are time-first: ``(T, ...)``; NaN marks missing samples.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import butter, filtfilt
 
 DEFAULT_CUTOFF_HZ = 4.0
 DEFAULT_MAX_GAP_S = 0.5
@@ -55,6 +54,8 @@ def lowpass(x: np.ndarray, fps: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     nyq = fps / 2.0
     if cutoff_hz >= nyq * 0.95:
         return x.copy()
+    from scipy.signal import butter, filtfilt  # offline only: live never loads scipy
+
     b, a = butter(order, cutoff_hz / nyq)
     padlen = 3 * max(len(a), len(b))
     flat = x.reshape(x.shape[0], -1)

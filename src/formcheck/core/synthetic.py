@@ -122,7 +122,7 @@ def make_track(spec: SynthSpec | None = None) -> tuple[PoseTrack, list[dict]]:
     if spec.landmark_bias_deg is not None:
         return _build_track(spec, spec.landmark_bias_deg)
     from formcheck.core.bias import load_bias_model
-    from formcheck.core.kinematics import estimate_geometry
+    from formcheck.core.geometry import estimate_geometry
 
     track, _ = _build_track(spec, 0.0)  # the view (and so the bias) does not depend on it
     yaw = estimate_geometry(track).yaw_deg

@@ -160,7 +160,7 @@ class PoseTrack:
             arrays["masks_packed"] = np.packbits(self.masks.astype(bool).ravel())
             arrays["masks_shape"] = np.array(self.masks.shape, np.int64)
         with atomic_path(p) as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # stubs: allow_pickle
         return p
 
     def xy(self, name: str) -> np.ndarray:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from formcheck.core.kinematics import Geometry
+from formcheck.core.geometry import Geometry
 
 
 def confidence(geom: Geometry) -> float:

@@ -25,9 +25,9 @@ import numpy as np
 
 from formcheck.core.bias import BiasModel, load_bias_model
 from formcheck.core.judge import rep_records
-from formcheck.core.kinematics import (LUMBAR_MEASURES, Angles, Geometry, estimate_geometry,
-                                       heel_heights, joint_angles, midline_bias,
-                                       trunk_thickness, view_yaw)
+from formcheck.core.geometry import Geometry, estimate_geometry, view_yaw
+from formcheck.core.kinematics import Angles, heel_heights, joint_angles
+from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
 from formcheck.core.measures import heel_jumps, raw_heel_rises, top_frames
 from formcheck.core.reps import RepCounter
 from formcheck.core.rules import Profile

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.core.kinematics import MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Geometry, \
+from formcheck.core.geometry import Geometry, MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG
+from formcheck.core.kinematics import \
     signed_shk_angle
 from formcheck.core.track import side_index
 
@@ -78,7 +79,7 @@ class SetupGuide:
         return missing
 
     def impossible(self, img: np.ndarray, vis: np.ndarray, geom: Geometry | None) -> bool:
-        """A failed detection (kinematics.implausible_frames, one frame at a time): the
+        """A failed detection (geometry.implausible_frames, one frame at a time): the
         shoulder–hip–knee angle outside what a body can do here, or, once the geometry is
         known, the torso or thigh shorter than half its length then."""
         if geom is not None and geom.side in ("left", "right"):

@@ -25,7 +25,7 @@ from formcheck.errors import ConfigError, require_file
 EXERCISES = ("hip_thrust", "glute_bridge")
 #: What ``--exercise`` accepts: an exercise, or ``auto`` (read from the set-up, per video).
 EXERCISE_CHOICES = EXERCISES + ("auto",)
-#: The silhouette measures ``rules.lumbar_arch.measure`` may name (``kinematics.LUMBAR_MEASURES``)
+#: The silhouette measures ``rules.lumbar_arch.measure`` may name (``silhouette.LUMBAR_MEASURES``)
 #: and how a finding's message calls them.
 LUMBAR_MEASURE_NAMES = {"back_bend": "back-outline bend", "front_crease": "front-outline crease"}
 #: The set baselines ``rules.lumbar_arch.baseline`` may name (``measures.arch_baseline``).
