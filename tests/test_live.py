@@ -447,7 +447,7 @@ def test_bias_refresh_replays_the_counter(monkeypatch):
         self.bias += 0.5
         return True
 
-    monkeypatch.setattr(LiveAnalyzer, "_refresh_bias", refresh)
+    monkeypatch.setattr(LiveAnalyzer, "refresh_bias", refresh)
     prof = load_profile("hip_thrust")
     an = LiveAnalyzer(prof, track.fps, track.width, track.height)
     for i in range(cut):
