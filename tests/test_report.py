@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from formcheck.sinks.files import write_outputs
 from formcheck.analysis import analyze_track
-from formcheck.sinks.report import (angle_plot_png, form_score, load_frames, normalize_reviews,
-                              rep_score, write_report)
 from formcheck.core.session import Session
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.sinks.files import write_outputs
+from formcheck.sinks.plots import angle_plot_png
+from formcheck.sinks.report import load_frames, write_report
+from formcheck.sinks.scoring import form_score, normalize_reviews, rep_score
 
 REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=0.8)]
 
@@ -47,6 +48,7 @@ def _images(html: str) -> list[str]:
     return re.findall(r'src="([^"]+)"', html)
 
 
+@pytest.mark.slow  # renders and re-reads a synthetic video (~6 s)
 def test_report_is_self_contained(with_video, tmp_path):
     session, jp = with_video
     out = write_report(session, tmp_path / "r.html", base_dir=jp.parent)

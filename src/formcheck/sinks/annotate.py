@@ -10,11 +10,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from formcheck.core.phases import PHASES
 from formcheck.core.track import SKELETON_EDGES, side_index
+from formcheck.fsutil import atomic_path
+
+if TYPE_CHECKING:
+    from formcheck.analysis import Analysis
 
 GREEN = (80, 200, 60)
 RED = (40, 40, 230)
@@ -60,7 +66,7 @@ def _panel(img, lines, org, th) -> None:
         roi = img[y0:y1, x0:x1]
         roi[:] = (roi * 0.45).astype(img.dtype)
     y = y0 + pad
-    for (t, col, sc), sz in zip(lines, sizes):
+    for (t, col, sc), sz in zip(lines, sizes, strict=True):
         y += sz[1]
         cv2.putText(img, t, (x0 + pad, y), cv2.FONT_HERSHEY_SIMPLEX, sc, col, th, cv2.LINE_AA)
         y += gap
@@ -116,10 +122,8 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     return frame
 
 
-def frame_states(analysis) -> Callable[[int], OverlayState]:
+def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
     """A function giving the :class:`OverlayState` of frame ``i`` of an analysed video."""
-    from formcheck.analysis import PHASES
-
     s = analysis.session
     fr = analysis.frames
     target = (int(s.profile["set"]["min_reps"]), int(s.profile["set"]["max_reps"]))
@@ -162,27 +166,31 @@ def frame_states(analysis) -> Callable[[int], OverlayState]:
     return state
 
 
-def write_annotated_video(analysis, video_path: str | os.PathLike, out_path: str | os.PathLike,
+def write_annotated_video(analysis: Analysis, video_path: str | os.PathLike,
+                          out_path: str | os.PathLike,
                           progress: Callable[[int], None] | None = None) -> Path:
-    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (MPEG-4, .mp4)."""
+    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (MPEG-4, .mp4).
+
+    The video is encoded under a temporary name and renamed when complete, so a failed encode
+    never leaves a partial video under ``out_path``.
+    """
     from formcheck.pose.video import iter_frames, probe_video
 
     info = probe_video(video_path)
     out = Path(out_path)
-    tmp = out.with_name(out.stem + ".tmp" + out.suffix)
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), info.fps,
-                             (info.width, info.height))
-    if not writer.isOpened():
-        raise OSError(f"cannot write video {out}")
-    state = frame_states(analysis)
-    try:
-        for i, _t, frame in iter_frames(video_path, info):
-            if frame.shape[1] != info.width or frame.shape[0] != info.height:
-                frame = cv2.resize(frame, (info.width, info.height))
-            writer.write(draw_overlay(frame, state(i)))
-            if progress:
-                progress(1)
-    finally:
-        writer.release()
-    tmp.replace(out)
+    with atomic_path(out) as tmp:  # keeps the suffix: VideoWriter picks the container by it
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), info.fps,
+                                 (info.width, info.height))
+        if not writer.isOpened():
+            raise OSError(f"cannot write video {out}")
+        state = frame_states(analysis)
+        try:
+            for i, _t, frame in iter_frames(video_path, info):
+                if frame.shape[1] != info.width or frame.shape[0] != info.height:
+                    frame = cv2.resize(frame, (info.width, info.height))
+                writer.write(draw_overlay(frame, state(i)))
+                if progress:
+                    progress(1)
+        finally:
+            writer.release()
     return out

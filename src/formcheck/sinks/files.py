@@ -1,4 +1,4 @@
-"""Result files for one analysed set, all written atomically (temporary file, then rename).
+"""Result files for one analysed set, all written atomically (:mod:`formcheck.fsutil`).
 
 ``<stem>.json`` (session), ``<stem>.reps.csv``, ``<stem>.frames.csv`` (units in headers),
 ``<stem>.track.npz`` (pose track, for re-analysis without the model) and
@@ -11,10 +11,17 @@ import csv
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from formcheck.analysis import PHASES, Analysis
+from formcheck.core.phases import PHASES
+from formcheck.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from formcheck.analysis import Analysis
+
+__all__ = ["REPS_COLUMNS", "FRAMES_COLUMNS", "reps_csv", "frames_csv", "write_outputs"]
 
 REPS_COLUMNS = ("index", "start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
                 "peak_angle_raw_deg", "hold_s", "lowering_s", "rising_s", "knee_angle_deg",
@@ -24,13 +31,6 @@ FRAMES_COLUMNS = ("frame", "time_s", "detected", "phase", "rep", "shk_angle_deg"
                   "shk_angle_raw_deg", "shk_angle_world_deg", "knee_angle_deg",
                   "shin_to_vertical_deg", "torso_to_floor_deg", "heel_lift_m",
                   "lumbar_silhouette_deg", "visibility")
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def _fmt(v) -> str:

@@ -1,0 +1,104 @@
+"""The shoulder–hip–knee angle plot of a set (PNG), for the HTML report and the review app.
+
+Angles in degrees, times in seconds. matplotlib is imported on first use (Agg backend).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import numpy as np
+
+from formcheck.core.session import Session
+from formcheck.sinks.scoring import normalize_reviews
+
+#: Plot axes rectangle in figure fractions (left, bottom, width, height); the review app maps
+#: clicks on the plot image to times with it.
+PLOT_AXES = (0.06, 0.16, 0.92, 0.76)
+PLOT_SIZE_IN = (10.0, 3.2)
+PLOT_DPI = 100
+
+
+def band(session: Session) -> tuple[float, float]:
+    """The target band of the peak angle (degrees): the sag and hyperextension limits."""
+    rules = (session.profile or {}).get("rules", {})
+    lo = rules.get("sag", {}).get("min_peak_deg", 170.0)
+    hi = rules.get("hyperextension", {}).get("max_peak_deg", 190.0)
+    return float(lo), float(hi)
+
+
+def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
+                   reviews: Any = None) -> bytes:
+    """PNG of the shoulder–hip–knee angle over time: reps shaded, faults marked, band drawn.
+
+    The axes fill :data:`PLOT_AXES` and the x axis spans 0 .. the video duration.
+    """
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    rv = normalize_reviews(reviews)
+    lo, hi = band(session)
+    fig = Figure(figsize=PLOT_SIZE_IN, dpi=PLOT_DPI)
+    ax = fig.add_axes(PLOT_AXES)
+    duration = float(session.video.get("duration_s") or 0.0)
+    if frames is not None and len(frames["time_s"]):
+        duration = max(duration, float(np.nanmax(frames["time_s"])))
+    duration = duration or 1.0
+    ax.axhspan(lo, hi, color="#2e7d32", alpha=0.10, lw=0)
+    for y in (lo, hi):
+        ax.axhline(y, color="#2e7d32", lw=0.8, ls="--")
+    for r in session.reps:
+        ax.axvspan(r.start_s, r.end_s, color="#1565c0" if not r.faults else "#c62828",
+                   alpha=0.08, lw=0)
+        ax.axvspan(r.top_start_s, r.top_end_s, color="#1565c0" if not r.faults else "#c62828",
+                   alpha=0.12, lw=0)
+    ymin, ymax = lo - 60, hi + 10
+    if frames is not None:
+        t, a = frames["time_s"], frames["shk_angle_deg"]
+        ax.plot(t, a, color="#222", lw=1.3)
+        if np.isfinite(a).any():
+            ymin = min(ymin, float(np.nanmin(a)) - 5)
+            ymax = max(ymax, float(np.nanmax(a)) + 5)
+    ymax += 16  # room for the rep numbers and finding labels
+    for r in session.reps:
+        ax.text((r.start_s + r.end_s) / 2, ymax - 1.5, str(r.index), ha="center", va="top",
+                fontsize=9, color="#333", fontweight="bold")
+        stacked: dict[int, int] = {}
+        for f in r.findings:
+            if f.time_s is None:
+                continue
+            overruled = (rv.get((r.index, f.rule)) or {}).get("verdict") == "overrule"
+            y = f.value if f.unit == "deg" and f.rule in ("sag", "hyperextension") \
+                and f.value is not None else _angle_at(frames, f.time_s, r.peak_angle_deg)
+            color = "#9e9e9e" if overruled else ("#c62828" if f.severity == "fault"
+                                                 else "#ef6c00")
+            ax.plot([f.time_s], [y], marker="v" if f.severity == "fault" else "o", ms=7,
+                    color=color, mec="white", mew=0.8, ls="none")
+            slot = int(round(f.time_s * 2))  # labels within ~0.5 s stack upwards
+            k = stacked[slot] = stacked.get(slot, -1) + 1
+            ax.annotate(f.rule.replace("_", " "), (f.time_s, y), textcoords="offset points",
+                        xytext=(0, -12 - 8 * k), ha="center", fontsize=6.5, color=color)
+    ax.set_xlim(0, duration)
+    ax.set_ylim(ymin, ymax)
+    ax.set_xlabel("time (s)", fontsize=9)
+    ax.set_ylabel("shoulder–hip–knee (°)", fontsize=9)
+    ax.tick_params(labelsize=8)
+    ax.grid(alpha=0.25)
+    if frames is None:
+        ax.text(0.5, 0.5, "frame data not found", transform=ax.transAxes, ha="center",
+                color="#666")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PLOT_DPI)
+    return buf.getvalue()
+
+
+def _angle_at(frames, t_s: float, default: float) -> float:
+    """The plotted angle (degrees) nearest ``t_s`` seconds, or ``default`` where there is none."""
+    if frames is None or not len(frames["time_s"]):
+        return default
+    i = int(np.argmin(np.abs(frames["time_s"] - t_s)))
+    v = frames["shk_angle_deg"][i]
+    return float(v) if math.isfinite(v) else default
