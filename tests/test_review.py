@@ -1,4 +1,5 @@
-"""Tests for the review web app (formcheck.review.app), through Starlette's TestClient."""
+"""Tests for the review web app (formcheck.review) and its command (formcheck.cli.review),
+through Starlette's TestClient."""
 
 from __future__ import annotations
 
@@ -12,17 +13,19 @@ import pytest
 
 warnings.filterwarnings("ignore", message=".*httpx.*")
 
-from formcheck.sinks.files import write_outputs  # noqa: E402
 from formcheck.analysis import analyze_track  # noqa: E402
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track  # noqa: E402
 from formcheck.core.track import LM  # noqa: E402
+from formcheck.sinks.files import write_outputs  # noqa: E402
 
 starlette = pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
-from formcheck.review import app as review_app  # noqa: E402
-from formcheck.review.app import CSRF_COOKIE, create_app  # noqa: E402
-from formcheck.review.store import open_store  # noqa: E402
+from formcheck.cli.review import command as review_command  # noqa: E402
+from formcheck.review import routes as review_routes  # noqa: E402
+from formcheck.review.app import create_app  # noqa: E402
+from formcheck.review.security import CSRF_COOKIE  # noqa: E402
+from formcheck.review.store import Store, open_store  # noqa: E402
 
 FAULTY_REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=0.8)]
 
@@ -154,7 +157,7 @@ def test_review_saved_and_survives_restart(store):
     r = post_review(c, f["id"], "agree", "")  # no name given: the --reviewer default
     assert r.json()["reviewer"] == "coach-default"
     # "restart": a new store handle and app on the same file
-    st2 = review_app.Store(store.path)
+    st2 = Store(store.path)
     c2 = client(create_app(st2))
     page = c2.get(f"/sets/{sid}").text
     assert 'data-verdict="agree" aria-pressed="true"' in page
@@ -318,11 +321,11 @@ def test_concurrent_reviewers_lose_nothing(store):
 
 # -- the command -----------------------------------------------------------------------------
 def _run_command(args, monkeypatch, env=None):
-    from click.testing import CliRunner
     import uvicorn
+    from click.testing import CliRunner
     calls = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app, **kw))
-    r = CliRunner().invoke(review_app.command, args, env=env or {})
+    r = CliRunner().invoke(review_command, args, env=env or {})
     return r, calls
 
 
@@ -352,6 +355,7 @@ def test_command_other_address_needs_token(results, tmp_path, monkeypatch):
 
 def test_cli_group_loads_review_and_report():
     from click.testing import CliRunner
+
     from formcheck.cli import cli
     r = CliRunner().invoke(cli, ["review", "--help"])
     assert r.exit_code == 0 and "--token" in r.output
@@ -364,8 +368,33 @@ def test_new_results_show_up_without_restart(tmp_path, monkeypatch):
     make_result(root / "eve", "first", reps=[SynthRep(), SynthRep()], video=False)
     st = open_store(root)
     st.import_dir(root)
-    monkeypatch.setattr(review_app, "RESCAN_S", 0.0)
+    monkeypatch.setattr(review_routes, "RESCAN_S", 0.0)
     c = client(create_app(st, import_dir=root))
     assert "first.mp4" in c.get("/").text
     make_result(root / "eve", "second", reps=[SynthRep()], video=False)
     assert "second.mp4" in c.get("/").text
+
+
+def test_analyze_writes_no_store_review_imports(tmp_path, monkeypatch):
+    """`formcheck analyze` leaves the store alone; `formcheck review DIR` imports what it finds
+    under DIR into DIR/formcheck.sqlite, once."""
+    from click.testing import CliRunner
+
+    from formcheck.cli import cli
+    from formcheck.review.store import DB_NAME
+    src = tmp_path / "src"
+    make_result(src, "set1", video=False)
+    out = tmp_path / "runs"
+    r = CliRunner().invoke(cli, ["analyze", "--track", str(src / "set1.track.npz"),
+                                 "--out", str(out / "alice"), "-q"])
+    assert r.exit_code == 0, r.output
+    (jp,) = (out / "alice").glob("*.json")
+    assert not list(tmp_path.rglob(DB_NAME))  # nothing written silently
+    r, calls = _run_command([str(out), "--no-prepare"], monkeypatch)
+    assert r.exit_code == 0, r.output
+    assert "imported 1 result(s)" in r.output and calls["port"] == 8000
+    assert (out / DB_NAME).is_file() and [p.parent for p in tmp_path.rglob(DB_NAME)] == [out]
+    assert [(s["stem"], s["athlete"]) for s in open_store(out).list_sets()] == [
+        (jp.stem, "alice")]
+    r, _ = _run_command([str(out), "--no-prepare"], monkeypatch)
+    assert r.exit_code == 0 and "imported" not in r.output

@@ -23,9 +23,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ("ht_faults_right.mp4", "demo_hip_thrust.mp4")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="/usr/bin/chromium is not installed "
-                                       "(apt-get install -y chromium)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(),
+                                 reason="/usr/bin/chromium is not installed "
+                                        "(apt-get install -y chromium)")]
 
 
 def _free_port() -> int:
@@ -36,16 +37,19 @@ def _free_port() -> int:
 
 def _sample_result(out: Path) -> Path | None:
     """Analyse the first usable sample video into ``out``; None if there is none."""
-    from formcheck.errors import FormcheckError
     from formcheck.analysis import analyze_video
+    from formcheck.errors import FormcheckError
+    from formcheck.sinks.files import write_outputs
     for name in SAMPLES:
         video = ROOT / "samples" / name
         if not video.is_file() or video.stat().st_size < 10_000:
             continue
         try:
-            a = analyze_video(video, out_dir=out / "sample-athlete")
+            a = analyze_video(video)
+            write_outputs(a, out / "sample-athlete", video_path=video, stem=video.stem)
         except FormcheckError as exc:  # e.g. no pose model here: use the synthetic set
-            warnings.warn(f"sample {name} not usable, using a synthetic set: {exc}")
+            warnings.warn(f"sample {name} not usable, using a synthetic set: {exc}",
+                          stacklevel=2)
             continue
         if any(r.faults for r in a.session.reps):
             return out / "sample-athlete" / f"{video.stem}.json"
@@ -69,7 +73,8 @@ def wait_js(page, expr: str, arg=None, timeout: float = 30.0):
 def server(tmp_path_factory):
     import uvicorn
 
-    from formcheck.review.app import LOOPBACK_NAMES, create_app
+    from formcheck.review.app import create_app
+    from formcheck.review.security import LOOPBACK_NAMES
     from formcheck.review.store import open_store
 
     root = tmp_path_factory.mktemp("runs")

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.review import store as store_mod
-from formcheck.errors import InputError
 from formcheck.analysis import analyze_track
 from formcheck.core.session import Session
-from formcheck.review.store import DB_NAME, MIGRATIONS, Store, db_path_for, open_store, record_session
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.errors import InputError
+from formcheck.review import store as store_mod
+from formcheck.review.store import (
+    DB_NAME,
+    MIGRATIONS,
+    Store,
+    db_path_for,
+    open_store,
+    record_session,
+)
 from formcheck.sinks.files import write_outputs
 
 REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=0.8)]
@@ -169,7 +176,7 @@ def test_import_dir_and_record_session(runs, tmp_path):
     later = time.time() + 5
     os.utime(jp, (later, later))
     assert len(st.import_dir(runs)) == 1
-    # the hook `formcheck analyze` calls
+    # the explicit library call (no command calls it: `formcheck review DIR` imports)
     out = tmp_path / "out"
     jp2 = result(out, "s9")
     sid = record_session(out, Session.load(jp2), jp2)
@@ -191,10 +198,10 @@ def test_reviews_append_only_latest_wins(runs, tmp_path):
         st.add_review(fid, "nope")
     with pytest.raises(KeyError):
         st.add_review(123456, "agree")
-    with pytest.raises(sqlite3.IntegrityError):  # the schema itself refuses bad verdicts
-        with st.transaction() as con:
-            con.execute("INSERT INTO reviews (finding_id, verdict, created_utc) VALUES (?,?,?)",
-                        (fid, "bogus", "t"))
+    # the schema itself refuses bad verdicts
+    with pytest.raises(sqlite3.IntegrityError), st.transaction() as con:
+        con.execute("INSERT INTO reviews (finding_id, verdict, created_utc) VALUES (?,?,?)",
+                    (fid, "bogus", "t"))
 
 
 def test_two_handles_saving_at_once_lose_nothing(runs, tmp_path):
@@ -240,3 +247,36 @@ def test_two_processes_saving_at_once_lose_nothing(runs, tmp_path):
         assert pr.exitcode == 0
     notes = {h["note"] for h in st.review_history(sid)}
     assert notes == {f"{n}-{i}" for n in ("x", "y") for i in range(30)}
+
+
+def test_import_dir_rereads_only_new_or_changed_files(tmp_path, monkeypatch):
+    """A rescan reads a result again only when its size or modification time changed, also
+    when a replacement keeps an older modification time (e.g. ``cp -p``)."""
+    root = tmp_path / "runs"
+    jp = result(root / "alice")
+    st = Store(tmp_path / "s.sqlite")
+    (sid,) = st.import_dir(root)
+    loads = []
+    real_load = Session.load
+    monkeypatch.setattr(Session, "load",
+                        classmethod(lambda cls, p: loads.append(p) or real_load(p)))
+    assert st.import_dir(root) == [] and loads == []  # unchanged: not read at all
+    before = jp.stat().st_mtime - 100
+    result(root / "alice", reps=[SynthRep()])  # same path, new content
+    os.utime(jp, (before, before))  # ... and an older modification time
+    assert st.import_dir(root) == [sid] and st.get_set(sid)["rep_count"] == 1
+    result(root / "bob", "set2")
+    assert len(st.import_dir(root)) == 1 and len(st.list_sets()) == 2
+
+
+def test_stores_from_before_file_stamps_reimport_once(tmp_path):
+    """A store of schema 1 (no size/mtime per set) reads each result once more, then not."""
+    root = tmp_path / "runs"
+    result(root / "alice")
+    p = tmp_path / "old.sqlite"
+    st = Store(p)
+    st.import_dir(root)
+    with st.connect() as con:
+        con.execute("UPDATE sets SET json_mtime_ns=NULL, json_size=NULL")
+    assert len(st.import_dir(root)) == 1
+    assert st.import_dir(root) == []

@@ -1,0 +1,218 @@
+"""The review app's request handlers and URL table.
+
+Pages: ``/`` (sets, filtered), ``/sets/{id}`` (player, plot, reps, findings). Media: the set's
+WebM video, plot, rep thumbnails and its own result files by exact name. Exports: CSV, JSON and
+the HTML report. API (JSON, CSRF-checked by :class:`formcheck.review.security.Guard`): save a
+verdict, rename the athlete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from formcheck.core.rules import RULE_IDS
+from formcheck.errors import InputError
+from formcheck.review import media, views
+from formcheck.review.store import VERDICTS, Store
+from formcheck.sinks.report import render_report
+
+STATIC_DIR = Path(__file__).parent / "static"
+RESCAN_S = 5.0  # at most this often, the sets list looks for new result files
+#: The standalone HTML report's own policy: its inline styles are its own.
+REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+              "frame-ancestors 'none'")
+FILTERS = ("athlete", "date", "exercise", "fault")
+
+
+class ReviewRoutes:
+    """The handlers over one store; ``import_dir``: result folder rescanned for new results
+    when the sets list is opened (at most every :data:`RESCAN_S` s)."""
+
+    def __init__(self, store: Store, templates: Jinja2Templates, *, reviewer: str = "",
+                 cache_dir: Path, import_dir: str | os.PathLike | None = None) -> None:
+        self.store = store
+        self.templates = templates
+        self.reviewer = reviewer
+        self.cache_dir = cache_dir
+        self.import_dir = import_dir
+        self._last_scan = time.monotonic()
+
+    def routes(self) -> list:
+        return [
+            Route("/", self.index),
+            Route("/sets/{set_id:int}", self.set_page),
+            Route("/sets/{set_id:int}/video", self.video),
+            Route("/sets/{set_id:int}/plot.png", self.plot),
+            Route("/sets/{set_id:int}/thumb/{rep:int}.jpg", self.thumb),
+            Route("/sets/{set_id:int}/export.csv", self.export_csv),
+            Route("/sets/{set_id:int}/export.json", self.export_json),
+            Route("/sets/{set_id:int}/report.html", self.export_report),
+            Route("/media/{set_id:int}/{name:path}", self.media),
+            Route("/api/sets/{set_id:int}", self.api_set),
+            Route("/api/sets/{set_id:int}/athlete", self.save_athlete, methods=["POST"]),
+            Route("/api/findings/{finding_id:int}/review", self.save_review, methods=["POST"]),
+            Route("/favicon.ico", self.favicon),
+            Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
+        ]
+
+    # -- lookups ---------------------------------------------------------------------------
+    def _view(self, request: Request) -> views.SetView:
+        view = views.set_view(self.store, request.path_params["set_id"])
+        if view is None:
+            raise HTTPException(404, "no such set")
+        return view
+
+    def _set_row(self, request: Request) -> dict:
+        s = self.store.get_set(request.path_params["set_id"])
+        if s is None:
+            raise HTTPException(404, "no such set")
+        return s
+
+    def _rescan(self) -> None:
+        """Import results written since the start (at most every RESCAN_S s)."""
+        if self.import_dir is not None and time.monotonic() - self._last_scan > RESCAN_S:
+            self._last_scan = time.monotonic()
+            self.store.import_dir(self.import_dir)
+
+    # -- pages -----------------------------------------------------------------------------
+    def index(self, request: Request):
+        self._rescan()
+        filters = {k: request.query_params.get(k) or None for k in FILTERS}
+        sets = self.store.list_sets(**filters)
+        for s in sets:
+            s["faults_list"] = _faults_in_rule_order(s["fault_counts"])
+        return self.templates.TemplateResponse(request, "index.html", {
+            "sets": sets, "facets": self.store.facets(), "filters": filters,
+            "csrf": request.state.csrf, "reviewer": self.reviewer})
+
+    def set_page(self, request: Request):
+        view = self._view(request)
+        return self.templates.TemplateResponse(request, "set.html", {
+            **view.context(), "data": views.page_data(view, self.reviewer),
+            "csrf": request.state.csrf, "reviewer": self.reviewer})
+
+    def favicon(self, request: Request):
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+
+    # -- media -----------------------------------------------------------------------------
+    def video(self, request: Request):
+        s = self._set_row(request)
+        try:
+            p = media.ensure_webm(s, self.cache_dir)
+        except InputError as exc:
+            raise HTTPException(500, str(exc)) from None
+        if p is None:
+            raise HTTPException(404, "this set has no video")
+        return FileResponse(p, media_type="video/webm",
+                            headers={"cache-control": "private, max-age=60"})
+
+    def media(self, request: Request):
+        """Only the set's own result files, by their exact names: no paths at all."""
+        s = self._set_row(request)
+        name = request.path_params["name"]
+        if not media.is_result_name(s, name):
+            raise HTTPException(404, "not a file of this set")
+        p = media.result_file(s, name)
+        if p is None:
+            raise HTTPException(404, "not found")
+        return FileResponse(p)
+
+    def plot(self, request: Request):
+        view = self._view(request)
+        png = media.angle_plot(view.session, view.set["base_dir"], view.verdicts())
+        return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
+
+    def thumb(self, request: Request):
+        view = self._view(request)
+        idx = request.path_params["rep"]
+        rep = next((r for r in view.session.reps if r.index == idx), None)
+        if rep is None:
+            raise HTTPException(404, "no such rep")
+        jpeg = media.rep_thumbnail_jpeg(view.session, view.set["base_dir"], rep)
+        if jpeg is None:
+            raise HTTPException(404, "no video frame")
+        return Response(jpeg, media_type="image/jpeg",
+                        headers={"cache-control": "private, max-age=3600"})
+
+    # -- API -------------------------------------------------------------------------------
+    async def save_review(self, request: Request):
+        body = await _json_body(request)
+        verdict = body.get("verdict")
+        if verdict not in VERDICTS:
+            return JSONResponse({"error": f"verdict must be one of {', '.join(VERDICTS)}"}, 400)
+        note, who = body.get("note") or "", body.get("reviewer") or self.reviewer
+        if not isinstance(note, str) or not isinstance(who, str):
+            return JSONResponse({"error": "note and reviewer must be text"}, 400)
+        try:
+            row = await run_in_threadpool(self.store.add_review,
+                                          request.path_params["finding_id"], verdict, note, who)
+        except KeyError:
+            return JSONResponse({"error": "no such finding"}, 404)
+        return JSONResponse(row)
+
+    async def save_athlete(self, request: Request):
+        body = await _json_body(request)
+        name = body.get("athlete")
+        if not isinstance(name, str) or not name.strip():
+            return JSONResponse({"error": "athlete name is empty"}, 400)
+        set_id = request.path_params["set_id"]
+        try:
+            await run_in_threadpool(self.store.set_athlete, set_id, name)
+        except KeyError:
+            return JSONResponse({"error": "no such set"}, 404)
+        return JSONResponse({"athlete": self.store.get_set(set_id)["athlete"]})
+
+    def api_set(self, request: Request):
+        return JSONResponse(views.api_doc(self._view(request)))
+
+    # -- exports ---------------------------------------------------------------------------
+    def export_csv(self, request: Request):
+        view = self._view(request)
+        return Response(views.export_csv(view), media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": views.attachment(f"{view.set['stem']}.review.csv")})
+
+    def export_json(self, request: Request):
+        view = self._view(request)
+        doc = views.export_json(view, self.store.review_history(view.set["id"]))
+        return Response(json.dumps(doc, indent=2), media_type="application/json", headers={
+            "content-disposition": views.attachment(f"{view.set['stem']}.review.json")})
+
+    def export_report(self, request: Request):
+        view = self._view(request)
+        s = view.set
+        html = render_report(view.session, s["base_dir"], self.store.reviews_for_report(s["id"]),
+                             athlete=s["athlete"], date=s["set_date"])
+        disp = "inline" if request.query_params.get("view") else "attachment"
+        return HTMLResponse(html, headers={
+            "content-disposition": views.attachment(f"{s['stem']}.report.html", disp),
+            "content-security-policy": REPORT_CSP})
+
+
+def _faults_in_rule_order(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """``(rule, n)`` in the rules' order, unknown rules after them alphabetically."""
+    known = [r for r in RULE_IDS if r in counts]
+    return [(k, counts[k]) for k in [*known, *sorted(k for k in counts if k not in RULE_IDS)]]
+
+
+async def _json_body(request: Request) -> dict:
+    """The request's JSON object; 415 if it is not JSON, 400 if malformed or not an object."""
+    if not request.headers.get("content-type", "").startswith("application/json"):
+        raise HTTPException(415, "send application/json")
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(400, "bad JSON") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "expected a JSON object")
+    return body
