@@ -98,6 +98,7 @@ class _Movement:
     top_vals: list[float] | None = None  # angles at the top so far
     top_arch: list[float] | None = None  # silhouette measures at the top so far
     left_top: bool = False
+    held_s: float = 0.0  # time at the top, frozen when the angle leaves it
     lowering_from: float | None = None
     l90_t: float | None = None  # when the lowering passed 90 % of the amplitude
 
@@ -207,6 +208,7 @@ class CueEngine:
         self._left_now = left and not mv.left_top
         if self._left_now:
             mv.left_top = True
+            mv.held_s = 0.0 if mv.top_t is None else t - 2.0 / an.fps - mv.top_t
         elif not left and mv.left_top and a >= level - tol:
             mv.left_top = False  # back up to the top (a wobble): keep the hold going
         if phase == "lowering" and prev in ("top", "rise"):
@@ -215,9 +217,8 @@ class CueEngine:
     def _judge(self, i: int, t: float, a: float, phase: str, stalled: bool, near_top: bool,
                hold_prompt: bool, out: list[Cue], wall_s) -> None:
         an, mv, p = self.an, self.mv, self.an.profile
-        held = 0.0 if mv.top_t is None else t - mv.top_t
-        if self._left_now:
-            held = 0.0 if mv.top_t is None else t - 2.0 / an.fps - mv.top_t
+        # time at the top so far; once the angle has left the top, how long it was held
+        held = mv.held_s if mv.left_top else 0.0 if mv.top_t is None else t - mv.top_t
         top = an.counter.top_level_deg()
         is_rep = rep_decision(top, held, p.reps)[0] if np.isfinite(top) else False
         heel_rise, margin = self._heel(i, near_top, is_rep)
