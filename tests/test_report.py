@@ -159,8 +159,11 @@ def test_report_command_includes_store_reviews(tmp_path):
     assert "coach: agree" not in (tmp_path / "plain.html").read_text()
 
 
-def test_analyze_track_report_and_store_hooks(no_video, tmp_path):
-    """`formcheck analyze --track X --report` writes the report and records the set."""
+def test_analyze_track_report_and_store_hooks(no_video, tmp_path, monkeypatch):
+    """`formcheck analyze --track X --report` writes the report and no review store; the
+    store is written by `formcheck review DIR`, which records the set."""
+    import uvicorn
+
     from formcheck.cli import cli
     from formcheck.review.store import DB_NAME, open_store
     session, jp = no_video
@@ -171,6 +174,10 @@ def test_analyze_track_report_and_store_hooks(no_video, tmp_path):
     assert r.exit_code == 0, r.output
     reports = list(out.glob("*.report.html"))
     assert len(reports) == 1 and "form score" in reports[0].read_text()
+    assert not (out / DB_NAME).exists()
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    r = CliRunner().invoke(cli, ["review", str(out), "--no-prepare"])
+    assert r.exit_code == 0, r.output
     assert (out / DB_NAME).is_file() and len(open_store(out).list_sets()) == 1
 
 
@@ -179,7 +186,7 @@ def test_report_command_finds_review_store_above(tmp_path):
     from formcheck.cli import cli
     from formcheck.review.store import open_store, record_session
     session, jp = _analyse(tmp_path / "alice", "s")
-    record_session(tmp_path / "alice", session, jp)  # what `analyze --out runs/alice` does
+    record_session(tmp_path / "alice", session, jp)  # a store kept beside the result
     st = open_store(tmp_path)
     st.import_dir(tmp_path)
     sid = st.set_id_for(jp)

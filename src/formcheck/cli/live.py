@@ -68,11 +68,4 @@ def command(camera, exercise, model, config, record_dir, out_dir, no_display, mi
                       log=_echo_err)
     for w in result.analysis.session.warnings:
         click.echo(f"warning: {result.stem}: {w}", err=True)
-    try:  # results also go to the review store when it is available
-        from formcheck.review.store import record_session
-    except ModuleNotFoundError:
-        pass
-    else:
-        record_session(Path(out_dir), result.analysis.session,
-                       Path(out_dir) / result.files["json"])
     click.echo(_summary(result))
