@@ -4,9 +4,9 @@
 
 Default files: the labelled hip-thrust / glute-bridge samples in ``samples/`` (smallest
 ``--limit`` of them), cut into ``--count`` clips of the first ``--clip-s`` seconds (6 x 20 s by
-default) so that the work divides evenly between workers. Each worker count analyses the whole set into a fresh output folder with
-``formcheck.batch.run.run_batch`` (local process pool), so pool start-up, model loading, hashing,
-result writing and the index are all inside the wall time.
+default) so that the work divides evenly between workers. Each worker count analyses the whole
+set into a fresh output folder with ``formcheck.batch.run_batch`` (local process pool), so pool
+start-up, model loading, hashing, result writing and the index are all inside the wall time.
 
 Settings (stated in the output): model ``full``, exercise ``hip_thrust``, default pose options
 (segmentation masks on), ``--no-video`` (no annotated video), track/CSV/JSON written.
@@ -82,12 +82,13 @@ def main() -> None:
                     help="cut every file to its first S seconds (0: use files as they are)")
     ap.add_argument("--count", type=int, default=6,
                     help="with --clip-s: number of clips (files cycled; default 6)")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per worker count (interleaved); best kept")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="runs per worker count (interleaved); best kept")
     ap.add_argument("--exercise", default="hip_thrust")
     ap.add_argument("--model", default="full")
     args = ap.parse_args()
 
-    from formcheck.batch.run import discover_inputs, run_batch
+    from formcheck.batch import discover_inputs, run_batch
 
     files = discover_inputs(args.inputs) if args.inputs else default_files(args.limit)
     if not files:

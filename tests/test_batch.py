@@ -20,9 +20,12 @@ from pathlib import Path
 import cv2
 import pytest
 
-from formcheck.batch import run as batch
+from formcheck import batch
 from formcheck.cli import main
+from formcheck.core.rules import RULE_IDS
 from formcheck.errors import FormcheckError, InputError
+from formcheck.fsutil import TMP_MARK
+from formcheck.hashing import settings_key
 from media import plain_video, wav_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +74,7 @@ def assert_same(a, b, path="$"):
             assert_same(a[k], b[k], f"{path}.{k}")
     elif isinstance(a, list):
         assert isinstance(b, list) and len(a) == len(b), f"{path}: lengths differ"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_same(x, y, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
         assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9,
@@ -135,7 +138,7 @@ def clips(tmp_path_factory) -> list[Path]:
                     f"{len(found)}); render them first (benchmarks/synth)")
     root = tmp_path_factory.mktemp("clips")
     out = []
-    for sub, (src, label) in zip(("a", "b"), found[:2]):
+    for sub, (src, label) in zip(("a", "b"), found[:2], strict=True):
         (root / sub).mkdir()
         rep = label["reps"][0]
         start, stop = max(0, rep["start_frame"] - 18), rep["end_frame"] + 18
@@ -230,10 +233,10 @@ def test_key_depends_on_settings(tmp_path):
     same = batch.resolve_settings("hip_thrust", "full", None)
     other_cfg = batch.resolve_settings("hip_thrust", "full", cfg)
     other_ex = batch.resolve_settings("glute_bridge", "full", None)
-    k = lambda s: batch.settings_key("0" * 64, s.identity())  # noqa: E731
+    k = lambda s: settings_key("0" * 64, s.identity())  # noqa: E731
     assert k(base) == k(same)
     assert len({k(base), k(other_cfg), k(other_ex)}) == 3
-    assert batch.settings_key("1" * 64, base.identity()) != k(base)
+    assert settings_key("1" * 64, base.identity()) != k(base)
     # the config's content counts, not its path
     cfg2 = tmp_path / "d.toml"
     cfg2.write_text(cfg.read_text())
@@ -312,7 +315,7 @@ def test_good_and_bad_files(baseline, clips, bad_dir):
         r = rows[str(c.resolve())]
         assert r["status"] == "ok" and r["error"] is None
         assert r["reps"] >= 1 and r["frames"] == CLIP_FRAMES[c.resolve()]
-        assert set(r["faults"]) == set(batch.RULE_IDS)
+        assert set(r["faults"]) == set(RULE_IDS)
         assert (out / r["outputs"]["json"]).is_file()
         assert (out / r["outputs"]["track"]).is_file()
         assert "annotated_video" not in r["outputs"]  # --no-video
@@ -339,6 +342,7 @@ def test_good_and_bad_files(baseline, clips, bad_dir):
     assert {"status", "reps", "error", "key", "outputs", "fault_sag"} <= set(csv_rows[0])
     assert sum(r["status"] == "ok" for r in csv_rows) == 3
     assert not list(out.glob(f"*{batch.TMP_SUFFIX}"))
+    assert not list(out.glob(f"*{TMP_MARK}*"))
     # summary table on stdout
     assert "no_person" in baseline["stdout"] and "failed" in baseline["stdout"]
     # each good clip analysed once (the duplicate shares its result)
@@ -438,6 +442,7 @@ def test_sigkill_then_resume(baseline, clips, tmp_path):
     assert all(counts.get(s, 0) <= 1 for s in done_at_kill)
     assert all(counts.get(s, 0) >= 1 for s in set(stems) - set(done_at_kill))
     assert not list(out.glob(f"*{batch.TMP_SUFFIX}"))
+    assert not list(out.glob(f"*{TMP_MARK}*"))
     assert {r["status"] for r in index_rows(out).values()} == {"ok"}
 
 
