@@ -188,7 +188,7 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
         dworld = a.frames["shk_angle_world_deg"] - a.frames["shk_angle_raw_deg"]
         pred = [r.to_dict() for r in s.reps + s.attempts]
         truth = lab["reps"] + lab.get("attempts", [])
-        yaw = abs(s.camera["yaw_deg"] or 0.0)
+        yaw = abs(s.camera.yaw_deg or 0.0)
         for i, j in match(pred, truth, float(lab["fps"])):
             if i is None or j is None or \
                     truth[j].get("lumbar_extension_deg", 0.0) >= STRAIGHT_SPINE_MAX_DEG:
@@ -196,8 +196,8 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
             rows.append({"clip": lab["name"], "err": pred[i]["peak_angle_raw_deg"] -
                          truth[j]["peak_angle_deg"],
                          "yaw": yaw,
-                         "thickness": s.calibration["trunk_thickness"],
-                         "midline": s.calibration["midline_bias_deg"],
+                         "thickness": s.calibration.trunk_thickness,
+                         "midline": s.calibration.midline_bias_deg,
                          "world": _top_median(dworld, pred[i]),
                          "gain": truth[j]["peak_angle_deg"] - 180.0,
                          "gain_yaw": (truth[j]["peak_angle_deg"] - 180.0) * yaw,

@@ -231,8 +231,8 @@ def test_each_exercise_has_its_own_calibrated_bias_model():
     track, _ = make_track()
     for ex, m in models.items():
         cal = analyze_track(track, ex).session.calibration
-        assert cal["bias_model"] == m.source
-        assert cal["bias_deg"] == pytest.approx(
+        assert cal.bias_model == m.source
+        assert cal.bias_deg == pytest.approx(
             m.predict(estimate_geometry(track).yaw_deg, None, None), abs=0.3)
 
 

@@ -486,7 +486,7 @@ def test_live_bias_view_follows_the_whole_set_not_the_set_up():
         if first is None and an.geom is not None:
             first = an.geom.yaw_deg
     an.finish()
-    assert first > offline.camera["yaw_deg"] + 5  # the set-up alone reads far more oblique
-    assert an.yaw == pytest.approx(offline.camera["yaw_deg"], abs=0.5)
-    assert an.bias == pytest.approx(offline.calibration["bias_deg"], abs=0.2)
+    assert first > offline.camera.yaw_deg + 5  # the set-up alone reads far more oblique
+    assert an.yaw == pytest.approx(offline.camera.yaw_deg, abs=0.5)
+    assert an.bias == pytest.approx(offline.calibration.bias_deg, abs=0.2)
     assert np.isfinite(an.bias)

@@ -83,9 +83,9 @@ def test_report_degrades_without_video_or_frames(no_video, tmp_path):
 def test_camera_warning_and_escaping(no_video, tmp_path):
     session, jp = no_video
     s = Session.from_dict(session.to_dict())
-    s.camera["warning"] = "camera <b>too</b> high & behind"
+    s.camera.warning = "camera <b>too</b> high & behind"
     s.reps[1].findings[0].message = "<script>alert(1)</script>"
-    s.video["name"] = "<img src=x onerror=alert(1)>.mp4"
+    s.video.name = "<img src=x onerror=alert(1)>.mp4"
     html = write_report(s, tmp_path / "r.html", base_dir=jp.parent).read_text()
     assert "camera &lt;b&gt;too&lt;/b&gt; high &amp; behind" in html
     assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html

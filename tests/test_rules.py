@@ -121,7 +121,7 @@ def test_bias_correction_is_applied():
     r = s.reps[0]
     assert r.peak_angle_raw_deg == pytest.approx(185, abs=0.5)
     assert r.peak_angle_deg == pytest.approx(178, abs=0.5)
-    assert s.calibration["bias_deg"] == pytest.approx(7.0)
+    assert s.calibration.bias_deg == pytest.approx(7.0)
 
 
 def test_heel_lift_in_every_rep_of_a_set_is_still_flagged():

@@ -59,15 +59,15 @@ def test_classification_has_an_undecided_band():
 def test_analysis_warns_on_a_mismatch_and_auto_follows_the_set_up():
     track, _ = make_track(SynthSpec(reps=[SynthRep()] * 3))  # shoulders on a bench
     ht = analyze_track(track, "hip_thrust").session
-    assert ht.exercise_check["looks_like"] == "hip_thrust"
-    assert ht.exercise_check["source"] == "given"
+    assert ht.exercise_check.looks_like == "hip_thrust"
+    assert ht.exercise_check.source == "given"
     assert not any("looks like" in w for w in ht.warnings)
     gb = analyze_track(track, "glute_bridge").session
     assert gb.exercise == "glute_bridge"
     assert any("looks like a hip thrust" in w and "--exercise hip_thrust" in w
                for w in gb.warnings)
     auto = analyze_track(track, "auto").session
-    assert auto.exercise == "hip_thrust" and auto.exercise_check["source"] == "detected"
+    assert auto.exercise == "hip_thrust" and auto.exercise_check.source == "detected"
     assert not any("looks like" in w for w in auto.warnings)
     assert auto.rep_count == ht.rep_count == 3
 

@@ -144,7 +144,7 @@ def test_athlete_from_video_folder(tmp_path):
         video.parent.mkdir(parents=True)
         video.write_bytes(b"x")
         session = Session.load(jp)
-        session.video["path"] = str(video)
+        session.video.path = str(video)
         st = Store(tmp_path / f"{folder}.sqlite")
         sid = st.record_session(session, jp, root=tmp_path / "flat")
         assert st.get_set(sid)["athlete"] == expected
@@ -158,7 +158,7 @@ def test_date_from_video_mtime(tmp_path):
     ts = time.mktime((2024, 3, 5, 12, 0, 0, 0, 0, -1))
     os.utime(video, (ts, ts))
     session = Session.load(jp)
-    session.video["path"] = str(video)
+    session.video.path = str(video)
     st = Store(tmp_path / "s.sqlite")
     sid = st.record_session(session, jp)
     assert st.get_set(sid)["set_date"] == "2024-03-05"

@@ -26,7 +26,8 @@ from formcheck.core.measures import heel_jumps, top_frames
 from formcheck.core.reps import segment
 from formcheck.core.rules import (EXERCISES, Profile, evaluate_set, load_profile,
                                   resolve_exercise)
-from formcheck.core.session import Session
+from formcheck.core.session import (Calibration, Camera, ExerciseCheckInfo, ModelMeta, Person,
+                                     Session, VideoMeta)
 from formcheck.core.setup_check import check_exercise, mismatch_warning
 from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
 from formcheck.core.track import PoseTrack
@@ -63,9 +64,9 @@ def analyze_track(track: PoseTrack, profile: Profile | str | dict = "hip_thrust"
         return _analyze(track, profile, bias_model, cutoff_hz, video_meta, "given")
     first = _analyze(track, profile["hip_thrust"], bias_model, cutoff_hz, video_meta,
                      "detected")
-    looks = first.session.exercise_check.get("looks_like")
+    looks = first.session.exercise_check.looks_like
     if looks is None or looks == "hip_thrust":
-        if looks is None and first.session.person.get("detected"):
+        if looks is None and first.session.person.detected:
             first.session.warnings.append(
                 "could not tell the exercise from the set-up; analysed as a hip thrust "
                 "(pass --exercise glute_bridge if the shoulders are on the floor)")
@@ -145,31 +146,27 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
         "lumbar_silhouette_deg": arch, "visibility": ang.visibility,
     }
     meta = track.meta
-    video = dict(video_meta or {})
-    video.setdefault("path", meta.get("source"))
-    video.setdefault("width", track.width)
-    video.setdefault("height", track.height)
-    video.setdefault("fps", track.fps)
-    video.setdefault("frames", track.n_frames)
-    video.setdefault("duration_s", track.duration_s)
+    video = VideoMeta.from_dict({"path": meta.get("source"), "width": track.width,
+                                 "height": track.height, "fps": track.fps,
+                                 "frames": track.n_frames, "duration_s": track.duration_s,
+                                 **(video_meta or {})})
+    floor_deg = math.degrees(math.atan2(geom.floor_dir[1], geom.floor_dir[0]))
     session = Session(
         video=video,
-        model={"path": meta.get("model"), "name": Path(str(meta.get("model", ""))).name,
-               "sha256": meta.get("model_sha256")},
+        model=ModelMeta(path=meta.get("model"), name=Path(str(meta.get("model", ""))).name,
+                        sha256=meta.get("model_sha256")),
         exercise=profile.name,
-        camera={"side": geom.side, "side_confidence": geom.side_confidence, "view": geom.view,
-                "yaw_deg": geom.yaw_deg, "warning": vw, "floor_source": geom.floor_source,
-                "floor_angle_deg": math.degrees(math.atan2(geom.floor_dir[1],
-                                                           geom.floor_dir[0])),
-                "m_per_px": geom.m_per_px},
-        person={"detected": person, "detected_share": geom.detected_share},
-        exercise_check={**check.to_dict(), "source": exercise_source},
+        camera=Camera(side=geom.side, side_confidence=geom.side_confidence, view=geom.view,
+                      yaw_deg=geom.yaw_deg, warning=vw, floor_source=geom.floor_source,
+                      floor_angle_deg=floor_deg, m_per_px=geom.m_per_px),
+        person=Person(detected=person, detected_share=geom.detected_share),
+        exercise_check=ExerciseCheckInfo(**check.to_dict(), source=exercise_source),
         reps=rep_recs, attempts=attempt_recs, set_findings=set_findings,
-        warnings=warnings, profile=profile.to_dict(),
-        calibration={"bias_deg": bias, "bias_model": bias_model.source,
-                     "world_weight": bias_model.world_weight,
-                     "trunk_thickness": thickness, "midline_bias_deg": midline,
-                     "cutoff_hz": cutoff_hz},
+        warnings=warnings, profile=profile,
+        calibration=Calibration(bias_deg=bias, bias_model=bias_model.source,
+                                world_weight=bias_model.world_weight,
+                                trunk_thickness=thickness, midline_bias_deg=midline,
+                                cutoff_hz=cutoff_hz),
         formcheck_version=__version__,
         created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     return Analysis(session, original, geom, xy, frames)
@@ -215,8 +212,14 @@ def analyze_video(video: str | os.PathLike, *, exercise: str | Profile | dict = 
     analysis = analyze_track(track, profile, video_meta={**info.to_dict(), "path": source,
                                                          "name": Path(source).name})
     mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
-    analysis.session.model.update({k: v for k, v in mi.items() if k in ("name", "sha256")})
+    model_meta(analysis.session, mi)
     return analysis
+
+
+def model_meta(session: Session, info: dict) -> None:
+    """Record the pose model's registry name and SHA-256 (``pose.models.model_info``)."""
+    session.model.name = info.get("name", session.model.name)
+    session.model.sha256 = info.get("sha256", session.model.sha256)
 
 
 def reanalyze(track_path: str | os.PathLike, *, exercise: str | Profile | dict = "hip_thrust",

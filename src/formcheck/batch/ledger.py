@@ -21,7 +21,7 @@ from pathlib import Path
 
 from formcheck import __version__
 from formcheck.batch.discover import Job, Settings
-from formcheck.batch.task import Result, one_line
+from formcheck.batch.task import Result
 from formcheck.core.rules import RULE_IDS
 from formcheck.fsutil import TMP_MARK, atomic_write_bytes, atomic_write_text
 
@@ -103,16 +103,12 @@ def cleanup_tmp(out_dir: Path) -> None:
 
 
 class Recorder:
-    """Writes results, sidecars, the log and the review store for one run."""
+    """Writes results, sidecars and the log for one run (the review store is written by
+    ``formcheck review``, which imports the results it finds)."""
 
     def __init__(self, out_dir: Path, settings: Settings) -> None:
         self.out = out_dir
         self.settings = settings
-        try:
-            from formcheck.review.store import record_session
-        except ModuleNotFoundError:
-            record_session = None
-        self.record_session = record_session
 
     def commit(self, job: Job, res: Result) -> dict:
         """Put one finished task's results in place; return the sidecar written."""
@@ -120,13 +116,6 @@ class Recorder:
         warnings = list(res.summary.warnings) if res.summary else []
         written = self._write_files(res)
         self._remove_stale(job.stem, old, written)
-        if "json" in written and self.record_session is not None:
-            try:
-                from formcheck.core.session import Session
-                jp = self.out / written["json"]
-                self.record_session(self.out, Session.load(jp), jp)
-            except Exception as exc:  # noqa: BLE001 - the store must not cost a result
-                warnings.append(one_line(f"not recorded in the store: {exc}"))
         sc = self._sidecar(job, res, written, warnings)
         atomic_write_text(sidecar_path(self.out, job.stem), json.dumps(sc, indent=2))
         self.log({"event": "analysed", "stem": job.stem, "path": str(job.path),

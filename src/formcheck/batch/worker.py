@@ -129,18 +129,19 @@ def _analyse(video: Path, task: Task):
     analysis = analyze_video(video, exercise=exercise, estimator=_estimator(task.model_path),
                              source_path=task.source)
     mi = model_info(task.model_path)
-    analysis.session.model.update({"name": mi["name"], "sha256": mi["sha256"],
-                                   "path": task.model_display or mi["path"]})
+    model = analysis.session.model
+    model.name, model.sha256, model.path = mi["name"], mi["sha256"], \
+        task.model_display or mi["path"]
     return analysis
 
 
 def _summary(analysis) -> Summary:
     s, tr = analysis.session, analysis.track
     return Summary(
-        exercise=s.exercise, exercise_source=s.exercise_check.get("source"),
+        exercise=s.exercise, exercise_source=s.exercise_check.source,
         reps=s.rep_count, attempts=len(s.attempts), faults=s.fault_counts(),
-        view=s.camera.get("view"), camera_warning=s.camera.get("warning"),
-        warnings=list(s.warnings), person=bool(s.person.get("detected")),
+        view=s.camera.view, camera_warning=s.camera.warning,
+        warnings=list(s.warnings), person=bool(s.person.detected),
         duration_s=round(float(tr.duration_s), 3), frames=int(tr.n_frames))
 
 

@@ -9,6 +9,7 @@ import click
 
 from formcheck.errors import FormcheckError
 from formcheck.core.rules import RULE_IDS
+from formcheck.core.session import Session
 from formcheck.cli.options import config_option, file_exercise_option, model_option
 
 def _bar(total: int, desc: str, quiet: bool):
@@ -33,17 +34,18 @@ def summary_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def session_row(name: str, session) -> dict:
+def session_row(name: str, session: Session) -> dict:
+    """One row of the summary table for a session."""
     counts = session.fault_counts()
     faults = ", ".join(f"{k} x{counts[k]}" for k in RULE_IDS if k in counts) or "none"
-    view = session.camera.get("view", "")
-    if session.camera.get("warning"):
+    view = session.camera.view or ""
+    if session.camera.warning:
         view += " (!)"
     exercise = session.exercise
-    check = session.exercise_check or {}
-    if check.get("source") == "detected":
-        exercise += " (auto)" if check.get("looks_like") else " (auto?)"
-    elif check.get("looks_like") not in (None, session.exercise):
+    check = session.exercise_check
+    if check.source == "detected":
+        exercise += " (auto)" if check.looks_like else " (auto?)"
+    elif check.looks_like not in (None, session.exercise):
         exercise += " (!)"
     return {"name": name, "exercise": exercise, "reps": session.rep_count,
             "attempts": len(session.attempts), "faults": faults, "view": view}
@@ -105,7 +107,7 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)
             continue
-        stem = Path(str(a.session.video.get("path") or tpath)).stem
+        stem = Path(str(a.session.video.path or tpath)).stem
         _after(a, out_dir, stem, with_report)
         rows.append(session_row(tpath.name, a.session))
     if rows:

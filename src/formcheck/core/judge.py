@@ -12,7 +12,7 @@ from formcheck.core.measures import (RepMeasures, arch_baseline, heel_jumps, hee
                                      top_arch)
 from formcheck.core.reps import Movement
 from formcheck.core.rules import Profile, evaluate_rep
-from formcheck.core.session import Rep
+from formcheck.core.session import Lumbar, Rep
 from formcheck.core.view import confidence
 
 
@@ -33,17 +33,12 @@ def _rep_record(i: int, mv: Movement, t: np.ndarray, to_raw: Callable[[float], f
     heel, heel_frame = heel_rise
     arch_deg, arch_conf = rep_arch  # top_arch(mv, ...)
     conf = confidence(geom)
-    lumbar = {
-        "angle_estimate_deg": max(0.0, mv.peak_angle_deg - 180.0),
-        "silhouette_measure": profile.rules.lumbar_arch.measure,
-        "silhouette_deg": arch_deg,
-        "silhouette_confidence": round(arch_conf, 3),
-        "silhouette_set_baseline_deg": arch_set[0],
-        "silhouette_set_min_deg": arch_set[2],
-        "silhouette_set_reps": arch_set[1],
-        "angle_confidence": round(conf, 3),
-        "used": "silhouette" if arch_deg is not None else "angle",
-    }
+    lumbar = Lumbar(
+        angle_estimate_deg=max(0.0, mv.peak_angle_deg - 180.0),
+        silhouette_measure=profile.rules.lumbar_arch.measure, silhouette_deg=arch_deg,
+        silhouette_confidence=round(arch_conf, 3), silhouette_set_baseline_deg=arch_set[0],
+        silhouette_set_min_deg=arch_set[2], silhouette_set_reps=arch_set[1],
+        angle_confidence=round(conf, 3), used="silhouette" if arch_deg is not None else "angle")
     dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
 
     def ts(f: float) -> float:  # fractional frame -> seconds

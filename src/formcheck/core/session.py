@@ -3,6 +3,11 @@
 The JSON layout is documented by ``schema/session.schema.json`` (JSON Schema draft 2020-12)
 and in ``docs/result-format.md``. Times are seconds from the first frame, angles degrees,
 lengths metres. ``SCHEMA_VERSION`` changes its major number on any incompatible change.
+
+Every block of the result is a dataclass (:class:`VideoMeta`, :class:`ModelMeta`,
+:class:`Camera`, :class:`Person`, :class:`ExerciseCheckInfo`, :class:`Calibration`,
+:class:`Lumbar`, the typed :class:`~formcheck.core.rules.Profile`); ``to_dict``/``from_dict``
+map them to the JSON layout. Reading ignores keys a newer minor version may add.
 """
 
 from __future__ import annotations
@@ -10,12 +15,13 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from typing import Any
 
-from formcheck.errors import InputError, require_file
 from formcheck.core.rules.finding import Finding
+from formcheck.core.rules.profile import Profile
+from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
 SCHEMA_VERSION = "1.3"
@@ -32,6 +38,114 @@ def _clean(x: Any) -> Any:
     if hasattr(x, "item") and callable(x.item):  # numpy scalar
         return _clean(x.item())
     return x
+
+
+class _Block:
+    """A result block: ``to_dict`` leaves out the optional keys (``_OPTIONAL``) that are None,
+    ``from_dict`` ignores unknown keys."""
+
+    _OPTIONAL: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
+                if not (f.name in self._OPTIONAL and getattr(self, f.name) is None)}
+
+    @classmethod
+    def from_dict(cls, d: dict | None):
+        if not isinstance(d, dict):
+            raise TypeError(f"{cls.__name__} must be an object, got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class VideoMeta(_Block):
+    """The analysed video: pixels, frames per second, seconds. ``frames`` analysed;
+    ``frame_count`` as the container declares it."""
+
+    path: str | None = None
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    frame_count: int | None = None
+    rotation_deg: int | None = None
+    fps_assumed: bool | None = None
+    duration_s: float = 0.0
+    name: str | None = None
+    frames: int = 0
+    _OPTIONAL = ("frame_count", "rotation_deg", "fps_assumed", "name")
+
+
+@dataclass
+class ModelMeta(_Block):
+    """The pose model: its file, name and SHA-256."""
+
+    path: str | None = None
+    name: str | None = None
+    sha256: str | None = None
+
+
+@dataclass
+class Camera(_Block):
+    """The camera view. ``side``: the body side facing it; ``view``: ``side``, ``oblique``,
+    ``frontal`` or ``no_person``; ``yaw_deg`` from a level side view (degrees); ``warning``
+    for the user; floor direction in the image (degrees) and metres per pixel."""
+
+    side: str = "unknown"
+    side_confidence: float = 0.0
+    view: str = "no_person"
+    yaw_deg: float | None = None
+    warning: str | None = None
+    floor_source: str | None = None
+    floor_angle_deg: float | None = None
+    m_per_px: float | None = None
+
+
+@dataclass
+class Person(_Block):
+    detected: bool = False
+    detected_share: float = 0.0  # share of frames with a person, 0..1
+
+
+@dataclass
+class ExerciseCheckInfo(_Block):
+    """What the set-up looked like (:mod:`formcheck.core.setup_check`) and whether the
+    exercise was ``given`` or ``detected`` from it (``source``)."""
+
+    looks_like: str | None = None
+    shoulder_rise_thighs: float | None = None
+    bottom_frames: int = 0
+    hip_thrust_min: float | None = None
+    glute_bridge_max: float | None = None
+    source: str | None = None
+
+
+@dataclass
+class Calibration(_Block):
+    """The angle-bias correction used (degrees) and the filter cut-off (Hz)."""
+
+    bias_deg: float | None = None
+    bias_model: str | None = None
+    world_weight: float = 0.0
+    trunk_thickness: float | None = None
+    midline_bias_deg: float | None = None
+    cutoff_hz: float | None = None
+
+
+@dataclass
+class Lumbar(_Block):
+    """A rep's lower-back reading (degrees): the angle estimate (hips past the line) and the
+    silhouette measure with the set's baseline it is judged against."""
+
+    angle_estimate_deg: float = 0.0
+    silhouette_measure: str | None = None
+    silhouette_deg: float | None = None
+    silhouette_confidence: float = 0.0
+    silhouette_set_baseline_deg: float | None = None
+    silhouette_set_min_deg: float | None = None
+    silhouette_set_reps: int = 0
+    angle_confidence: float = 0.0
+    used: str = "angle"  # which estimate: "silhouette" or "angle"
 
 
 @dataclass
@@ -54,21 +168,24 @@ class Rep:
     rising_s: float
     knee_angle_deg: float | None
     heel_rise_m: float | None
-    lumbar: dict[str, Any]
+    lumbar: Lumbar
     complete: bool = True
     counted_by: str = "peak"  # "hold": the top was within reps.boundary_band_deg of the rep line
     faults: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["lumbar"] = self.lumbar.to_dict()
+        d["faults"] = list(self.faults)
         d["findings"] = [f.to_dict() for f in self.findings]
         return _clean(d)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Rep":
+    def from_dict(cls, d: dict) -> Rep:
         d = dict(d)
         d["findings"] = [Finding(**f) for f in d.get("findings", [])]
+        d["lumbar"] = Lumbar.from_dict(d.get("lumbar") or {})
         return cls(**d)
 
 
@@ -76,22 +193,20 @@ class Rep:
 class Session:
     """Everything formcheck concluded about one set."""
 
-    video: dict[str, Any]
-    model: dict[str, Any]
+    video: VideoMeta
+    model: ModelMeta
     exercise: str
-    camera: dict[str, Any]
-    person: dict[str, Any]
+    camera: Camera
+    person: Person
     reps: list[Rep]
     attempts: list[Rep]
     set_findings: list[Finding]
     warnings: list[str]
-    profile: dict[str, Any]
-    calibration: dict[str, Any]
-    files: dict[str, str] = field(default_factory=dict)
+    profile: Profile
+    calibration: Calibration
+    files: dict[str, str] = field(default_factory=dict)  # kind -> file name beside the JSON
     formcheck_version: str = ""
-    #: What the set-up looked like (:mod:`formcheck.core.setup_check`) and whether ``exercise`` was
-    #: given or detected from it (``source``).
-    exercise_check: dict[str, Any] = field(default_factory=dict)
+    exercise_check: ExerciseCheckInfo = field(default_factory=ExerciseCheckInfo)
     created_utc: str = ""
 
     @property
@@ -102,8 +217,8 @@ class Session:
         """Number of reps with each fault id (set-level advisories counted once)."""
         counts: dict[str, int] = {}
         for r in self.reps:
-            for f in r.faults:
-                counts[f] = counts.get(f, 0) + 1
+            for rule in r.faults:
+                counts[rule] = counts.get(rule, 0) + 1
         for f in self.set_findings:
             counts[f.rule] = counts.get(f.rule, 0) + 1
         return counts
@@ -114,47 +229,53 @@ class Session:
             "schema_version": SCHEMA_VERSION,
             "formcheck_version": self.formcheck_version,
             "created_utc": self.created_utc,
-            "video": self.video,
-            "model": self.model,
+            "video": self.video.to_dict(),
+            "model": self.model.to_dict(),
             "exercise": self.exercise,
-            "exercise_check": self.exercise_check,
-            "camera": self.camera,
-            "person": self.person,
+            "exercise_check": self.exercise_check.to_dict(),
+            "camera": self.camera.to_dict(),
+            "person": self.person.to_dict(),
             "rep_count": self.rep_count,
             "fault_counts": self.fault_counts(),
             "reps": [r.to_dict() for r in self.reps],
             "attempts": [a.to_dict() for a in self.attempts],
             "set_findings": [f.to_dict() for f in self.set_findings],
             "warnings": list(self.warnings),
-            "profile": self.profile,
-            "calibration": self.calibration,
-            "files": self.files,
+            "profile": self.profile.to_dict(),
+            "calibration": self.calibration.to_dict(),
+            "files": dict(self.files),
         })
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Session":
+    def from_dict(cls, d: dict) -> Session:
         if d.get("schema") != SCHEMA_ID:
             raise InputError("not a formcheck session result (missing 'schema': "
                              f"'{SCHEMA_ID}')")
         major = str(d.get("schema_version", "0")).split(".")[0]
         if major != SCHEMA_VERSION.split(".")[0]:
             raise InputError(f"unsupported result schema version {d.get('schema_version')}")
-        return cls(video=d["video"], model=d["model"], exercise=d["exercise"],
-                   camera=d["camera"], person=d["person"],
+        try:
+            profile = Profile.from_dict(d["profile"])
+        except ConfigError as exc:
+            raise InputError(f"the result's profile is not valid: {exc}") from None
+        return cls(video=VideoMeta.from_dict(d["video"]), model=ModelMeta.from_dict(d["model"]),
+                   exercise=d["exercise"], camera=Camera.from_dict(d["camera"]),
+                   person=Person.from_dict(d["person"]),
                    reps=[Rep.from_dict(r) for r in d["reps"]],
                    attempts=[Rep.from_dict(r) for r in d["attempts"]],
                    set_findings=[Finding(**f) for f in d["set_findings"]],
-                   warnings=list(d["warnings"]), profile=d["profile"],
-                   calibration=d["calibration"], files=d.get("files", {}),
+                   warnings=list(d["warnings"]), profile=profile,
+                   calibration=Calibration.from_dict(d["calibration"]),
+                   files=dict(d.get("files", {})),
                    formcheck_version=d.get("formcheck_version", ""),
                    created_utc=d.get("created_utc", ""),
-                   exercise_check=d.get("exercise_check", {}))
+                   exercise_check=ExerciseCheckInfo.from_dict(d.get("exercise_check") or {}))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Session":
+    def load(cls, path: str | os.PathLike) -> Session:
         """Read a result JSON written by ``formcheck analyze``; InputError if it is not one."""
         p = require_file(path, "result file", "a result .json file")
         try:
@@ -165,7 +286,7 @@ class Session:
             raise InputError(f"{p} is not a formcheck result")
         try:
             return cls.from_dict(d)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise InputError(f"{p} is not a valid formcheck result ({exc})") from None
 
 

@@ -301,7 +301,7 @@ class CueEngine:
         n_top = len(mv.top_arch)
         med = float(np.median(mv.top_arch)) if n_top else None
         base, n_set, _ = arch_baseline(
-            [(p.lumbar.get("silhouette_deg"), p.lumbar.get("silhouette_confidence") or 0.0)
+            [(p.lumbar.silhouette_deg, p.lumbar.silhouette_confidence or 0.0)
              for p in an.reps if on_the_line(p.peak_angle_deg, an.profile)]
             + [(med, confidence(an.geom))], r.min_view_confidence, r.baseline)
         return base, n_set

@@ -82,7 +82,7 @@ class LiveResult:
 
 def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) -> Analysis:
     """The offline analysis of the frames ``an`` saw."""
-    from formcheck.analysis import analyze_track
+    from formcheck.analysis import analyze_track, model_meta
     from formcheck.pose.models import model_info
 
     mi = model_info(model_path)
@@ -95,7 +95,7 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
             else info.name, "width": info.width, "height": info.height, "fps": info.fps,
             "frames": n, "duration_s": round(n / info.fps, 3)}
     analysis = analyze_track(track, an.profile, video_meta=meta)
-    analysis.session.model.update({k: v for k, v in mi.items() if k in ("name", "sha256")})
+    model_meta(analysis.session, mi)
     return analysis
 
 

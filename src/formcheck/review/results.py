@@ -102,14 +102,13 @@ def set_record(session: Session, json_path: str | os.PathLike, root: str | os.Pa
     stamp = stamp or FileStamp(None, None)
     return SetRecord(
         key=str(jp), json_path=str(jp), base_dir=str(jp.parent), stem=stem,
-        video_name=str(session.video.get("name")
-                       or Path(str(session.video.get("path") or stem)).name),
+        video_name=str(session.video.name or Path(str(session.video.path or stem)).name),
         video_path=str(video or ""), athlete=athlete, athlete_source=source,
         set_date=set_date(session, video, jp), exercise=session.exercise,
         rep_count=session.rep_count, attempt_count=len(session.attempts),
         fault_counts=json.dumps(session.fault_counts()),
-        camera_view=str(session.camera.get("view") or ""),
-        camera_warning=session.camera.get("warning"), created_utc=session.created_utc or "",
+        camera_view=str(session.camera.view or ""),
+        camera_warning=session.camera.warning, created_utc=session.created_utc or "",
         imported_utc=utc_now(), session_json=session.to_json(indent=None),
         json_mtime_ns=stamp.mtime_ns, json_size=stamp.size)
 
@@ -157,7 +156,7 @@ def _sidecar_athlete(json_path: Path) -> str:
 
 def source_video(session: Session, base: Path) -> Path | None:
     """The set's source video, resolved, if it is found (as recorded, or beside the result)."""
-    p = session.video.get("path")
+    p = session.video.path
     if not p or p == "synthetic":
         return None
     cand = [Path(p)] if Path(p).is_absolute() else [Path(p), base / p, base / Path(p).name]

@@ -114,7 +114,7 @@ def set_view(store: Store, set_id: int) -> SetView | None:
     return SetView(set=s, session=session, reps=reps, set_findings=by_rep.get(0, []),
                    findings=findings, score=form_score(session),
                    reviewed_score=form_score(session, _verdicts(findings)),
-                   duration=float(session.video.get("duration_s") or 0.0),
+                   duration=float(session.video.duration_s or 0.0),
                    has_video=playable_source(s) is not None)
 
 

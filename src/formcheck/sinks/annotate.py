@@ -126,8 +126,8 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
     """A function giving the :class:`OverlayState` of frame ``i`` of an analysed video."""
     s = analysis.session
     fr = analysis.frames
-    target = (int(s.profile["set"]["min_reps"]), int(s.profile["set"]["max_reps"]))
-    hold_target = float(s.profile["rules"]["short_hold"]["min_hold_s"])
+    target = (int(s.profile.set.min_reps), int(s.profile.set.max_reps))
+    hold_target = float(s.profile.rules.short_hold.min_hold_s)
     # frames where each fault is shown: the phase it concerns
     show: dict[int, list[str]] = {}
     verdict_from: list[tuple[int, str, bool]] = []
@@ -145,7 +145,7 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
         else:
             verdict_from.append((r.end_frame, f"Rep {r.index}: good", False))
     ends = np.array([v[0] for v in verdict_from]) if verdict_from else np.array([], int)
-    warning = s.camera.get("warning")
+    warning = s.camera.warning
 
     def state(i: int) -> OverlayState:
         k = int(np.searchsorted(ends, i, side="right"))
@@ -157,7 +157,7 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
             if rep is not None:
                 hold = float(fr["time_s"][i] - fr["time_s"][rep.top_start_frame])
         xy = analysis.xy[i] if i < len(analysis.xy) else None
-        return OverlayState(xy=xy, side=s.camera["side"],
+        return OverlayState(xy=xy, side=s.camera.side,
                             angle_deg=float(fr["shk_angle_deg"][i]) if i < len(fr["time_s"])
                             else None, phase=ph, rep_count=k, target=target,
                             faults=show.get(i, []), message=msg[1] if msg else None,

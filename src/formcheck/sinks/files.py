@@ -49,7 +49,7 @@ def reps_csv(analysis: Analysis) -> str:
         w.writerow([_fmt(v) for v in (r.index, r.start_s, r.top_start_s, r.top_end_s, r.end_s,
                                       r.peak_angle_deg, r.peak_angle_raw_deg, r.hold_s,
                                       r.lowering_s, r.rising_s, r.knee_angle_deg, r.heel_rise_m,
-                                      r.lumbar.get("silhouette_deg"), int(r.complete),
+                                      r.lumbar.silhouette_deg, int(r.complete),
                                       r.counted_by)]
                    + [";".join(r.faults)])
     return buf.getvalue()
@@ -74,7 +74,7 @@ def write_outputs(analysis: Analysis, out_dir: str | os.PathLike, *,
     """Write every result file for ``analysis`` into ``out_dir``; returns ``{kind: path}``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    src = video_path or analysis.session.video.get("path") or "result"
+    src = video_path or analysis.session.video.path or "result"
     stem = stem or Path(str(src)).stem
     files: dict[str, str] = {}
     if write_track:

@@ -23,10 +23,8 @@ PLOT_DPI = 100
 
 def band(session: Session) -> tuple[float, float]:
     """The target band of the peak angle (degrees): the sag and hyperextension limits."""
-    rules = (session.profile or {}).get("rules", {})
-    lo = rules.get("sag", {}).get("min_peak_deg", 170.0)
-    hi = rules.get("hyperextension", {}).get("max_peak_deg", 190.0)
-    return float(lo), float(hi)
+    rules = session.profile.rules
+    return float(rules.sag.min_peak_deg), float(rules.hyperextension.max_peak_deg)
 
 
 def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
@@ -43,7 +41,7 @@ def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
     lo, hi = band(session)
     fig = Figure(figsize=PLOT_SIZE_IN, dpi=PLOT_DPI)
     ax = fig.add_axes(PLOT_AXES)
-    duration = float(session.video.get("duration_s") or 0.0)
+    duration = float(session.video.duration_s or 0.0)
     if frames is not None and len(frames["time_s"]):
         duration = max(duration, float(np.nanmax(frames["time_s"])))
     duration = duration or 1.0

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from formcheck.core.rules import RULE_IDS
+from formcheck.core.rules import RULE_IDS, RULES
+from formcheck.core.rules.profile import LumbarArchSettings
 from formcheck.core.session import Rep, Session
 from formcheck.fsutil import atomic_write_text
 from formcheck.sinks.plots import PLOT_AXES, angle_plot_png, band
@@ -30,11 +31,8 @@ from formcheck.sinks.scoring import (
     rep_score,
 )
 
-#: Each rule's title in the report and the review app.
-RULE_TITLES = {"sag": "Hips short of straight", "hyperextension": "Hips pushed past straight",
-               "lumbar_arch": "Lower back arched", "short_hold": "Short hold at the top",
-               "fast_lowering": "Fast lowering", "heel_lift": "Heel lift",
-               "knee_angle": "Knee angle", "rep_count": "Rep count"}
+#: Each rule's title in the report and the review app (from the rule registry).
+RULE_TITLES = {r.id: r.title for r in RULES}
 
 
 # -- data files ------------------------------------------------------------------------------
@@ -48,7 +46,7 @@ def result_files(session: Session, base_dir: str | os.PathLike | None) -> dict[s
             name = files.get(kind)
             if name and (base / Path(name).name).is_file():
                 out[kind] = base / Path(name).name
-    src = session.video.get("path")
+    src = session.video.path
     if src and src != "synthetic":
         cands = [Path(src)]
         if base is not None and not Path(src).is_absolute():
@@ -131,56 +129,54 @@ def _fmt(v: Any, nd: int = 1) -> str:
 
 def rep_measures(rep: Rep, session: Session) -> list[dict]:
     """Rows of measured value vs threshold for a rep card."""
-    rules = (session.profile or {}).get("rules", {})
+    rules = session.profile.rules
     lo, hi = band(session)
     rows = [dict(name="Peak shoulder–hip–knee", value=f"{_fmt(rep.peak_angle_deg)}°",
                  target=f"{lo:.0f}–{hi:.0f}°",
                  bad=any(f in rep.faults for f in ("sag", "hyperextension")))]
-    if "short_hold" in rules:
-        rows.append(dict(name="Hold at the top", value=f"{_fmt(rep.hold_s)} s",
-                         target=f"≥ {rules['short_hold'].get('min_hold_s', 0):.1f} s",
-                         bad="short_hold" in rep.faults))
-    if "fast_lowering" in rules:
-        rows.append(dict(name="Lowering", value=f"{_fmt(rep.lowering_s)} s",
-                         target=f"≥ {rules['fast_lowering'].get('min_lowering_s', 0):.1f} s",
-                         bad="fast_lowering" in rep.faults))
-    if "knee_angle" in rules and rep.knee_angle_deg is not None:
-        k = rules["knee_angle"]
+    rows.append(dict(name="Hold at the top", value=f"{_fmt(rep.hold_s)} s",
+                     target=f"≥ {rules.short_hold.min_hold_s:.1f} s",
+                     bad="short_hold" in rep.faults))
+    rows.append(dict(name="Lowering", value=f"{_fmt(rep.lowering_s)} s",
+                     target=f"≥ {rules.fast_lowering.min_lowering_s:.1f} s",
+                     bad="fast_lowering" in rep.faults))
+    if rep.knee_angle_deg is not None:
+        k = rules.knee_angle
         rows.append(dict(name="Knee angle at the top", value=f"{_fmt(rep.knee_angle_deg)}°",
-                         target=f"{k.get('min_knee_deg', 0):.0f}–{k.get('max_knee_deg', 0):.0f}°",
+                         target=f"{k.min_knee_deg:.0f}–{k.max_knee_deg:.0f}°",
                          bad=any(f.rule == "knee_angle" for f in rep.findings)))
-    if "heel_lift" in rules and rep.heel_rise_m is not None:
+    if rep.heel_rise_m is not None:
         rows.append(dict(name="Heel rise", value=f"{_fmt(rep.heel_rise_m * 100)} cm",
-                         target=f"≤ {rules['heel_lift'].get('max_heel_rise_m', 0) * 100:.1f} cm",
+                         target=f"≤ {rules.heel_lift.max_heel_rise_m * 100:.1f} cm",
                          bad="heel_lift" in rep.faults))
-    lum = rep.lumbar or {}
-    arch = lum.get("silhouette_deg")
-    if "lumbar_arch" in rules and arch is not None:
-        la = rules["lumbar_arch"]
-        base = lum.get("silhouette_set_baseline_deg", lum.get("silhouette_set_min_deg"))
+    lum = rep.lumbar
+    arch = lum.silhouette_deg
+    if arch is not None:
+        base = lum.silhouette_set_baseline_deg
+        base = lum.silhouette_set_min_deg if base is None else base
         value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your own baseline)"
                                     if base is not None else "")
-        name = "Belly-to-thigh crease (outline)" if lum.get("silhouette_measure") == \
+        name = "Belly-to-thigh crease (outline)" if lum.silhouette_measure == \
             "front_crease" else "Lower-back bend (outline)"
         rows.append(dict(name=name, value=value,
-                         target=_arch_target(la),
+                         target=_arch_target(rules.lumbar_arch),
                          bad="lumbar_arch" in rep.faults))
     if rep.counted_by == "hold":
-        rp = (session.profile or {}).get("reps", {})
+        rp = session.profile.reps
         rows.append(dict(name="Counted as a rep", value=f"held {_fmt(rep.hold_s)} s",
-                         target=f"≥ {rp.get('boundary_hold_s', 1.5):.1f} s: the top was within "
-                                f"{rp.get('boundary_band_deg', 5.0):.0f}° of the "
-                                f"{rp.get('min_peak_deg', 150.0):.0f}° rep line",
+                         target=f"≥ {rp.boundary_hold_s:.1f} s: the top was within "
+                                f"{rp.boundary_band_deg:.0f}° of the "
+                                f"{rp.min_peak_deg:.0f}° rep line",
                          bad=False))
     return rows
 
 
-def _arch_target(la: dict) -> str:
+def _arch_target(la: LumbarArchSettings) -> str:
     """The lumbar_arch rule's limit in words, for the rep table."""
-    if not la.get("enabled", True):
+    if not la.enabled:
         return "not checked (off)"
-    text = f"< {la.get('min_arch_rise_deg', 0):.1f}° over your own baseline"
-    alone = la.get("max_arch_alone_deg", 0.0)  # 0: no absolute limit
+    text = f"< {la.min_arch_rise_deg:.1f}° over your own baseline"
+    alone = la.max_arch_alone_deg  # 0: no absolute limit
     return text + (f", ≤ {alone:.0f}°" if alone > 0 else "")
 
 
@@ -220,22 +216,21 @@ def render_report(session: Session, base_dir: str | os.PathLike | None = None,
     counts = session.fault_counts()
     sev = {f.rule: f.severity for r in session.reps for f in r.findings}
     sev.update({f.rule: f.severity for f in session.set_findings})
-    cues = {k: v.get("cue", "") for k, v in (session.profile or {}).get("rules", {}).items()}
+    cues = {r.id: r.cue(session.profile) for r in RULES}
     order = [k for k in RULE_IDS if k in counts] + sorted(k for k in counts if k not in RULE_IDS)
     fault_rows = [dict(title=RULE_TITLES.get(k, k), count=counts[k], severity=sev.get(k, ""),
                        cue=cues.get(k, "")) for k in order]
     score = form_score(session, rv)
     auto_score = form_score(session)
     n_findings = sum(len(r.findings) for r in session.reps) + len(session.set_findings)
-    exercise = (session.profile or {}).get("exercise", {}).get("title") or session.exercise
-    name = title or str(session.video.get("name") or
-                        Path(str(session.video.get("path") or "set")).name)
+    exercise = session.profile.exercise.title or session.exercise
+    name = title or str(session.video.name or Path(str(session.video.path or "set")).name)
     lo, hi = band(session)
     return _env().from_string(REPORT_TEMPLATE).render(
         title=name, exercise_title=exercise, athlete=athlete, date=date,
         created=(session.created_utc or "")[:16].replace("T", " "),
         version=session.formcheck_version or __version__,
-        camera_warning=session.camera.get("warning"), warnings=session.warnings,
+        camera_warning=session.camera.warning, warnings=session.warnings,
         rep_count=session.rep_count, attempts=len(session.attempts),
         clean=sum(1 for r in reps if not r["faults"]),
         score_text="–" if score is None else f"{score:.0f}",
@@ -258,7 +253,7 @@ def write_report(session: Session, html_path: str | os.PathLike,
     return atomic_write_text(out, render_report(session, base_dir, reviews, **kw))
 
 
-# ``formcheck.review.app`` and the tests import these from here.
+# The review app (views, media, routes) and the tests import these from here.
 __all__ = ["write_report", "render_report", "form_score", "angle_plot_png", "PLOT_AXES",
            "RULE_TITLES", "RULE_WEIGHTS", "band", "counted_faults", "grab_frame", "jpeg_b64",
            "load_frames", "normalize_reviews", "rep_measures", "rep_score", "result_files",

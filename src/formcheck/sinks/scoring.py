@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from formcheck.core.rules import RULES
 from formcheck.core.session import Rep, Session
 
-#: Weight of each fault in a rep's score deduction (advisories weigh nothing).
-RULE_WEIGHTS = {"sag": 0.5, "hyperextension": 0.5, "lumbar_arch": 0.5, "heel_lift": 0.3,
-                "short_hold": 0.25, "fast_lowering": 0.25}
+#: Weight of each fault in a rep's score deduction, from the rule registry (advisories weigh
+#: nothing); a rule this version does not know weighs DEFAULT_WEIGHT.
+RULE_WEIGHTS = {r.id: r.weight for r in RULES if r.weight > 0}
 DEFAULT_WEIGHT = 0.25
 
 
