@@ -37,7 +37,8 @@ from formcheck.core.track import N_LANDMARKS, PoseTrack, side_index
 from formcheck.core.view import view_warning
 from formcheck.live import guide
 from formcheck.live.cues import Cue, CueEngine, CueThrottler  # noqa: F401  (re-exported)
-from formcheck.live.series import Series, pack_mask, unpack_mask
+from formcheck.live.series import (Series, interp_raw, pack_mask, raw_subtrack, raw_track,
+                                   unpack_mask)
 
 
 @dataclass
@@ -130,7 +131,7 @@ class LiveAnalyzer:
         fresh_cues: list[Cue] = []
         done: list[Rep] = []
         for k in range(1, gap + 1):  # dropped frames
-            self._add_frame(self._interp(prev, cur, k / (gap + 1)), None, wall_s, fresh_cues,
+            self._add_frame(interp_raw(prev, cur, k / (gap + 1)), None, wall_s, fresh_cues,
                             done)
         notices = self._add_frame(cur, luminance, wall_s, fresh_cues, done, real=True)
         self._last_idx = frame_index
@@ -147,34 +148,13 @@ class LiveAnalyzer:
 
     def track(self, meta: dict | None = None) -> PoseTrack:
         """Everything seen so far as a :class:`PoseTrack` on the uniform frame grid."""
-        n = len(self._raw)
-        img = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
-        world = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
-        vis = np.zeros((n, N_LANDMARKS), np.float32)
-        pres = np.zeros((n, N_LANDMARKS), np.float32)
-        shape = next((r[4][1] for r in self._raw if r is not None and r[4] is not None), None)
-        masks = np.zeros((n, *shape), bool) if shape is not None else None
-        for i, r in enumerate(self._raw):
-            if r is None:
-                continue
-            img[i], world[i], vis[i], pres[i] = r[0], r[1], r[2], r[3]
-            if masks is not None and r[4] is not None and r[4][1] == shape:
-                masks[i] = unpack_mask(r[4])
-        return PoseTrack(image=img, world=world, visibility=vis, presence=pres,
-                         t_s=np.arange(n) / self.fps, width=self.width, height=self.height,
-                         fps=self.fps, masks=masks, mask_scale=self.mask_scale,
-                         meta=dict(meta or {}))
+        return raw_track(self._raw, self.fps, self.width, self.height, self.mask_scale, meta)
+
+    def _subtrack(self, idx: list[int], with_masks: bool = True) -> PoseTrack:
+        return raw_subtrack(self._raw, idx, self.fps, self.width, self.height, self.mask_scale,
+                            with_masks)
 
     # ------------------------------------------------------------------ frames
-    @staticmethod
-    def _interp(a, b, w: float):
-        """Interpolated landmarks between two processed frames (None if either is missing)."""
-        if a is None or b is None:
-            return None
-        mask = pack_mask(a[4] if w < 0.5 else b[4])
-        return tuple((1 - w) * np.asarray(x) + w * np.asarray(y) for x, y in
-                     zip(a[:4], b[:4])) + (mask,)
-
     def _add_frame(self, raw, luminance, wall_s, cues=None, done=None, real=False):
         i = len(self._xy)
         t = i / self.fps
@@ -232,20 +212,6 @@ class LiveAnalyzer:
         self.s = Series(tuple(self.s.data))
         for k in range(len(self._xy)):  # frames seen in a frontal view are not counted
             self._measure(k, bool(blocked[k]) or self._frontal[k])
-
-    def _subtrack(self, idx: list[int], with_masks: bool = True) -> PoseTrack:
-        rows = [self._raw[k] for k in idx]
-        masks = None
-        if with_masks and all(r[4] is not None for r in rows) and \
-                len({r[4][1] for r in rows}) == 1:
-            masks = np.stack([unpack_mask(r[4]) for r in rows])
-        return PoseTrack(image=np.stack([r[0] for r in rows]),
-                         world=np.stack([r[1] for r in rows]),
-                         visibility=np.stack([r[2] for r in rows]),
-                         presence=np.stack([r[3] for r in rows]),
-                         t_s=np.asarray(idx, float) / self.fps, width=self.width,
-                         height=self.height, fps=self.fps, masks=masks,
-                         mask_scale=self.mask_scale)
 
     def _measure(self, i: int, blocked: bool) -> None:
         xy = self._xy[i]
