@@ -14,6 +14,9 @@ LABELLED = sorted(p for p in SAMPLES.glob("*.label.json")
                   if json.loads(p.read_text()).get("exercise"))
 MAIN_FAULTS = ("sag", "hyperextension", "short_hold", "fast_lowering")
 
+#: Every test here runs the pose model on the sample videos (about 2.5 minutes on 2 cores).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def analysed(tmp_path_factory):
