@@ -55,8 +55,8 @@ def load_labels(folder: Path, split: str) -> list[dict]:
 
 
 def cached_track(video: str, cache: Path):
-    from formcheck.pose.estimator import extract_track
     from formcheck.core.track import PoseTrack
+    from formcheck.pose.estimator import extract_track
 
     st = os.stat(video)
     key = f"{Path(video).stem}-{st.st_size}-{int(st.st_mtime)}.track.npz"
@@ -73,6 +73,7 @@ def _extract(args):
     video, cache = args
     os.environ.setdefault("GLOG_minloglevel", "2")
     from formcheck.pose.native_log import quiet_native_stderr
+
     with quiet_native_stderr():
         cached_track(video, Path(cache))
     return video
@@ -114,47 +115,67 @@ def score_clip(lab: dict, session) -> dict:
     # (the generator: clear-cut if it peaks at least 5 deg under the 150 deg rep boundary)
     extra = [i for i, j in pairs if j is None]
     attempts = lab.get("attempts", [])
-    as_attempt = {extra[a]: attempts[b]
-                  for a, b in match([pred[i] for i in extra], attempts, fps)
-                  if a is not None and b is not None}
+    as_attempt = {
+        extra[a]: attempts[b]
+        for a, b in match([pred[i] for i in extra], attempts, fps)
+        if a is not None and b is not None
+    }
     yaw = abs(float(lab.get("camera", {}).get("yaw_deg", 0.0)))
     rows = []
     for i, j in pairs:
         p = pred[i] if i is not None else None
         t = truth[j] if j is not None else None
-        clear = bool(t.get("clear_cut", True)) if t else \
-            bool(as_attempt[i].get("clear_cut", True)) if i in as_attempt else True
-        rows.append({
-            "pred_faults": sorted(p["faults"]) if p else [],
-            "true_faults": sorted(t["faults"]) if t else [],
-            "clear_cut": clear,
-            "peak_err": (p["peak_angle_deg"] - t["peak_angle_deg"]) if p and t else None,
-            "peak_raw_err": (p["peak_angle_raw_deg"] - t["peak_angle_deg"]) if p and t else None,
-            "hold_err": (p["hold_s"] - t["hold_s"]) if p and t else None,
-            "lower_err": (p["lowering_s"] - t["eccentric_s"]) if p and t else None,
-            "arch_sil": p["lumbar"]["silhouette_deg"] if p else None,
-            "arch_set_base": p["lumbar"].get("silhouette_set_baseline_deg") if p else None,
-            "arch_set_reps": p["lumbar"].get("silhouette_set_reps") if p else None,
-            "true_lumbar": t.get("lumbar_extension_deg") if t else None,
-            "heel_pred": p["heel_rise_m"] if p else None,
-            "true_heel": t.get("heel_lift_m") if t else None,
-            "true_peak": t["peak_angle_deg"] if t else None,
-            "matched": bool(p and t),
-        })
+        clear = (
+            bool(t.get("clear_cut", True))
+            if t
+            else bool(as_attempt[i].get("clear_cut", True))
+            if i in as_attempt
+            else True
+        )
+        rows.append(
+            {
+                "pred_faults": sorted(p["faults"]) if p else [],
+                "true_faults": sorted(t["faults"]) if t else [],
+                "clear_cut": clear,
+                "peak_err": (p["peak_angle_deg"] - t["peak_angle_deg"]) if p and t else None,
+                "peak_raw_err": (p["peak_angle_raw_deg"] - t["peak_angle_deg"])
+                if p and t
+                else None,
+                "hold_err": (p["hold_s"] - t["hold_s"]) if p and t else None,
+                "lower_err": (p["lowering_s"] - t["eccentric_s"]) if p and t else None,
+                "arch_sil": p["lumbar"]["silhouette_deg"] if p else None,
+                "arch_set_base": p["lumbar"].get("silhouette_set_baseline_deg") if p else None,
+                "arch_set_reps": p["lumbar"].get("silhouette_set_reps") if p else None,
+                "true_lumbar": t.get("lumbar_extension_deg") if t else None,
+                "heel_pred": p["heel_rise_m"] if p else None,
+                "true_heel": t.get("heel_lift_m") if t else None,
+                "true_peak": t["peak_angle_deg"] if t else None,
+                "matched": bool(p and t),
+            }
+        )
     rises = [float(r["peak_angle_deg"]) for r in truth + lab.get("attempts", [])]
     clear_count = all(abs(a - REP_MIN_DEG) >= CLEAR_MARGIN_DEG for a in rises)
-    return {"name": lab.get("name", Path(lab["_video"]).stem), "split": lab.get("split"),
-            "clear_count": clear_count,
-            "exercise": lab["exercise"], "side": lab.get("camera_side"), "yaw": yaw,
-            "view": "side" if yaw < 10 else "oblique", "n_true": len(truth), "n_pred": len(pred),
-            "n_attempts_true": len(lab.get("attempts", [])),
-            "n_attempts_pred": len(session.attempts),
-            "camera_view": session.camera.view, "bias_deg": session.calibration.bias_deg,
-            "thickness": session.calibration.trunk_thickness, "yaw_est": session.camera.yaw_deg,
-            "phenotype": lab.get("phenotype"),
-            "setup_looks_like": (session.exercise_check or {}).get("looks_like"),
-            "setup_rise_thighs": (session.exercise_check or {}).get("shoulder_rise_thighs"),
-            "reps": rows}
+    return {
+        "name": lab.get("name", Path(lab["_video"]).stem),
+        "split": lab.get("split"),
+        "clear_count": clear_count,
+        "exercise": lab["exercise"],
+        "side": lab.get("camera_side"),
+        "yaw": yaw,
+        "view": "side" if yaw < 10 else "oblique",
+        "n_true": len(truth),
+        "n_pred": len(pred),
+        "n_attempts_true": len(lab.get("attempts", [])),
+        "n_attempts_pred": len(session.attempts),
+        "camera_view": session.camera.view,
+        "bias_deg": session.calibration.bias_deg,
+        "thickness": session.calibration.trunk_thickness,
+        "yaw_est": session.camera.yaw_deg,
+        "phenotype": lab.get("phenotype"),
+        "setup_looks_like": (session.exercise_check or {}).get("looks_like"),
+        "setup_rise_thighs": (session.exercise_check or {}).get("shoulder_rise_thighs"),
+        "reps": rows,
+    }
 
 
 def prf(rows: list[dict], fault: str) -> dict:
@@ -171,13 +192,15 @@ def summarise(clips: list[dict]) -> dict:
     err = np.array([c["n_pred"] - c["n_true"] for c in clips])
     rows = [r for c in clips for r in c["reps"]]
     clear = [r for r in rows if r["clear_cut"]]
-    med = lambda k: float(np.median(np.abs([r[k] for r in rows if r[k] is not None]))) \
-        if any(r[k] is not None for r in rows) else float("nan")  # noqa: E731
+
+    def med(k):
+        vals = [r[k] for r in rows if r[k] is not None]
+        return float(np.median(np.abs(vals))) if vals else float("nan")
+
     by_view = {}
     for ex in ("hip_thrust", "glute_bridge"):
         for view in ("side", "oblique"):
-            vr = [r for c in clips if c["view"] == view and c["exercise"] == ex
-                  for r in c["reps"]]
+            vr = [r for c in clips if c["view"] == view and c["exercise"] == ex for r in c["reps"]]
             by_view[f"{ex} {view}"] = prf(vr, "lumbar_arch")
     clear_err = np.array([c["n_pred"] - c["n_true"] for c in clips if c.get("clear_count", True)])
     pe = np.abs([r["peak_err"] for r in rows if r["peak_err"] is not None])
@@ -185,7 +208,7 @@ def summarise(clips: list[dict]) -> dict:
         "clips": len(clips),
         "clips_clear_count": int(len(clear_err)),
         "count_exact_clear_cut": float(np.mean(clear_err == 0)) if len(clear_err) else float("nan"),
-        "peak_angle_rms_deg": float(np.sqrt(np.mean(pe ** 2))) if len(pe) else float("nan"),
+        "peak_angle_rms_deg": float(np.sqrt(np.mean(pe**2))) if len(pe) else float("nan"),
         "peak_angle_over_8_deg": int(np.sum(pe > 8.0)),
         "peak_angle_reps": int(len(pe)),
         "reps_true": int(sum(c["n_true"] for c in clips)),
@@ -202,8 +225,7 @@ def summarise(clips: list[dict]) -> dict:
         # the set-up check (shoulders on a bench or the floor) against the labelled exercise
         "setup_right": sum(c.get("setup_looks_like") == c["exercise"] for c in clips),
         "setup_undecided": sum(c.get("setup_looks_like") is None for c in clips),
-        "setup_wrong": sum(c.get("setup_looks_like") not in (None, c["exercise"])
-                           for c in clips),
+        "setup_wrong": sum(c.get("setup_looks_like") not in (None, c["exercise"]) for c in clips),
     }
 
 
@@ -213,40 +235,58 @@ def fmt(x, nd=2) -> str:
 
 def markdown(summary: dict, title: str) -> str:
     s = summary
-    lines = [f"### {title}", "",
-             f"{s['clips']} clips, {s['reps_true']} labelled reps.", "",
-             "| reps | value |", "|---|---|",
-             f"| exact count | {fmt(100 * s['count_exact'], 1)} % |",
-             f"| exact count, clips with every rise ≥ {CLEAR_MARGIN_DEG:.0f}° from the "
-             f"{REP_MIN_DEG:.0f}° rep/attempt boundary ({s['clips_clear_count']} clips) | "
-             f"{fmt(100 * s['count_exact_clear_cut'], 1)} % |",
-             f"| off by one | {fmt(100 * s['count_off_by_one'], 0)} % |",
-             f"| count MAE | {fmt(s['count_mae'])} |",
-             f"| peak angle median abs error | {fmt(s['peak_angle_medae_deg'], 1)}° "
-             f"(raw landmarks {fmt(s['peak_angle_raw_medae_deg'], 1)}°) |",
-             f"| peak angle RMS error | {fmt(s['peak_angle_rms_deg'], 1)}° "
-             f"({s['peak_angle_over_8_deg']} of {s['peak_angle_reps']} reps off by more than 8°) |",
-             f"| hold median abs error | {fmt(s['hold_medae_s'])} s |",
-             f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |",
-             f"| exercise read from the set-up: right / undecided / wrong | "
-             f"{s['setup_right']} / {s['setup_undecided']} / {s['setup_wrong']} |", "",
-             "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
-             "F1 (clear-cut) | TP/FP/FN (clear-cut) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        f"{s['clips']} clips, {s['reps_true']} labelled reps.",
+        "",
+        "| reps | value |",
+        "|---|---|",
+        f"| exact count | {fmt(100 * s['count_exact'], 1)} % |",
+        f"| exact count, clips with every rise ≥ {CLEAR_MARGIN_DEG:.0f}° from the "
+        f"{REP_MIN_DEG:.0f}° rep/attempt boundary ({s['clips_clear_count']} clips) | "
+        f"{fmt(100 * s['count_exact_clear_cut'], 1)} % |",
+        f"| off by one | {fmt(100 * s['count_off_by_one'], 0)} % |",
+        f"| count MAE | {fmt(s['count_mae'])} |",
+        f"| peak angle median abs error | {fmt(s['peak_angle_medae_deg'], 1)}° "
+        f"(raw landmarks {fmt(s['peak_angle_raw_medae_deg'], 1)}°) |",
+        f"| peak angle RMS error | {fmt(s['peak_angle_rms_deg'], 1)}° "
+        f"({s['peak_angle_over_8_deg']} of {s['peak_angle_reps']} reps off by more than 8°) |",
+        f"| hold median abs error | {fmt(s['hold_medae_s'])} s |",
+        f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |",
+        f"| exercise read from the set-up: right / undecided / wrong | "
+        f"{s['setup_right']} / {s['setup_undecided']} / {s['setup_wrong']} |",
+        "",
+        "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
+        "F1 (clear-cut) | TP/FP/FN (clear-cut) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for f in FAULT_IDS:
         a, c = s["faults_all"][f], s["faults_clear_cut"][f]
-        lines.append(f"| `{f}` | {fmt(a['precision'])} | {fmt(a['recall'])} | {fmt(a['f1'])} | "
-                     f"{fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | "
-                     f"{c['tp']}/{c['fp']}/{c['fn']} |")
-    lines += ["", "| `lumbar_arch` by exercise and view | precision | recall | TP/FP/FN |",
-              "|---|---|---|---|"]
+        lines.append(
+            f"| `{f}` | {fmt(a['precision'])} | {fmt(a['recall'])} | {fmt(a['f1'])} | "
+            f"{fmt(c['precision'])} | {fmt(c['recall'])} | {fmt(c['f1'])} | "
+            f"{c['tp']}/{c['fp']}/{c['fn']} |"
+        )
+    lines += [
+        "",
+        "| `lumbar_arch` by exercise and view | precision | recall | TP/FP/FN |",
+        "|---|---|---|---|",
+    ]
     for v, m in s["lumbar_arch_by_view"].items():
-        lines.append(f"| {v} | {fmt(m['precision'])} | {fmt(m['recall'])} | "
-                     f"{m['tp']}/{m['fp']}/{m['fn']} |")
+        lines.append(
+            f"| {v} | {fmt(m['precision'])} | {fmt(m['recall'])} | {m['tp']}/{m['fp']}/{m['fn']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def evaluate(folder: Path, split: str = "all", cache: Path | None = None, jobs: int = 1,
-             config: str | None = None) -> tuple[dict, list[dict]]:
+def evaluate(
+    folder: Path,
+    split: str = "all",
+    cache: Path | None = None,
+    jobs: int = 1,
+    config: str | None = None,
+) -> tuple[dict, list[dict]]:
     from formcheck.analysis import analyze_track
     from formcheck.core.rules import load_profile
 
@@ -270,17 +310,25 @@ def evaluate(folder: Path, split: str = "all", cache: Path | None = None, jobs: 
 
 
 def clip_table(clips: list[dict]) -> str:
-    lines = ["", "| clip | split | view | true reps | found | attempts (true/found) | "
-             "bias | faults missed | faults extra |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "| clip | split | view | true reps | found | attempts (true/found) | "
+        "bias | faults missed | faults extra |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for c in clips:
-        missed = sorted({f for r in c["reps"] for f in r["true_faults"]
-                         if f not in r["pred_faults"]})
-        extra = sorted({f for r in c["reps"] for f in r["pred_faults"]
-                        if f not in r["true_faults"]})
-        lines.append(f"| {c['name']} | {c['split']} | {c['view']} | {c['n_true']} | "
-                     f"{c['n_pred']} | {c['n_attempts_true']}/{c['n_attempts_pred']} | "
-                     f"{fmt(c['bias_deg'], 1)} | {', '.join(missed) or '–'} | "
-                     f"{', '.join(extra) or '–'} |")
+        missed = sorted(
+            {f for r in c["reps"] for f in r["true_faults"] if f not in r["pred_faults"]}
+        )
+        extra = sorted(
+            {f for r in c["reps"] for f in r["pred_faults"] if f not in r["true_faults"]}
+        )
+        lines.append(
+            f"| {c['name']} | {c['split']} | {c['view']} | {c['n_true']} | "
+            f"{c['n_pred']} | {c['n_attempts_true']}/{c['n_attempts_pred']} | "
+            f"{fmt(c['bias_deg'], 1)} | {', '.join(missed) or '–'} | "
+            f"{', '.join(extra) or '–'} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -289,8 +337,12 @@ def main() -> None:
     ap.add_argument("folders", type=Path, nargs="+", metavar="DIR")
     ap.add_argument("--split", default="all")
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--cache", type=Path, default=None,
-                    help="track cache (one folder only; default results/tracks/<dirname>)")
+    ap.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="track cache (one folder only; default results/tracks/<dirname>)",
+    )
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--config", default=None)
     args = ap.parse_args()

@@ -50,16 +50,23 @@ def main() -> None:
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     thrs = (2.0, 2.5, 3.0, 3.5)
-    print("| noise SD | reps | baseline | " + " | ".join(f"rise {t}: FP/rep, recall"
-                                                    for t in thrs) + " |")
+    print(
+        "| noise SD | reps | baseline | "
+        + " | ".join(f"rise {t}: FP/rep, recall" for t in thrs)
+        + " |"
+    )
     print("|---|---|---|" + "---|" * len(thrs))
     for sigma in (0.45, 0.6, 1.0):
         for n in (4, 12):
             for kind in ("least", "lower_half"):
-                cells = [simulate(rng, sigma, n, kind, t, a.trials, a.effect, a.effect_sd)
-                         for t in thrs]
-                print(f"| {sigma} | {n} | {kind} | " +
-                      " | ".join(f"{fp:.3f}, {r:.2f}" for fp, r in cells) + " |")
+                cells = [
+                    simulate(rng, sigma, n, kind, t, a.trials, a.effect, a.effect_sd) for t in thrs
+                ]
+                print(
+                    f"| {sigma} | {n} | {kind} | "
+                    + " | ".join(f"{fp:.3f}, {r:.2f}" for fp, r in cells)
+                    + " |"
+                )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,9 @@ def equal_clips(files: list[Path], seconds: float, count: int, folder: Path) -> 
             if not ok:
                 break
             if writer is None:
-                writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                         (frame.shape[1], frame.shape[0]))
+                writer = cv2.VideoWriter(
+                    str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0])
+                )
             writer.write(frame)
         cap.release()
         if writer is not None:
@@ -78,12 +79,21 @@ def main() -> None:
     ap.add_argument("inputs", nargs="*", help="videos or folders (default: samples/)")
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     ap.add_argument("--limit", type=int, default=4, help="number of sample files (default 4)")
-    ap.add_argument("--clip-s", type=float, default=20.0,
-                    help="cut every file to its first S seconds (0: use files as they are)")
-    ap.add_argument("--count", type=int, default=6,
-                    help="with --clip-s: number of clips (files cycled; default 6)")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="runs per worker count (interleaved); best kept")
+    ap.add_argument(
+        "--clip-s",
+        type=float,
+        default=20.0,
+        help="cut every file to its first S seconds (0: use files as they are)",
+    )
+    ap.add_argument(
+        "--count",
+        type=int,
+        default=6,
+        help="with --clip-s: number of clips (files cycled; default 6)",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs per worker count (interleaved); best kept"
+    )
     ap.add_argument("--exercise", default="hip_thrust")
     ap.add_argument("--model", default="full")
     args = ap.parse_args()
@@ -98,10 +108,14 @@ def main() -> None:
         files = equal_clips(files, args.clip_s, args.count, Path(clip_dir.name))
     counts = [int(w) for w in args.workers.split(",")]
     size_mb = sum(p.stat().st_size for p in files) / 1e6
-    print(f"files: {len(files)} ({size_mb:.1f} MB): {', '.join(p.name for p in files)}"
-          + (f" (first {args.clip_s:g} s of each sample)" if args.clip_s > 0 else ""))
-    print(f"settings: model={args.model}, exercise={args.exercise}, --no-video, masks on, "
-          f"cores available={len(os.sched_getaffinity(0))}")
+    print(
+        f"files: {len(files)} ({size_mb:.1f} MB): {', '.join(p.name for p in files)}"
+        + (f" (first {args.clip_s:g} s of each sample)" if args.clip_s > 0 else "")
+    )
+    print(
+        f"settings: model={args.model}, exercise={args.exercise}, --no-video, masks on, "
+        f"cores available={len(os.sched_getaffinity(0))}"
+    )
 
     results: dict[int, dict] = {}
     for r in range(args.repeat):  # interleaved (1, 2, 1, 2, ...) so load drift hits both
@@ -109,8 +123,15 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="fc-bench-batch-") as td:
                 load0 = os.getloadavg()[0]
                 t0 = time.perf_counter()
-                res = run_batch(files, Path(td) / "out", workers=w, exercise=args.exercise,
-                                model=args.model, write_video=False, quiet=True)
+                res = run_batch(
+                    files,
+                    Path(td) / "out",
+                    workers=w,
+                    exercise=args.exercise,
+                    model=args.model,
+                    write_video=False,
+                    quiet=True,
+                )
                 wall = time.perf_counter() - t0
                 load1 = os.getloadavg()[0]
                 out_mb = sum(f.stat().st_size for f in (Path(td) / "out").iterdir()) / 1e6
@@ -120,50 +141,69 @@ def main() -> None:
             video_s = sum(r_["duration_s"] or 0 for r_ in res.rows)
             frames = sum(r_["frames"] or 0 for r_ in res.rows)
             cpu_s = sum(r_.get("cpu_s") or 0 for r_ in res.rows)
-            run = {"wall_s": wall, "video_s": video_s, "frames": frames, "thr": video_s / wall,
-                   "fps": frames / wall, "cpu_s": cpu_s, "load": (load0, load1),
-                   "out_mb": out_mb}
-            print(f"  workers={w} run {r + 1}: {wall:.1f} s wall, {video_s / wall:.2f} "
-                  f"video-s/s, load avg {load0:.1f} -> {load1:.1f}", flush=True)
+            run = {
+                "wall_s": wall,
+                "video_s": video_s,
+                "frames": frames,
+                "thr": video_s / wall,
+                "fps": frames / wall,
+                "cpu_s": cpu_s,
+                "load": (load0, load1),
+                "out_mb": out_mb,
+            }
+            print(
+                f"  workers={w} run {r + 1}: {wall:.1f} s wall, {video_s / wall:.2f} "
+                f"video-s/s, load avg {load0:.1f} -> {load1:.1f}",
+                flush=True,
+            )
             if w not in results or run["thr"] > results[w]["thr"]:
                 results[w] = run
 
     base = results[counts[0]]
     print()
-    print("| workers | wall s | video s | frames | video-s / wall-s | frames/s | speed-up | "
-          "efficiency | worker CPU s | video-s / CPU-s | load avg (start->end) |")
+    print(
+        "| workers | wall s | video s | frames | video-s / wall-s | frames/s | speed-up | "
+        "efficiency | worker CPU s | video-s / CPU-s | load avg (start->end) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for w in counts:
         r = results[w]
         speed = r["thr"] / base["thr"]
         eff = speed / (w / counts[0])
-        print(f"| {w} | {r['wall_s']:.1f} | {r['video_s']:.1f} | {r['frames']} | "
-              f"{r['thr']:.2f} | {r['fps']:.1f} | {speed:.2f}x | {eff:.2f} | "
-              f"{r['cpu_s']:.1f} | {r['video_s'] / max(r['cpu_s'], 1e-9):.2f} | "
-              f"{r['load'][0]:.1f} -> {r['load'][1]:.1f} |")
+        print(
+            f"| {w} | {r['wall_s']:.1f} | {r['video_s']:.1f} | {r['frames']} | "
+            f"{r['thr']:.2f} | {r['fps']:.1f} | {speed:.2f}x | {eff:.2f} | "
+            f"{r['cpu_s']:.1f} | {r['video_s'] / max(r['cpu_s'], 1e-9):.2f} | "
+            f"{r['load'][0]:.1f} -> {r['load'][1]:.1f} |"
+        )
     per_worker = base["thr"] / counts[0]
     top = counts[-1]
     eff_top = results[top]["thr"] / (top / counts[0] * base["thr"])
     mb_per_video_s = size_mb / base["video_s"]
     out_per_video_s = base["out_mb"] / base["video_s"]
     print()
-    cpu_eff = (results[top]["video_s"] / results[top]["cpu_s"]) / \
-        (base["video_s"] / base["cpu_s"])
-    print(f"scaling efficiency at {top} workers: {eff_top:.2f} (target >= 0.85), measured in "
-          "wall time with whatever else this machine was running (see load avg)")
-    print(f"CPU cost per video-second at {top} workers vs {counts[0]}: {1 / cpu_eff:.2f}x "
-          "(1.00 = parallel workers do not slow each other down; the wall-time efficiency on "
-          "an otherwise idle machine is bounded by this and by the cores free)")
+    cpu_eff = (results[top]["video_s"] / results[top]["cpu_s"]) / (base["video_s"] / base["cpu_s"])
+    print(
+        f"scaling efficiency at {top} workers: {eff_top:.2f} (target >= 0.85), measured in "
+        "wall time with whatever else this machine was running (see load avg)"
+    )
+    print(
+        f"CPU cost per video-second at {top} workers vs {counts[0]}: {1 / cpu_eff:.2f}x "
+        "(1.00 = parallel workers do not slow each other down; the wall-time efficiency on "
+        "an otherwise idle machine is bounded by this and by the cores free)"
+    )
     per_core = results[top]["video_s"] / results[top]["cpu_s"]  # with parallel overhead
-    print(f"projection (NOT measured): a Dask cluster of W single-threaded workers, each with a "
-          f"core of its own like these, analyses about {per_core:.2f} x W video-seconds per "
-          f"second (CPU-time rate at {top} workers; with the wall-time rate measured here, "
-          f"{per_worker:.2f} x W x {eff_top:.2f}). W=16: {16 * per_core:.1f} video-s/s, about "
-          f"{16 * per_core * 60:.0f} one-minute sets per hour. Each video-second sends about "
-          f"{mb_per_video_s:.3f} MB of video to a worker and brings back about "
-          f"{out_per_video_s:.3f} MB of results (no annotated video): W=16 needs about "
-          f"{16 * per_core * (mb_per_video_s + out_per_video_s) * 8:.1f} Mbit/s at the client "
-          "(these samples are small synthetic renders; phone uploads are 10-50x larger).")
+    print(
+        f"projection (NOT measured): a Dask cluster of W single-threaded workers, each with a "
+        f"core of its own like these, analyses about {per_core:.2f} x W video-seconds per "
+        f"second (CPU-time rate at {top} workers; with the wall-time rate measured here, "
+        f"{per_worker:.2f} x W x {eff_top:.2f}). W=16: {16 * per_core:.1f} video-s/s, about "
+        f"{16 * per_core * 60:.0f} one-minute sets per hour. Each video-second sends about "
+        f"{mb_per_video_s:.3f} MB of video to a worker and brings back about "
+        f"{out_per_video_s:.3f} MB of results (no annotated video): W=16 needs about "
+        f"{16 * per_core * (mb_per_video_s + out_per_video_s) * 8:.1f} Mbit/s at the client "
+        "(these samples are small synthetic renders; phone uploads are 10-50x larger)."
+    )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ silhouette midline bias), the per-rep difference between the world-landmark and 
 angle at the top ("world": its coefficient, negated, is the fusion weight ``world_weight``)
 and, as gain terms, the true peak's departure from 180 deg ("gain") and that times the yaw
 ("gain_yaw"; their coefficients are ``gain_slope`` and ``gain_yaw_coef``) are compared by
-leave-one-clip-out cross-validation over matched reps and attempts; the simplest whose mean squared error is within
-one standard error of the best wins (the one-standard-error rule: a term must beat the
-cross-validation's own noise). With ``--write`` both go to ``src/formcheck/calibration.toml``.
+leave-one-clip-out cross-validation over matched reps and attempts; the simplest whose mean
+squared error is within one standard error of the best wins (the one-standard-error rule: a
+term must beat the cross-validation's own noise). With ``--write`` both go to
+``src/formcheck/calibration.toml``.
 The clips fitted on must not be the clips scored: ``docs/accuracy.md`` says which were which.
 """
 
@@ -34,7 +35,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import ROOT, cached_track, load_labels, match  # noqa: E402
-
 from formcheck.core.rules import EXERCISES  # noqa: E402
 
 FEATURES = ("yaw", "thickness", "midline", "world", "gain", "gain_yaw")
@@ -56,15 +56,21 @@ def threshold_rows(folder: Path, split: str, cache: Path) -> list[dict]:
             if i is None or j is None:
                 continue
             t = lab["reps"][j]
-            rows.append({"clip": lab["name"], "arch": pred[i]["lumbar"]["silhouette_deg"],
-                         "arch_conf": pred[i]["lumbar"]["silhouette_confidence"],
-                         "heel": pred[i]["heel_rise_m"], "faults": t["faults"],
-                         "exercise": lab["exercise"],
-                         "arch_base": pred[i]["lumbar"]["silhouette_set_baseline_deg"],
-                         "arch_n": pred[i]["lumbar"]["silhouette_set_reps"],
-                         "hyper_flagged": "hyperextension" in pred[i]["faults"],
-                         "sag_flagged": "sag" in pred[i]["faults"],
-                         "clear_cut": t.get("clear_cut", True)})
+            rows.append(
+                {
+                    "clip": lab["name"],
+                    "arch": pred[i]["lumbar"]["silhouette_deg"],
+                    "arch_conf": pred[i]["lumbar"]["silhouette_confidence"],
+                    "heel": pred[i]["heel_rise_m"],
+                    "faults": t["faults"],
+                    "exercise": lab["exercise"],
+                    "arch_base": pred[i]["lumbar"]["silhouette_set_baseline_deg"],
+                    "arch_n": pred[i]["lumbar"]["silhouette_set_reps"],
+                    "hyper_flagged": "hyperextension" in pred[i]["faults"],
+                    "sag_flagged": "sag" in pred[i]["faults"],
+                    "clear_cut": t.get("clear_cut", True),
+                }
+            )
     return rows
 
 
@@ -87,8 +93,7 @@ def best_rule(flags, truth, candidates) -> tuple[float, float, float, float]:
 
 def best_threshold(values, truth, candidates) -> tuple[float, float, float, float]:
     """Threshold (flag when value > thr) with the best F1; ties go to the higher threshold."""
-    return best_rule(lambda thr: [v is not None and v > thr for v in values], truth,
-                     candidates)
+    return best_rule(lambda thr: [v is not None and v > thr for v in values], truth, candidates)
 
 
 def noise_and_effect(rows: list[dict]) -> str:
@@ -108,16 +113,23 @@ def noise_and_effect(rows: list[dict]) -> str:
     sd = float(np.std(res, ddof=1))
     text = f"straight reps vary SD {sd:.2f} deg about their clip's mean ({len(res)} reps)"
     if eff:
-        text += (f"; clear arches rise median {np.median(eff):.1f}, lower quartile "
-                 f"{np.percentile(eff, 25):.1f} deg over it ({len(eff)} reps)")
+        text += (
+            f"; clear arches rise median {np.median(eff):.1f}, lower quartile "
+            f"{np.percentile(eff, 25):.1f} deg over it ({len(eff)} reps)"
+        )
     return text
 
 
 THRESHOLD_NAMES = ("lumbar_hip_thrust", "lumbar_glute_bridge", "heel")
 
 
-def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
-                         write: bool, write_only: tuple[str, ...] = THRESHOLD_NAMES) -> None:
+def calibrate_thresholds(
+    folders: list[Path],
+    split: str,
+    caches: list[Path],
+    write: bool,
+    write_only: tuple[str, ...] = THRESHOLD_NAMES,
+) -> None:
     rows = [r for f, c in zip(folders, caches) for r in threshold_rows(f, split, c)]
     # lumbar_arch: per exercise (a bridge's outline differs from a hip thrust's), over the reps
     # the rule looks at (usable view, hips on the line: not flagged as sag or hyperextension;
@@ -134,37 +146,56 @@ def calibrate_thresholds(folders: list[Path], split: str, caches: list[Path],
     for ex in ("hip_thrust", "glute_bridge"):
         n_min = load_profile(ex).rules.lumbar_arch.min_set_reps
         ex_rows = [r for r in rows if r["exercise"] == ex]
-        arch_rows = [r for r in ex_rows if r["arch_conf"] >= 0.5 and not r["hyper_flagged"]
-                     and not r["sag_flagged"]]
+        arch_rows = [
+            r
+            for r in ex_rows
+            if r["arch_conf"] >= 0.5 and not r["hyper_flagged"] and not r["sag_flagged"]
+        ]
         truth = ["lumbar_arch" in r["faults"] for r in arch_rows]
-        rises = [(r["arch"] - r["arch_base"]) if (r["arch"] is not None and r["arch_base"]
-                                                  is not None and r["arch_n"] >= n_min)
-                 else None for r in arch_rows]
-        best = best_rule(lambda t_rel: [d is not None and d >= t_rel for d in rises],
-                         truth, np.arange(0, 30.25, 0.25))
+        rises = [
+            (r["arch"] - r["arch_base"])
+            if (r["arch"] is not None and r["arch_base"] is not None and r["arch_n"] >= n_min)
+            else None
+            for r in arch_rows
+        ]
+        best = best_rule(
+            lambda t_rel, rises=rises: [d is not None and d >= t_rel for d in rises],
+            truth,
+            np.arange(0, 30.25, 0.25),
+        )
         print(f"lumbar_arch ({ex}): {noise_and_effect(arch_rows)}")
         thr_arch[ex] = best[1]
         straight = [r["arch"] for r, t in zip(arch_rows, truth) if not t and r["arch"] is not None]
-        spread = (f"straight backs read {min(straight):.0f}..{max(straight):.0f} deg"
-                  if straight else "no straight reps")
-        print(f"lumbar_arch ({ex}, {len(arch_rows)} reps in usable views, {sum(truth)} arched; "
-              f"{spread}): min_arch_rise_deg {best[1]:.1f}: F1 {best[0]:.2f} "
-              f"(P {best[2]:.2f} R {best[3]:.2f})")
-    f1h, thr_h, ph, rh = best_threshold([r["heel"] for r in rows],
-                                        ["heel_lift" in r["faults"] for r in rows],
-                                        np.arange(0.01, 0.10, 0.0025))
+        spread = (
+            f"straight backs read {min(straight):.0f}..{max(straight):.0f} deg"
+            if straight
+            else "no straight reps"
+        )
+        print(
+            f"lumbar_arch ({ex}, {len(arch_rows)} reps in usable views, {sum(truth)} arched; "
+            f"{spread}): min_arch_rise_deg {best[1]:.1f}: F1 {best[0]:.2f} "
+            f"(P {best[2]:.2f} R {best[3]:.2f})"
+        )
+    f1h, thr_h, ph, rh = best_threshold(
+        [r["heel"] for r in rows],
+        ["heel_lift" in r["faults"] for r in rows],
+        np.arange(0.01, 0.10, 0.0025),
+    )
     print(f"heel_lift: max_heel_rise_m {thr_h:.4f}  (F1 {f1h:.2f}, P {ph:.2f}, R {rh:.2f})")
     if write:
         import re
+
         for prof in ("hip_thrust", "glute_bridge"):
             p_ = TOML.parent / "profiles" / f"{prof}.toml"
             text = p_.read_text()
             if f"lumbar_{prof}" in write_only:
-                text = re.sub(r"min_arch_rise_deg = [0-9.]+",
-                              f"min_arch_rise_deg = {thr_arch[prof]:.1f}", text)
+                text = re.sub(
+                    r"min_arch_rise_deg = [0-9.]+",
+                    f"min_arch_rise_deg = {thr_arch[prof]:.1f}",
+                    text,
+                )
             if "heel" in write_only:
-                text = re.sub(r"max_heel_rise_m = [0-9.]+", f"max_heel_rise_m = {thr_h:.4f}",
-                              text)
+                text = re.sub(r"max_heel_rise_m = [0-9.]+", f"max_heel_rise_m = {thr_h:.4f}", text)
             p_.write_text(text)
         print(f"wrote {', '.join(write_only)} into src/formcheck/profiles/*.toml")
 
@@ -174,15 +205,16 @@ STRAIGHT_SPINE_MAX_DEG = 8.0
 
 
 def collect(folder: Path, split: str, cache: Path) -> list[dict]:
-    from formcheck.core.bias import BiasModel
     from formcheck.analysis import analyze_track
+    from formcheck.core.bias import BiasModel
     from formcheck.core.rules import load_profile
 
     rows = []
     for lab in load_labels(folder, split):
         track = cached_track(lab["_video"], cache)
-        a = analyze_track(track, load_profile(lab["exercise"]),
-                          bias_model=BiasModel(intercept_deg=0.0))
+        a = analyze_track(
+            track, load_profile(lab["exercise"]), bias_model=BiasModel(intercept_deg=0.0)
+        )
         s = a.session
         # world-landmark angle minus image angle, per frame (the fusion's regressor)
         dworld = a.frames["shk_angle_world_deg"] - a.frames["shk_angle_raw_deg"]
@@ -190,23 +222,30 @@ def collect(folder: Path, split: str, cache: Path) -> list[dict]:
         truth = lab["reps"] + lab.get("attempts", [])
         yaw = abs(s.camera.yaw_deg or 0.0)
         for i, j in match(pred, truth, float(lab["fps"])):
-            if i is None or j is None or \
-                    truth[j].get("lumbar_extension_deg", 0.0) >= STRAIGHT_SPINE_MAX_DEG:
+            if (
+                i is None
+                or j is None
+                or truth[j].get("lumbar_extension_deg", 0.0) >= STRAIGHT_SPINE_MAX_DEG
+            ):
                 continue
-            rows.append({"clip": lab["name"], "err": pred[i]["peak_angle_raw_deg"] -
-                         truth[j]["peak_angle_deg"],
-                         "yaw": yaw,
-                         "thickness": s.calibration.trunk_thickness,
-                         "midline": s.calibration.midline_bias_deg,
-                         "world": _top_median(dworld, pred[i]),
-                         "gain": truth[j]["peak_angle_deg"] - 180.0,
-                         "gain_yaw": (truth[j]["peak_angle_deg"] - 180.0) * yaw,
-                         "exercise": lab["exercise"]})
+            rows.append(
+                {
+                    "clip": lab["name"],
+                    "err": pred[i]["peak_angle_raw_deg"] - truth[j]["peak_angle_deg"],
+                    "yaw": yaw,
+                    "thickness": s.calibration.trunk_thickness,
+                    "midline": s.calibration.midline_bias_deg,
+                    "world": _top_median(dworld, pred[i]),
+                    "gain": truth[j]["peak_angle_deg"] - 180.0,
+                    "gain_yaw": (truth[j]["peak_angle_deg"] - 180.0) * yaw,
+                    "exercise": lab["exercise"],
+                }
+            )
     return rows
 
 
 def _top_median(x: np.ndarray, rep: dict) -> float:
-    seg = x[rep["top_start_frame"]:rep["top_end_frame"] + 1]
+    seg = x[rep["top_start_frame"] : rep["top_end_frame"] + 1]
     return float(np.nanmedian(seg)) if np.isfinite(seg).any() else float("nan")
 
 
@@ -236,11 +275,14 @@ def loco(rows, feats) -> tuple[float, float, int, float]:
         pred = design(test, feats, means) @ coef
         e = np.array([r["err"] for r in test]) - pred
         errs += list(e)
-        clip_mse.append(float(np.mean(e ** 2)))
+        clip_mse.append(float(np.mean(e**2)))
     errs = np.asarray(errs)
-    return (float(np.sqrt(np.mean(errs ** 2))), float(np.median(np.abs(errs))),
-            int(np.sum(np.abs(errs) > 8.0)),
-            float(np.std(clip_mse, ddof=1) / np.sqrt(len(clip_mse))) if len(clips) > 1 else 0.0)
+    return (
+        float(np.sqrt(np.mean(errs**2))),
+        float(np.median(np.abs(errs))),
+        int(np.sum(np.abs(errs) > 8.0)),
+        float(np.std(clip_mse, ddof=1) / np.sqrt(len(clip_mse))) if len(clips) > 1 else 0.0,
+    )
 
 
 def choose(rows: list[dict], candidates) -> tuple[tuple, float, float]:
@@ -255,8 +297,9 @@ def choose(rows: list[dict], candidates) -> tuple[tuple, float, float]:
         print(f"{','.join(feats) or 'constant':<28} {score:>8.2f}° {med:>17.2f}° {big:>7d}")
     best = min(results, key=lambda r: r[0])
     limit = np.sqrt(best[0] ** 2 + best[3])
-    score, feats, med, _ = min((r for r in results if r[0] <= limit),
-                               key=lambda r: (len(r[1]), r[0]))
+    score, feats, med, _ = min(
+        (r for r in results if r[0] <= limit), key=lambda r: (len(r[1]), r[0])
+    )
     print(f"best {best[0]:.2f}°; one standard error allows up to {limit:.2f}°")
     return feats, score, med
 
@@ -268,11 +311,17 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None)
     ap.add_argument("--features", default=None, help="comma list; default: best by LOCO")
     ap.add_argument("--write", action="store_true")
-    ap.add_argument("--thresholds", action="store_true",
-                    help="fit the lumbar_arch and heel_lift thresholds (after the bias)")
-    ap.add_argument("--write-only", default=",".join(THRESHOLD_NAMES),
-                    help="with --thresholds --write: which to write (comma list of "
-                         f"{', '.join(THRESHOLD_NAMES)}; default all)")
+    ap.add_argument(
+        "--thresholds",
+        action="store_true",
+        help="fit the lumbar_arch and heel_lift thresholds (after the bias)",
+    )
+    ap.add_argument(
+        "--write-only",
+        default=",".join(THRESHOLD_NAMES),
+        help="with --thresholds --write: which to write (comma list of "
+        f"{', '.join(THRESHOLD_NAMES)}; default all)",
+    )
     args = ap.parse_args()
     write_only = tuple(w.strip() for w in args.write_only.split(",") if w.strip())
     if not set(write_only) <= set(THRESHOLD_NAMES):
@@ -283,32 +332,48 @@ def main() -> None:
         calibrate_thresholds(args.folders, args.split, caches, args.write, write_only)
         return
     rows = [r for f, c in zip(args.folders, caches) for r in collect(f, args.split, c)]
-    base = [(), ("midline",), ("yaw",), ("yaw", "midline"), ("thickness",),
-            ("yaw", "thickness", "midline"), ("world",), ("midline", "world"),
-            ("yaw", "midline", "world"), ("yaw", "thickness", "midline", "world")]
+    base = [
+        (),
+        ("midline",),
+        ("yaw",),
+        ("yaw", "midline"),
+        ("thickness",),
+        ("yaw", "thickness", "midline"),
+        ("world",),
+        ("midline", "world"),
+        ("yaw", "midline", "world"),
+        ("yaw", "thickness", "midline", "world"),
+    ]
     candidates = [b + g for g in ((), ("gain",), ("gain", "gain_yaw")) for b in base]
     if args.features:
         candidates = [tuple(f for f in args.features.split(",") if f and f != "constant")]
-    lines = ["# Angle bias models (degrees), one per exercise: "
-             "true angle = raw landmark angle - bias.",
-             f"# Fitted by benchmarks/calibrate.py on {names} (split {args.split})."]
+    lines = [
+        "# Angle bias models (degrees), one per exercise: true angle = raw landmark angle - bias.",
+        f"# Fitted by benchmarks/calibrate.py on {names} (split {args.split}).",
+    ]
     for exercise in EXERCISES:
         ex_rows = [r for r in rows if r["exercise"] == exercise]
         if len(ex_rows) < 5:
             raise SystemExit(f"{exercise}: only {len(ex_rows)} matched reps: too few to calibrate")
         n_clips = len({r["clip"] for r in ex_rows})
-        print(f"\n{exercise}: {len(ex_rows)} straight-spine reps from {n_clips} clips "
-              f"({names}, split {args.split})")
+        print(
+            f"\n{exercise}: {len(ex_rows)} straight-spine reps from {n_clips} clips "
+            f"({names}, split {args.split})"
+        )
         err = np.array([r["err"] for r in ex_rows])
-        print(f"raw bias: mean {err.mean():.2f}, sd {err.std():.2f}, "
-              f"range {err.min():.1f}..{err.max():.1f} deg")
+        print(
+            f"raw bias: mean {err.mean():.2f}, sd {err.std():.2f}, "
+            f"range {err.min():.1f}..{err.max():.1f} deg"
+        )
         feats, score, med = choose(ex_rows, candidates)
         coef, means = fit(ex_rows, feats)
         resid = err - design(ex_rows, feats, means) @ coef
         named = dict(zip(("intercept",) + feats, coef))
-        print(f"chosen: {','.join(feats) or 'constant'}  coefficients "
-              + ", ".join(f"{k}={v:.3f}" for k, v in named.items())
-              + f"  residual sd {resid.std():.2f}°")
+        print(
+            f"chosen: {','.join(feats) or 'constant'}  coefficients "
+            + ", ".join(f"{k}={v:.3f}" for k, v in named.items())
+            + f"  residual sd {resid.std():.2f}°"
+        )
         lines += [
             "",
             f"# {exercise}: {len(ex_rows)} straight-spine reps, {n_clips} clips; "
@@ -325,8 +390,7 @@ def main() -> None:
             f"gain_yaw_coef = {named.get('gain_yaw', 0.0):.5f}",
             f"residual_sd_deg = {resid.std():.4f}",
             f'fitted_on = "{names}:{args.split}"',
-            f'source = "calibrated: {",".join(feats) or "constant"} on {names}/'
-            f'{args.split}"',
+            f'source = "calibrated: {",".join(feats) or "constant"} on {names}/{args.split}"',
         ]
     if args.write:
         TOML.write_text("\n".join(lines) + "\n")

@@ -21,7 +21,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import ROOT, cached_track, load_labels, score_clip, summarise  # noqa: E402
-
 from formcheck.analysis import analyze_track  # noqa: E402
 from formcheck.core.track import PoseTrack  # noqa: E402
 
@@ -31,10 +30,16 @@ FAULTS = ("sag", "hyperextension", "short_hold", "fast_lowering", "heel_lift")
 def subsample(track: PoseTrack, step: int) -> PoseTrack:
     """Every ``step``-th frame of ``track``, at ``fps / step``."""
     idx = np.arange(0, track.n_frames, step)
-    return replace(track, image=track.image[idx], world=track.world[idx],
-                   visibility=track.visibility[idx], presence=track.presence[idx],
-                   t_s=track.t_s[idx], fps=track.fps / step,
-                   masks=None if track.masks is None else track.masks[idx])
+    return replace(
+        track,
+        image=track.image[idx],
+        world=track.world[idx],
+        visibility=track.visibility[idx],
+        presence=track.presence[idx],
+        t_s=track.t_s[idx],
+        fps=track.fps / step,
+        masks=None if track.masks is None else track.masks[idx],
+    )
 
 
 def main() -> None:
@@ -57,16 +62,23 @@ def main() -> None:
             rates[lv].append(t.fps)
             clips[lv].append(score_clip(lab, analyze_track(t, lab["exercise"]).session))
     print(f"{len(labels)} clips from {', '.join(d.name for d in a.dirs)} (split {a.split})\n")
-    head = ["frame rate", "count exact", "peak angle median abs error",
-            "hold / lowering median abs error"] + [f"`{f}` clear-cut TP/FP/FN" for f in FAULTS]
+    head = [
+        "frame rate",
+        "count exact",
+        "peak angle median abs error",
+        "hold / lowering median abs error",
+    ] + [f"`{f}` clear-cut TP/FP/FN" for f in FAULTS]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for lv in levels:
         s = summarise(clips[lv])
         name = "as recorded" if lv is None else f"~{lv:g} fps"
-        cells = [f"{name} ({min(rates[lv]):.3g}–{max(rates[lv]):.3g} fps)",
-                 f"{100 * s['count_exact']:.1f} %", f"{s['peak_angle_medae_deg']:.1f}°",
-                 f"{s['hold_medae_s']:.2f} / {s['lowering_medae_s']:.2f} s"]
+        cells = [
+            f"{name} ({min(rates[lv]):.3g}–{max(rates[lv]):.3g} fps)",
+            f"{100 * s['count_exact']:.1f} %",
+            f"{s['peak_angle_medae_deg']:.1f}°",
+            f"{s['hold_medae_s']:.2f} / {s['lowering_medae_s']:.2f} s",
+        ]
         cells += ["{tp}/{fp}/{fn}".format(**s["faults_clear_cut"][f]) for f in FAULTS]
         print("| " + " | ".join(cells) + " |")
 

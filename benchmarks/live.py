@@ -41,9 +41,14 @@ from frames import read_frames  # noqa: E402
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 ROOT = Path(__file__).resolve().parents[1]
-FAULT_FRAME = {"sag": "top_start_frame", "hyperextension": "top_start_frame",
-               "lumbar_arch": "top_start_frame", "heel_lift": "top_start_frame",
-               "short_hold": "top_end_frame", "fast_lowering": "top_end_frame"}
+FAULT_FRAME = {
+    "sag": "top_start_frame",
+    "hyperextension": "top_start_frame",
+    "lumbar_arch": "top_start_frame",
+    "heel_lift": "top_start_frame",
+    "short_hold": "top_end_frame",
+    "fast_lowering": "top_end_frame",
+}
 
 
 def resample(src: Path, dst: Path, fps: float, size: tuple[int, int]) -> tuple[float, int]:
@@ -63,8 +68,9 @@ def resample(src: Path, dst: Path, fps: float, size: tuple[int, int]) -> tuple[f
     for j in range(n_out):
         k = min(len(frames) - 1, int(round(j * fps_in / fps)))
         canvas[:] = 0
-        canvas[y0:y0 + nh, x0:x0 + nw] = cv2.resize(frames[k], (nw, nh),
-                                                    interpolation=cv2.INTER_AREA)
+        canvas[y0 : y0 + nh, x0 : x0 + nw] = cv2.resize(
+            frames[k], (nw, nh), interpolation=cv2.INTER_AREA
+        )
         wr.write(canvas)
     wr.release()
     return fps_in, n_out
@@ -78,11 +84,11 @@ def replay(tracks: Path, drop: float = 0.0, labels: Path | None = None) -> None:
     with the offline analysis of the same track."""
     import numpy as np
 
-    from formcheck.live.engine import LiveAnalyzer
     from formcheck.analysis import analyze_track
-    from formcheck.pose.estimator import FramePose
     from formcheck.core.rules import load_profile
     from formcheck.core.track import PoseTrack
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.pose.estimator import FramePose
 
     rng = np.random.default_rng(0)
     print(f"{'clip':<26} {'rep':>3}  {'fault':<15} {'label s':>8} {'cue s':>7} {'delay':>7}")
@@ -103,8 +109,17 @@ def replay(tracks: Path, drop: float = 0.0, labels: Path | None = None) -> None:
             if 0 < i < tr.n_frames - 1 and rng.random() < drop:
                 continue
             det = np.isfinite(tr.image[i, 0, 0])
-            fp = FramePose(tr.image[i], tr.world[i], tr.visibility[i], tr.presence[i],
-                           tr.masks[i] if tr.masks is not None else None) if det else None
+            fp = (
+                FramePose(
+                    tr.image[i],
+                    tr.world[i],
+                    tr.visibility[i],
+                    tr.presence[i],
+                    tr.masks[i] if tr.masks is not None else None,
+                )
+                if det
+                else None
+            )
             an.update(i, fp, 120.0)
         an.finish()
         off = analyze_track(tr, prof).session
@@ -119,22 +134,29 @@ def replay(tracks: Path, drop: float = 0.0, labels: Path | None = None) -> None:
                 near = [c for c in an.cues if c.rule == rule and -0.6 <= c.time_s - t_f <= 1.5]
                 if not near:
                     missed += 1
-                    print(f"{name:<26} {rep['index'] + 1:>3}  {rule:<15} {t_f:8.2f} {'-':>7} "
-                          f"{'missed':>7}")
+                    print(
+                        f"{name:<26} {rep['index'] + 1:>3}  {rule:<15} {t_f:8.2f} {'-':>7} "
+                        f"{'missed':>7}"
+                    )
                     continue
                 c = min(near, key=lambda c: abs(c.time_s - t_f))
                 used.add(id(c))
                 delays.append(c.time_s - t_f)
-                print(f"{name:<26} {rep['index'] + 1:>3}  {rule:<15} {t_f:8.2f} "
-                      f"{c.time_s:7.2f} {(c.time_s - t_f) * 1000:+6.0f}ms")
+                print(
+                    f"{name:<26} {rep['index'] + 1:>3}  {rule:<15} {t_f:8.2f} "
+                    f"{c.time_s:7.2f} {(c.time_s - t_f) * 1000:+6.0f}ms"
+                )
         for c in an.cues:
             if c.kind == "fault" and id(c) not in used:
                 why = "extra"
-                if any(a["start_frame"] / fps - 0.5 <= c.time_s <= a["end_frame"] / fps
-                       for a in label.get("attempts", [])):
+                if any(
+                    a["start_frame"] / fps - 0.5 <= c.time_s <= a["end_frame"] / fps
+                    for a in label.get("attempts", [])
+                ):
                     why = "extra (a labelled partial rep)"
-                elif any(r.start_s - 0.5 <= c.time_s <= r.end_s and c.rule in r.faults
-                         for r in off.reps):
+                elif any(
+                    r.start_s - 0.5 <= c.time_s <= r.end_s and c.rule in r.faults for r in off.reps
+                ):
                     why = "extra (offline analysis flags it too)"
                 else:
                     extra += 1
@@ -142,12 +164,14 @@ def replay(tracks: Path, drop: float = 0.0, labels: Path | None = None) -> None:
 
     d = np.asarray(delays) * 1000
     if d.size:
-        print(f"\nlabelled faults cued: {d.size}, missed: {missed}; cue - fault frame: "
-              f"median {np.median(d):+.0f} ms, max {d.max():+.0f} ms, within 0.5 s: "
-              f"{np.mean(np.abs(d) <= 500):.0%}; other fault cues (no label, not offline): "
-              f"{extra}; "
-              f"live verdicts equal to offline on {agree}/{total} clips; live rep count "
-              f"equal to the label's on {counts_equal}/{total}")
+        print(
+            f"\nlabelled faults cued: {d.size}, missed: {missed}; cue - fault frame: "
+            f"median {np.median(d):+.0f} ms, max {d.max():+.0f} ms, within 0.5 s: "
+            f"{np.mean(np.abs(d) <= 500):.0%}; other fault cues (no label, not offline): "
+            f"{extra}; "
+            f"live verdicts equal to offline on {agree}/{total} clips; live rep count "
+            f"equal to the label's on {counts_equal}/{total}"
+        )
 
 
 def main() -> None:
@@ -159,11 +183,21 @@ def main() -> None:
     ap.add_argument("--exercise", default=None, help="default: from the label, else hip_thrust")
     ap.add_argument("--screenshot", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    ap.add_argument("--replay", type=Path, default=None, metavar="DIR",
-                    help="no model: cue timing on saved <sample>*.track.npz in DIR")
+    ap.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="no model: cue timing on saved <sample>*.track.npz in DIR",
+    )
     ap.add_argument("--drop", type=float, default=0.0, help="with --replay: share dropped")
-    ap.add_argument("--labels", type=Path, default=None, metavar="DIR",
-                    help="with --replay: the clips' label folder (default samples/)")
+    ap.add_argument(
+        "--labels",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with --replay: the clips' label folder (default samples/)",
+    )
     args = ap.parse_args()
     if args.replay is not None:
         replay(args.replay, args.drop, args.labels)
@@ -188,6 +222,7 @@ def main() -> None:
             shot["at"] = p.frame.t_s + 0.6
         if shot["at"] is not None and p.frame.t_s >= shot["at"]:
             import cv2
+
             args.screenshot.parent.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(args.screenshot), img)
             shot["done"] = True
@@ -195,18 +230,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, quiet_native_stderr():
         clip = Path(tmp) / f"{args.video.stem}.mp4"
         fps_in, n = resample(args.video, clip, args.fps, (w, h))
-        print(f"{args.video.name}: {n} frames at {args.fps:g} fps, {w}x{h} (letterboxed), "
-              f"model {args.model}, {os.cpu_count()} CPUs", file=sys.stderr)
-        res = run_live(str(clip), exercise=exercise, model=args.model, out_dir=None,
-                       display=False, audio=False, on_overlay=on_overlay,
-                       log=lambda m: None)
+        print(
+            f"{args.video.name}: {n} frames at {args.fps:g} fps, {w}x{h} (letterboxed), "
+            f"model {args.model}, {os.cpu_count()} CPUs",
+            file=sys.stderr,
+        )
+        res = run_live(
+            str(clip),
+            exercise=exercise,
+            model=args.model,
+            out_dir=None,
+            display=False,
+            audio=False,
+            on_overlay=on_overlay,
+            log=lambda m: None,
+        )
     st = res.stats.to_dict()
-    rows = [("processed fps", f"{st['processed_fps']:.1f}", ">= 25"),
-            ("dropped-frame share", f"{st['dropped_share']:.1%}", ""),
-            ("latency frame->overlay p50", f"{st['latency_ms_p50']:.0f} ms", ""),
-            ("latency frame->overlay p95", f"{st['latency_ms_p95']:.0f} ms", "<= 100 ms"),
-            ("model time p50 / p95", f"{st['model_ms_p50']:.0f} / {st['model_ms_p95']:.0f} ms",
-             "")]
+    rows = [
+        ("processed fps", f"{st['processed_fps']:.1f}", ">= 25"),
+        ("dropped-frame share", f"{st['dropped_share']:.1%}", ""),
+        ("latency frame->overlay p50", f"{st['latency_ms_p50']:.0f} ms", ""),
+        ("latency frame->overlay p95", f"{st['latency_ms_p95']:.0f} ms", "<= 100 ms"),
+        ("model time p50 / p95", f"{st['model_ms_p50']:.0f} / {st['model_ms_p95']:.0f} ms", ""),
+    ]
     cue_rows = []
     delays = []
     if label is not None:
@@ -222,20 +268,41 @@ def main() -> None:
                 c = min(near, key=lambda c: abs(c.time_s - t_fault))
                 total = (c.wall_s - t_fault) * 1000
                 delays.append(total)
-                cue_rows.append((f"rep {rep['index'] + 1} {rule}",
-                                 f"{total:+.0f} ms (detect {(c.time_s - t_fault) * 1000:+.0f}, "
-                                 f"system {(c.wall_s - c.time_s) * 1000:+.0f})", "<= 300 ms"))
+                cue_rows.append(
+                    (
+                        f"rep {rep['index'] + 1} {rule}",
+                        f"{total:+.0f} ms (detect {(c.time_s - t_fault) * 1000:+.0f}, "
+                        f"system {(c.wall_s - c.time_s) * 1000:+.0f})",
+                        "<= 300 ms",
+                    )
+                )
     if delays:
-        rows.append(("fault -> cue, median / max",
-                     f"{np.median(delays):+.0f} / {np.max(delays):+.0f} ms", "<= 300 ms"))
+        rows.append(
+            (
+                "fault -> cue, median / max",
+                f"{np.median(delays):+.0f} / {np.max(delays):+.0f} ms",
+                "<= 300 ms",
+            )
+        )
     rows += cue_rows
-    rows.append(("live reps / faults", f"{len(res.reps)} / "
-                 + (", ".join(",".join(r.faults) or "-" for r in res.reps)), ""))
+    rows.append(
+        (
+            "live reps / faults",
+            f"{len(res.reps)} / " + (", ".join(",".join(r.faults) or "-" for r in res.reps)),
+            "",
+        )
+    )
     saved = res.analysis.session
-    rows.append(("saved (offline) reps / faults", f"{saved.rep_count} / "
-                 + (", ".join(",".join(r.faults) or "-" for r in saved.reps)), ""))
-    rows.append(("live peak angles (deg)",
-                 " ".join(f"{r.peak_angle_deg:.1f}" for r in res.reps), ""))
+    rows.append(
+        (
+            "saved (offline) reps / faults",
+            f"{saved.rep_count} / " + (", ".join(",".join(r.faults) or "-" for r in saved.reps)),
+            "",
+        )
+    )
+    rows.append(
+        ("live peak angles (deg)", " ".join(f"{r.peak_angle_deg:.1f}" for r in res.reps), "")
+    )
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)
     print(f"{'measure':<{width}}  {'value':<{vwidth}}  target")
@@ -243,11 +310,14 @@ def main() -> None:
     for name, val, tgt in rows:
         print(f"{name:<{width}}  {val:<{vwidth}}  {tgt}")
     if args.json:
-        args.json.write_text(json.dumps({"stats": st, "fault_to_cue_ms": delays,
-                                         "rows": rows}, indent=2))
+        args.json.write_text(
+            json.dumps({"stats": st, "fault_to_cue_ms": delays, "rows": rows}, indent=2)
+        )
     if args.screenshot is not None:
-        print(f"screenshot: {args.screenshot}" if shot["done"] else "no screenshot taken",
-              file=sys.stderr)
+        print(
+            f"screenshot: {args.screenshot}" if shot["done"] else "no screenshot taken",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

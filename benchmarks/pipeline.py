@@ -37,10 +37,10 @@ def main() -> None:
 
     import cv2
 
-    from formcheck.pose.native_log import quiet_native_stderr
     from formcheck.analysis import analyze_track, analyze_video
-    from formcheck.pose.estimator import PoseEstimator, PoseOptions
     from formcheck.core.rules import load_profile
+    from formcheck.pose.estimator import PoseEstimator, PoseOptions
+    from formcheck.pose.native_log import quiet_native_stderr
     from formcheck.pose.video import probe_video
 
     info = probe_video(args.video)
@@ -73,17 +73,20 @@ def main() -> None:
         if args.frames and args.frames < info.frame_count:  # analyse the same frames only
             tmpd = tempfile.mkdtemp()
             clip = Path(tmpd) / "clip.mp4"
-            w = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), info.fps,
-                                (info.width, info.height))
+            w = cv2.VideoWriter(
+                str(clip), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height)
+            )
             for f in frames:
                 w.write(f)
             w.release()
         with tempfile.TemporaryDirectory() as out:
-            t_full_nv, a = best(lambda: analyze_video(clip, out_dir=out, write_video=False,
-                                                      model=args.model))
+            t_full_nv, a = best(
+                lambda: analyze_video(clip, out_dir=out, write_video=False, model=args.model)
+            )
         with tempfile.TemporaryDirectory() as out:
-            t_full_v, _ = best(lambda: analyze_video(clip, out_dir=out, write_video=True,
-                                                     model=args.model))
+            t_full_v, _ = best(
+                lambda: analyze_video(clip, out_dir=out, write_video=True, model=args.model)
+            )
         profile = load_profile("hip_thrust")
         reps = max(3, args.repeat)
         t_an, _ = best(lambda: [analyze_track(a.track, profile) for _ in range(reps)])
@@ -92,16 +95,29 @@ def main() -> None:
     fps = lambda t: n / t  # noqa: E731
     limit = 1.0 / (1.0 / fps(t_dec) + 1.0 / fps(t_model))
     rows = [
-        ("frames", f"{n}", f"{info.width}x{info.height} @ {info.fps:g} fps, {os.cpu_count()} cores"),
+        (
+            "frames",
+            f"{n}",
+            f"{info.width}x{info.height} @ {info.fps:g} fps, {os.cpu_count()} cores",
+        ),
         ("decode only", f"{fps(t_dec):.1f} fps", "OpenCV, sequential"),
         ("model only", f"{fps(t_model):.1f} fps", "pre-decoded frames, VIDEO mode, masks on"),
         ("decode+model limit", f"{limit:.1f} fps", "1/(1/decode + 1/model)"),
-        ("analyze --no-video", f"{fps(t_full_nv):.1f} fps",
-         f"{100 * fps(t_full_nv) / limit:.0f} % of the limit (target >= 90 %)"),
-        ("analyze (with video)", f"{fps(t_full_v):.1f} fps",
-         f"{100 * fps(t_full_v) / limit:.0f} % of the limit (annotated video is a 2nd pass)"),
-        ("analysis after model", f"{1000 * t_an / n * 1000:.1f} ms / 1000 frames",
-         f"{100 * t_an / t_full_nv:.2f} % of analyze wall time (target <= 1 %)"),
+        (
+            "analyze --no-video",
+            f"{fps(t_full_nv):.1f} fps",
+            f"{100 * fps(t_full_nv) / limit:.0f} % of the limit (target >= 90 %)",
+        ),
+        (
+            "analyze (with video)",
+            f"{fps(t_full_v):.1f} fps",
+            f"{100 * fps(t_full_v) / limit:.0f} % of the limit (annotated video is a 2nd pass)",
+        ),
+        (
+            "analysis after model",
+            f"{1000 * t_an / n * 1000:.1f} ms / 1000 frames",
+            f"{100 * t_an / t_full_nv:.2f} % of analyze wall time (target <= 1 %)",
+        ),
     ]
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)

@@ -35,6 +35,7 @@ CLIP_FRAMES: dict[Path, int] = {}  # clip -> number of frames
 
 # ---------------------------------------------------------------------------- helpers
 
+
 def cut_clip(src: Path, dst: Path, start: int, stop: int, max_width: int = 640) -> Path:
     cap = cv2.VideoCapture(str(src))
     fps = cap.get(cv2.CAP_PROP_FPS) or 24.0
@@ -46,11 +47,15 @@ def cut_clip(src: Path, dst: Path, start: int, stop: int, max_width: int = 640) 
         if i >= start:
             h, w = frame.shape[:2]
             if w > max_width:
-                frame = cv2.resize(frame, (max_width, round(h * max_width / w / 2) * 2),
-                                   interpolation=cv2.INTER_AREA)
+                frame = cv2.resize(
+                    frame,
+                    (max_width, round(h * max_width / w / 2) * 2),
+                    interpolation=cv2.INTER_AREA,
+                )
             if writer is None:
-                writer = cv2.VideoWriter(str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps,
-                                         (frame.shape[1], frame.shape[0]))
+                writer = cv2.VideoWriter(
+                    str(dst), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frame.shape[1], frame.shape[0])
+                )
             writer.write(frame)
         i += 1
     cap.release()
@@ -77,8 +82,9 @@ def assert_same(a, b, path="$"):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
             assert_same(x, y, f"{path}[{i}]")
     elif isinstance(a, float) and isinstance(b, float):
-        assert (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9,
-                                                                  abs_tol=1e-9), path
+        assert (math.isnan(a) and math.isnan(b)) or math.isclose(
+            a, b, rel_tol=1e-9, abs_tol=1e-9
+        ), path
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
 
@@ -112,6 +118,7 @@ def run_cli(args, capsys):
 
 # ---------------------------------------------------------------------------- fixtures
 
+
 def labelled_samples(exercise: str = "hip_thrust") -> list[tuple[Path, dict]]:
     """Rendered samples of ``exercise`` with at least one labelled rep, smallest first."""
     out = []
@@ -134,8 +141,10 @@ def clips(tmp_path_factory) -> list[Path]:
     7 s each), both named ``set.mp4`` (in folders a/ and b/)."""
     found = labelled_samples()
     if len(found) < 2:
-        pytest.skip(f"needs two labelled hip-thrust sample videos in {SAMPLES} (found "
-                    f"{len(found)}); render them first (benchmarks/synth)")
+        pytest.skip(
+            f"needs two labelled hip-thrust sample videos in {SAMPLES} (found "
+            f"{len(found)}); render them first (benchmarks/synth)"
+        )
     root = tmp_path_factory.mktemp("clips")
     out = []
     for sub, (src, label) in zip(("a", "b"), found[:2], strict=True):
@@ -178,13 +187,31 @@ def baseline(tmp_path_factory, clips, bad_dir):
     dup = clips[0].parent.parent / "dup"
     dup.mkdir(exist_ok=True)
     shutil.copy2(clips[0], dup / "set.mp4")  # same name and content as a/set.mp4
-    args = [sys.executable, "-m", "formcheck", "batch", str(clips[0].parent.parent),
-            str(bad_dir), str(bad_dir / "sound.wav"), "--out", str(out), "--workers", "2",
-            "--no-video", "-q"]
+    args = [
+        sys.executable,
+        "-m",
+        "formcheck",
+        "batch",
+        str(clips[0].parent.parent),
+        str(bad_dir),
+        str(bad_dir / "sound.wav"),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-video",
+        "-q",
+    ]
     t0 = time.perf_counter()
     p = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    return {"out": out, "rc": p.returncode, "stdout": p.stdout, "stderr": p.stderr,
-            "seconds": time.perf_counter() - t0, "dup": dup / "set.mp4"}
+    return {
+        "out": out,
+        "rc": p.returncode,
+        "stdout": p.stdout,
+        "stderr": p.stderr,
+        "seconds": time.perf_counter() - t0,
+        "dup": dup / "set.mp4",
+    }
 
 
 def good_stems(out: Path, clips) -> list[str]:
@@ -193,6 +220,7 @@ def good_stems(out: Path, clips) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- unit tests
+
 
 def test_discover_inputs(tmp_path):
     (tmp_path / "in" / "deep" / "er").mkdir(parents=True)
@@ -243,8 +271,9 @@ def test_key_depends_on_settings(tmp_path):
     assert k(batch.resolve_settings("hip_thrust", "full", cfg2)) == k(other_cfg)
 
 
-@pytest.mark.parametrize("case", ["no_input", "missing_input", "no_videos", "workers",
-                                  "config", "exercise", "model"])
+@pytest.mark.parametrize(
+    "case", ["no_input", "missing_input", "no_videos", "workers", "config", "exercise", "model"]
+)
 def test_bad_user_input_exit_2(case, tmp_path, capsys):
     v = plain_video(tmp_path / "v.mp4", frames=2)
     (tmp_path / "empty").mkdir()
@@ -268,6 +297,7 @@ def test_bad_user_input_exit_2(case, tmp_path, capsys):
 
 def test_dask_missing_is_one_line(monkeypatch):
     import builtins
+
     real = builtins.__import__
 
     def fake(name, *a, **k):
@@ -300,6 +330,7 @@ def test_done_state_needs_matching_key_and_files(tmp_path):
 
 
 # ---------------------------------------------------------------------------- with the model
+
 
 @pytest.mark.slow
 def test_good_and_bad_files(baseline, clips, bad_dir):
@@ -336,6 +367,7 @@ def test_good_and_bad_files(baseline, clips, bad_dir):
     assert (out / rows[str((bad_dir / "empty_room.mp4").resolve())]["outputs"]["json"]).is_file()
     # csv index: same rows and a fault column per rule
     import csv
+
     with open(out / "index.csv", newline="") as f:
         csv_rows = list(csv.DictReader(f))
     assert len(csv_rows) == 9
@@ -351,8 +383,9 @@ def test_good_and_bad_files(baseline, clips, bad_dir):
 
 
 @pytest.mark.slow
-def test_rerun_skips_and_retry_failed_redoes_only_failures(baseline, clips, bad_dir,
-                                                           tmp_path, capsys):
+def test_rerun_skips_and_retry_failed_redoes_only_failures(
+    baseline, clips, bad_dir, tmp_path, capsys
+):
     out = tmp_path / "out"
     shutil.copytree(baseline["out"], out)
     stems = good_stems(out, clips)
@@ -362,8 +395,9 @@ def test_rerun_skips_and_retry_failed_redoes_only_failures(baseline, clips, bad_
     code, stdout, err = run_cli(["batch", *inputs, "--out", out, "--no-video", "-q"], capsys)
     assert code == 1 and "5 of 9 videos failed" in err
     assert analysed_counts(out) == before  # nothing redone, failures remembered
-    code, stdout, err = run_cli(["batch", *inputs, "--out", out, "--no-video", "-q",
-                                 "--retry-failed"], capsys)
+    code, stdout, err = run_cli(
+        ["batch", *inputs, "--out", out, "--no-video", "-q", "--retry-failed"], capsys
+    )
     assert code == 1
     after = analysed_counts(out)
     redone = {s for s in after if after[s] != before.get(s, 0)}
@@ -380,8 +414,9 @@ def test_changed_settings_redo(baseline, clips, tmp_path, capsys):
     stems = good_stems(out, clips)
     cfg = tmp_path / "strict.toml"
     cfg.write_text("[rules.sag]\nmin_peak_deg = 178.0\n")
-    code, stdout, err = run_cli(["batch", clips[0], "--out", out, "--no-video", "-q",
-                                 "--config", cfg], capsys)
+    code, stdout, err = run_cli(
+        ["batch", clips[0], "--out", out, "--no-video", "-q", "--config", cfg], capsys
+    )
     assert code == 0, err
     assert analysed_counts(out)[stems[0]] == 2  # redone with the new key
     s = json.loads((out / f"{stems[0]}.json").read_text())
@@ -392,8 +427,9 @@ def test_changed_settings_redo(baseline, clips, tmp_path, capsys):
     assert len(index_rows(out)) == 9
     # --exercise auto is another setting (a new key); each video's exercise comes from its
     # set-up (these clips are hip thrusts) and lands in the session and the index
-    code, stdout, err = run_cli(["batch", clips[0], "--out", out, "--no-video", "-q",
-                                 "--exercise", "auto"], capsys)
+    code, stdout, err = run_cli(
+        ["batch", clips[0], "--out", out, "--no-video", "-q", "--exercise", "auto"], capsys
+    )
     assert code == 0, err
     assert analysed_counts(out)[stems[0]] == 3
     s = json.loads((out / f"{stems[0]}.json").read_text())
@@ -404,15 +440,30 @@ def test_changed_settings_redo(baseline, clips, tmp_path, capsys):
 @pytest.mark.slow
 def test_sigkill_then_resume(baseline, clips, tmp_path):
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "formcheck", "batch", *map(str, clips), "--out", str(out),
-            "--workers", "1", "--no-video", "-q"]
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+    args = [
+        sys.executable,
+        "-m",
+        "formcheck",
+        "batch",
+        *map(str, clips),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        "--no-video",
+        "-q",
+    ]
+    p = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 300
     first = None
     while time.monotonic() < deadline and p.poll() is None:
-        jsons = [j for j in out.glob("*.json") if j.name != "index.json"
-                 and not j.name.endswith(batch.DONE_SUFFIX)]
+        jsons = [
+            j
+            for j in out.glob("*.json")
+            if j.name != "index.json" and not j.name.endswith(batch.DONE_SUFFIX)
+        ]
         if jsons:
             first = jsons[0]
             break
@@ -420,8 +471,10 @@ def test_sigkill_then_resume(baseline, clips, tmp_path):
     assert first is not None and p.poll() is None, "the run ended before it could be killed"
     os.killpg(p.pid, signal.SIGKILL)  # the client, its pool and the workers
     p.wait()
-    done_at_kill = {d.name[: -len(batch.DONE_SUFFIX)]: d.stat().st_mtime_ns
-                    for d in out.glob(f"*{batch.DONE_SUFFIX}")}
+    done_at_kill = {
+        d.name[: -len(batch.DONE_SUFFIX)]: d.stat().st_mtime_ns
+        for d in out.glob(f"*{batch.DONE_SUFFIX}")
+    }
     json_mtimes = {s: (out / f"{s}.json").stat().st_mtime_ns for s in done_at_kill}
     assert len(done_at_kill) < 2  # killed part-way
 
@@ -432,8 +485,9 @@ def test_sigkill_then_resume(baseline, clips, tmp_path):
     assert_same(results(out, stems), results(baseline["out"], stems))
     for s in stems:
         for suffix in (".reps.csv", ".frames.csv"):
-            assert (out / f"{s}{suffix}").read_text() == \
-                (baseline["out"] / f"{s}{suffix}").read_text()
+            assert (out / f"{s}{suffix}").read_text() == (
+                baseline["out"] / f"{s}{suffix}"
+            ).read_text()
     # a video finished before the kill was not analysed again
     for s, m in done_at_kill.items():
         assert (out / f"{s}{batch.DONE_SUFFIX}").stat().st_mtime_ns == m
@@ -450,16 +504,17 @@ def test_sigkill_then_resume(baseline, clips, tmp_path):
 def test_dask_cluster_matches_local_pool(baseline, clips, tmp_path):
     distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
-        res = batch.run_batch(clips, out, scheduler=cluster.scheduler_address,
-                              write_video=False)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        res = batch.run_batch(clips, out, scheduler=cluster.scheduler_address, write_video=False)
     assert res.failed == 0 and res.analysed == 2
     stems = good_stems(out, clips)
     assert_same(results(out, stems), results(baseline["out"], stems))
     for s in stems:
-        assert (out / f"{s}.frames.csv").read_text() == \
-            (baseline["out"] / f"{s}.frames.csv").read_text()
+        assert (out / f"{s}.frames.csv").read_text() == (
+            baseline["out"] / f"{s}.frames.csv"
+        ).read_text()
         assert (out / f"{s}.track.npz").is_file()
     assert all(r["worker"] for r in res.rows)
 
@@ -468,9 +523,11 @@ def test_dask_cluster_matches_local_pool(baseline, clips, tmp_path):
 def test_dask_size_limit(clips, tmp_path):
     distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed")
     out = tmp_path / "out"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        res = batch.run_batch(clips[:1], out, scheduler=cluster.scheduler_address,
-                              write_video=False, max_size_mb=0.01)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        res = batch.run_batch(
+            clips[:1], out, scheduler=cluster.scheduler_address, write_video=False, max_size_mb=0.01
+        )
     assert res.failed == 1
     assert "over the cluster size limit" in res.rows[0]["error"]

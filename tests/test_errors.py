@@ -19,8 +19,10 @@ def test_require_file_messages(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(InputError, match=r"is empty \(0 bytes\)$"):
         require_file(empty, "file", "a video file")
-    assert require_file(empty, "config file", "a TOML config file", ConfigError,
-                        allow_empty=True) == empty
+    assert (
+        require_file(empty, "config file", "a TOML config file", ConfigError, allow_empty=True)
+        == empty
+    )
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     with pytest.raises(InputError, match=r"is not a regular file$"):
@@ -32,8 +34,12 @@ def test_loaders_share_the_messages(tmp_path, loader):
     from formcheck.core.rules import load_profile
     from formcheck.core.session import Session
     from formcheck.core.track import PoseTrack
-    call = {"track": PoseTrack.from_npz, "result": Session.load,
-            "config": lambda p: load_profile("hip_thrust", p)}[loader]
+
+    call = {
+        "track": PoseTrack.from_npz,
+        "result": Session.load,
+        "config": lambda p: load_profile("hip_thrust", p),
+    }[loader]
     with pytest.raises((InputError, ConfigError), match=" not found: "):
         call(tmp_path / "missing")
     with pytest.raises((InputError, ConfigError), match="is a directory, expected "):

@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from formcheck.core.geometry import angle_between, estimate_geometry, signed_shk_angle, three_point_angle
+from formcheck.core.geometry import (
+    angle_between,
+    estimate_geometry,
+    signed_shk_angle,
+    three_point_angle,
+)
 from formcheck.core.kinematics import joint_angles
 from formcheck.core.silhouette import front_crease, silhouette_arch
 from formcheck.core.synthetic import SynthRep, SynthSpec, hip_position, make_track
@@ -45,16 +50,24 @@ def test_hip_position_reproduces_angle(angle):
 
 
 def test_three_point_and_angle_between():
-    assert three_point_angle(np.array([[0.0, 0]]), np.array([[1.0, 0]]),
-                             np.array([[1.0, 1]]))[0] == pytest.approx(90)
+    assert three_point_angle(np.array([[0.0, 0]]), np.array([[1.0, 0]]), np.array([[1.0, 1]]))[
+        0
+    ] == pytest.approx(90)
     assert angle_between(np.array([1.0, 0]), np.array([-1.0, 0])) == pytest.approx(180)
 
 
-@pytest.mark.parametrize("facing,head_left", [("left", True), ("right", True),
-                                              ("left", False), ("right", False)])
+@pytest.mark.parametrize(
+    "facing,head_left", [("left", True), ("right", True), ("left", False), ("right", False)]
+)
 def test_side_and_angles_either_way_round(facing, head_left):
-    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=185)], facing=facing,
-                                    head_on_left=head_left, landmark_bias_deg=0.0))
+    track, _ = make_track(
+        SynthSpec(
+            reps=[SynthRep(peak_deg=185)],
+            facing=facing,
+            head_on_left=head_left,
+            landmark_bias_deg=0.0,
+        )
+    )
     geom = estimate_geometry(track)
     assert geom.side == facing
     assert geom.view == "side" and geom.floor_source == "feet"
@@ -69,6 +82,7 @@ def test_frontal_view_is_detected():
     img = track.image.copy()
     # spread left and right landmarks sideways by a full body width in the image
     from formcheck.core.track import LANDMARK_NAMES
+
     for j, name in enumerate(LANDMARK_NAMES):
         if name.startswith("left_"):
             img[:, j, 0] -= 60
@@ -76,6 +90,7 @@ def test_frontal_view_is_detected():
             img[:, j, 0] += 60
     world = track.world.copy()
     from dataclasses import replace
+
     t2 = replace(track, image=img, world=world)
     geom = estimate_geometry(t2)
     assert geom.view in ("oblique", "frontal")
@@ -84,6 +99,7 @@ def test_frontal_view_is_detected():
 
 def test_no_person_geometry():
     from formcheck.core.track import PoseTrack
+
     geom = estimate_geometry(PoseTrack.empty(30, 30.0, 640, 480))
     assert geom.view == "no_person" and geom.side == "unknown"
 
@@ -94,6 +110,7 @@ def test_silhouette_arch_straight_vs_bowed():
     h, w = 260, 460
     xy = np.full((3, 33, 2), np.nan)
     from formcheck.core.track import LM
+
     for f in range(3):
         xy[f, LM["left_shoulder"]] = (50, 100)
         xy[f, LM["left_hip"]] = (350, 100)
@@ -103,9 +120,10 @@ def test_silhouette_arch_straight_vs_bowed():
     xs = np.arange(30, 400)
     bow = (25 * np.sin(np.pi * (xs - 30) / 370)).astype(int)
     for x, b in zip(xs, bow):
-        masks[1, 130 - b:130, x] = False
+        masks[1, 130 - b : 130, x] = False
     masks[2, 200:215, 40:360] = True  # the arm on the floor, below a gap
     from formcheck.core.geometry import Geometry
+
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     arch = silhouette_arch(xy, masks, 1.0, geom)
     assert arch[0] == pytest.approx(0, abs=0.5)
@@ -124,16 +142,17 @@ def test_front_crease_belly_above_the_thigh_line():
     h, w = 260, 620
     from formcheck.core.geometry import Geometry
     from formcheck.core.track import LM
+
     xy = np.full((4, 33, 2), np.nan)
     xy[:, LM["left_shoulder"]] = (50, 100)
     xy[:, LM["left_hip"]] = (350, 100)
     xy[:, LM["left_knee"]] = (550, 100)
     masks = np.zeros((4, h, w), bool)
     masks[:, 70:130, 30:570] = True
-    masks[1, 58:70, 230:350] = True      # belly stands up
-    masks[2, 58:70, 352:420] = True      # thigh stands up
+    masks[1, 58:70, 230:350] = True  # belly stands up
+    masks[2, 58:70, 352:420] = True  # thigh stands up
     masks[3] = masks[0]
-    masks[3, 20:55, 200:300] = True      # a hand above the belly, past a gap: not the outline
+    masks[3, 20:55, 200:300] = True  # a hand above the belly, past a gap: not the outline
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     fc = front_crease(xy, masks, 1.0, geom)
     assert fc[0] == pytest.approx(0, abs=0.6)
@@ -159,20 +178,24 @@ def test_midline_bias_from_the_silhouette():
     from formcheck.core.geometry import Geometry
     from formcheck.core.silhouette import midline_bias
     from formcheck.core.track import LM
+
     xy = np.full((1, 33, 2), np.nan)
-    xy[0, LM["left_shoulder"]] = (50, 72)    # on top of the slab (rows 70..129)
+    xy[0, LM["left_shoulder"]] = (50, 72)  # on top of the slab (rows 70..129)
     xy[0, LM["left_hip"]] = (250, 72)
-    xy[0, LM["left_knee"]] = (450, 100)       # knee at mid-depth
+    xy[0, LM["left_knee"]] = (450, 100)  # knee at mid-depth
     masks = np.zeros((1, h, w), bool)
     masks[0, 70:130, 30:400] = True
     masks[0, 200:215, 40:360] = True  # an arm on the floor must not deepen the body
     geom = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 0.0, "side", 1.0)
     bias = midline_bias(xy, masks, 1.0, geom, np.array([0]))
     from formcheck.core.geometry import signed_shk_angle
-    raw = signed_shk_angle(xy[:, LM["left_shoulder"]], xy[:, LM["left_hip"]],
-                           xy[:, LM["left_knee"]], UP)[0]
-    mid = signed_shk_angle(np.array([[50, 99.5]]), np.array([[250, 99.5]]),
-                           np.array([[450, 100]]), UP)[0]
+
+    raw = signed_shk_angle(
+        xy[:, LM["left_shoulder"]], xy[:, LM["left_hip"]], xy[:, LM["left_knee"]], UP
+    )[0]
+    mid = signed_shk_angle(
+        np.array([[50, 99.5]]), np.array([[250, 99.5]]), np.array([[450, 100]]), UP
+    )[0]
     assert raw > 180  # hip landmark above the shoulder-knee line
     assert bias == pytest.approx(raw - mid, abs=1.0)
 
@@ -180,14 +203,18 @@ def test_midline_bias_from_the_silhouette():
 def test_world_angle_is_3d_and_signed_in_the_world_frame():
     from formcheck.core.kinematics import world_shk_angle
     from formcheck.core.track import LM
+
     up = np.array([0.0, -1.0])  # image y points down, so "up" is -y
     world = np.zeros((3, 33, 3))
     for side, z in (("left", -0.1), ("right", 0.1)):  # both sides, so the mid-joints lie at z=0
         world[:, LM[f"{side}_hip"]] = (0.0, 0.0, z)
         world[:, LM[f"{side}_shoulder"]] = (-0.5, 0.0, z)
         # knee 30 deg off the straight line, partly out of the image plane (z): a 3-D angle
-        world[:, LM[f"{side}_knee"]] = (0.4 * np.cos(np.radians(30)), 0.0,
-                                       z + 0.4 * np.sin(np.radians(30)))
+        world[:, LM[f"{side}_knee"]] = (
+            0.4 * np.cos(np.radians(30)),
+            0.0,
+            z + 0.4 * np.sin(np.radians(30)),
+        )
     # frame 1: knee also lower (y down) than the shoulder-hip line -> the hip sits above the
     # shoulder-knee line; frame 2: knee higher -> the hip sags below it
     world[1, [LM["left_knee"], LM["right_knee"]], 1] = 0.2
@@ -210,6 +237,7 @@ def test_world_angle_is_3d_and_signed_in_the_world_frame():
 
 def test_bias_model_fuses_image_and_world_angles():
     from formcheck.core.bias import BiasModel
+
     m = BiasModel(world_weight=0.25)
     out = m.fuse(np.array([180.0, 200.0, 170.0]), np.array([160.0, np.nan, 170.0]))
     assert out.tolist() == [175.0, 200.0, 170.0]  # no world angle: the image angle
@@ -219,8 +247,8 @@ def test_bias_model_fuses_image_and_world_angles():
 def test_each_exercise_has_its_own_calibrated_bias_model():
     """The shipped calibration has one model per exercise, and the analysis of a set uses its
     exercise's model (the landmarks sit differently on a body on a bench and on the floor)."""
-    from formcheck.core.bias import load_bias_model
     from formcheck.analysis import analyze_track
+    from formcheck.core.bias import load_bias_model
     from formcheck.core.rules import EXERCISES
 
     models = {ex: load_bias_model(ex) for ex in EXERCISES}
@@ -233,13 +261,15 @@ def test_each_exercise_has_its_own_calibrated_bias_model():
         cal = analyze_track(track, ex).session.calibration
         assert cal.bias_model == m.source
         assert cal.bias_deg == pytest.approx(
-            m.predict(estimate_geometry(track).yaw_deg, None, None), abs=0.3)
+            m.predict(estimate_geometry(track).yaw_deg, None, None), abs=0.3
+        )
 
 
 def test_bias_model_gain_scales_the_departure_from_straight():
     """With a gain, a landmark angle that shows only part of a departure from 180 deg is
     scaled back out; ``uncorrect`` is its inverse; without one, it is ``raw - bias``."""
     from formcheck.core.bias import BiasModel
+
     plain = BiasModel()
     assert plain.gain(20.0) == 1.0
     assert plain.correct(np.array([170.0, 190.0]), 5.0, 20.0).tolist() == [165.0, 185.0]
@@ -258,14 +288,16 @@ def test_bias_model_gain_scales_the_departure_from_straight():
 def test_analysis_applies_the_bias_models_gain():
     """The file pipeline corrects with the whole model, gain included, and reports the landmark
     angle it started from."""
-    from formcheck.core.bias import BiasModel
     from formcheck.analysis import analyze_track
+    from formcheck.core.bias import BiasModel
 
-    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=165.0), SynthRep()],
-                                    landmark_bias_deg=10.0))
+    track, _ = make_track(
+        SynthSpec(reps=[SynthRep(peak_deg=165.0), SynthRep()], landmark_bias_deg=10.0)
+    )
     plain = analyze_track(track, "hip_thrust", bias_model=BiasModel(intercept_deg=10.0))
-    gained = analyze_track(track, "hip_thrust",
-                           bias_model=BiasModel(intercept_deg=10.0, gain_slope=-0.25))
+    gained = analyze_track(
+        track, "hip_thrust", bias_model=BiasModel(intercept_deg=10.0, gain_slope=-0.25)
+    )
     p, g = plain.session.reps, gained.session.reps
     assert [r.peak_angle_deg for r in p] == pytest.approx([165.0, 180.0], abs=0.3)
     # a 15 deg departure shown at 0.75 of its size is read as 20 deg; the top stays at 180
@@ -278,10 +310,21 @@ def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
     from formcheck.core.reps import Movement
 
     fps, n = 30.0, 200
-    mvs = [Movement(start=30 + 50 * k, top_start=45 + 50 * k, top_end=60 + 50 * k,
-                    end=75 + 50 * k, peak_frame=50 + 50 * k, peak_angle_deg=180.0,
-                    max_angle_deg=181.0, bottom_before_deg=110.0, bottom_after_deg=110.0,
-                    is_rep=True) for k in range(3)]
+    mvs = [
+        Movement(
+            start=30 + 50 * k,
+            top_start=45 + 50 * k,
+            top_end=60 + 50 * k,
+            end=75 + 50 * k,
+            peak_frame=50 + 50 * k,
+            peak_angle_deg=180.0,
+            max_angle_deg=181.0,
+            bottom_before_deg=110.0,
+            bottom_after_deg=110.0,
+            is_rep=True,
+        )
+        for k in range(3)
+    ]
     near = np.zeros(n)
     far = np.full(n, 0.15)  # an oblique camera: the far heel appears 15 cm higher
     near[45:61] = 0.15  # rep 1: the near heel landmark lands on the far heel
@@ -298,8 +341,8 @@ def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
 
 
 def test_impossible_landmark_frames_are_treated_as_no_person():
-    from formcheck.core.geometry import implausible_frames
     from formcheck.analysis import analyze_track
+    from formcheck.core.geometry import implausible_frames
     from formcheck.core.track import side_index
 
     track, truth = make_track(SynthSpec(reps=[SynthRep(), SynthRep()], landmark_bias_deg=0.0))
@@ -311,22 +354,30 @@ def test_impossible_landmark_frames_are_treated_as_no_person():
     for sd in ("left", "right"):
         s, h = side_index(sd, "shoulder"), side_index(sd, "hip")
         image[bad, s, :2] = image[bad, h, :2] + np.array([8.0, 3.0]) * np.sin(bad)[:, None]
-    broken = type(track)(image=image, world=track.world, visibility=track.visibility,
-                         presence=track.presence, t_s=track.t_s, width=track.width,
-                         height=track.height, fps=track.fps)
+    broken = type(track)(
+        image=image,
+        world=track.world,
+        visibility=track.visibility,
+        presence=track.presence,
+        t_s=track.t_s,
+        width=track.width,
+        height=track.height,
+        fps=track.fps,
+    )
     geom = estimate_geometry(track)
     got = implausible_frames(image[..., :2], broken.detected, geom.side, geom.up)
     assert set(np.flatnonzero(got)) == set(bad)
-    assert not implausible_frames(track.image[..., :2], track.detected, geom.side,
-                                  geom.up).any()
+    assert not implausible_frames(track.image[..., :2], track.detected, geom.side, geom.up).any()
     s = analyze_track(broken, "hip_thrust").session
     assert any("impossible landmarks" in w for w in s.warnings)
     assert s.rep_count == clean.rep_count == 2
-    assert [round(r.peak_angle_deg, 1) for r in s.reps] == \
-        [round(r.peak_angle_deg, 1) for r in clean.reps]
+    assert [round(r.peak_angle_deg, 1) for r in s.reps] == [
+        round(r.peak_angle_deg, 1) for r in clean.reps
+    ]
     dropped = broken.without_frames(got)
-    assert not dropped.detected[bad].any() and dropped.detected.sum() == \
-        broken.detected.sum() - len(bad)
+    assert not dropped.detected[
+        bad
+    ].any() and dropped.detected.sum() == broken.detected.sum() - len(bad)
 
 
 def test_view_warnings_say_how_to_film():
@@ -336,6 +387,7 @@ def test_view_warnings_say_how_to_film():
 
     from formcheck.core.geometry import Geometry
     from formcheck.core.view import view_warning
+
     g = Geometry("left", np.array([1.0, 0]), UP, "feet", 0.002, 36.0, "oblique", 1.0)
     w = view_warning(g)
     assert "oblique or high" in w and "36 deg" in w and "hip height" in w

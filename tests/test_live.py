@@ -23,14 +23,26 @@ SAMPLES = ROOT / "samples"
 CLIP = SAMPLES / "ht_faults_right.mp4"
 
 #: Which labelled frame a fault happens at (the cue must come within 0.5 s of it).
-FAULT_FRAME = {"sag": "top_start_frame", "hyperextension": "top_start_frame",
-               "lumbar_arch": "top_start_frame", "heel_lift": "top_start_frame",
-               "short_hold": "top_end_frame", "fast_lowering": "top_end_frame"}
+FAULT_FRAME = {
+    "sag": "top_start_frame",
+    "hyperextension": "top_start_frame",
+    "lumbar_arch": "top_start_frame",
+    "heel_lift": "top_start_frame",
+    "short_hold": "top_end_frame",
+    "fast_lowering": "top_end_frame",
+}
 
 
 #: How close to its threshold a measurement may be for live and offline to disagree on it.
-BORDERLINE = {"sag": 1.5, "hyperextension": 1.5, "lumbar_arch": 3.0, "short_hold": 0.1,
-              "fast_lowering": 0.1, "heel_lift": 0.004, "knee_angle": 1.5}
+BORDERLINE = {
+    "sag": 1.5,
+    "hyperextension": 1.5,
+    "lumbar_arch": 3.0,
+    "short_hold": 0.1,
+    "fast_lowering": 0.1,
+    "heel_lift": 0.004,
+    "knee_angle": 1.5,
+}
 
 
 # ------------------------------------------------------------------------------ throttling
@@ -46,6 +58,7 @@ def test_throttler_one_cue_per_fault_per_rep():
 
 def test_mailbox_keeps_only_the_newest():
     from formcheck.live.capture import Mailbox
+
     box = Mailbox()
     for i in range(5):
         box.put(i)
@@ -91,9 +104,10 @@ def test_beeper_plays_off_thread_and_a_fault_wins(monkeypatch):
     from formcheck.live.engine import Cue
 
     played = []
-    fake = types.SimpleNamespace(query_devices=lambda kind=None: {"name": "fake"},
-                                 play=lambda tone, rate, blocking=False: played.append(
-                                     (len(tone), rate, blocking)))
+    fake = types.SimpleNamespace(
+        query_devices=lambda kind=None: {"name": "fake"},
+        play=lambda tone, rate, blocking=False: played.append((len(tone), rate, blocking)),
+    )
     monkeypatch.setitem(sys.modules, "sounddevice", fake)
     b = Beeper(True, lambda m: None)
     b.cue(Cue(1.0, 30, "hold", "hold...", "prompt", 1))
@@ -119,8 +133,15 @@ def _feed(track, step=1, luminance=lambda i: 120.0):
     return an, states
 
 
-FAULTY = [SynthRep(), SynthRep(peak_deg=160), SynthRep(peak_deg=200), SynthRep(lower_s=0.4),
-          SynthRep(hold_s=0.0, rise_s=0.7), SynthRep(heel_lift_px=30), SynthRep(lower_s=2.6)]
+FAULTY = [
+    SynthRep(),
+    SynthRep(peak_deg=160),
+    SynthRep(peak_deg=200),
+    SynthRep(lower_s=0.4),
+    SynthRep(hold_s=0.0, rise_s=0.7),
+    SynthRep(heel_lift_px=30),
+    SynthRep(lower_s=2.6),
+]
 EXPECTED = [[], ["sag"], ["hyperextension"], ["fast_lowering"], ["short_hold"], ["heel_lift"], []]
 
 
@@ -138,8 +159,13 @@ def test_live_matches_offline_on_synthetic_set(step):
     assert [r.faults for r in again.reps] == EXPECTED
     assert an.track().n_frames == (track.n_frames - 1) // step * step + 1
     # each fault is cued once, within 0.5 s of when it happens
-    times = {"sag": "top_start_s", "hyperextension": "top_start_s", "heel_lift": "top_start_s",
-             "short_hold": "top_end_s", "fast_lowering": "top_end_s"}
+    times = {
+        "sag": "top_start_s",
+        "hyperextension": "top_start_s",
+        "heel_lift": "top_start_s",
+        "short_hold": "top_end_s",
+        "fast_lowering": "top_end_s",
+    }
     faults = [c for c in an.cues if c.kind == "fault"]
     assert sorted(c.rule for c in faults) == sorted(f for e in EXPECTED for f in e)
     for c in faults:
@@ -170,17 +196,25 @@ def test_impossible_landmarks_at_set_up_are_not_counted_or_cued():
     import numpy as np
 
     from formcheck.core.track import side_index
+
     track, _ = make_track(SynthSpec(reps=[SynthRep()] * 3, width=640, height=480))
     img = track.image.copy()
     bad = np.arange(0, int(1.2 * track.fps))  # the first 1.2 s of the lead-in
     for sd in ("left", "right"):
         s, h, k = (side_index(sd, j) for j in ("shoulder", "hip", "knee"))
-        img[bad, s, :2] = img[bad, h, :2] + 0.4 * (img[bad, k, :2] - img[bad, h, :2]) + \
-            np.array([8.0, -12.0]) * np.sin(bad)[:, None]
+        img[bad, s, :2] = (
+            img[bad, h, :2]
+            + 0.4 * (img[bad, k, :2] - img[bad, h, :2])
+            + np.array([8.0, -12.0]) * np.sin(bad)[:, None]
+        )
     prof = load_profile("hip_thrust")
     an = LiveAnalyzer(prof, track.fps, track.width, track.height)
-    states = [an.update(i, FramePose(img[i], track.world[i], track.visibility[i],
-                                     track.presence[i]), 120.0) for i in range(track.n_frames)]
+    states = [
+        an.update(
+            i, FramePose(img[i], track.world[i], track.visibility[i], track.presence[i]), 120.0
+        )
+        for i in range(track.n_frames)
+    ]
     an.finish()
     assert any("whole body" in n for n in states[5].notices)
     assert not any("whole body" in n for n in states[-1].notices)
@@ -192,15 +226,23 @@ def test_live_scale_and_floor_follow_the_whole_set():
     """The metre scale from the set-up alone can be off (there it read up to 26 % large, and
     every heel rise about 1 cm high); after each rep it is re-read over every usable frame, so
     the live heel rises end up equal to the offline ones."""
-    track, _ = make_track(SynthSpec(reps=[SynthRep(), SynthRep(heel_lift_px=30), SynthRep()],
-                                    width=640, height=480))
+    track, _ = make_track(
+        SynthSpec(reps=[SynthRep(), SynthRep(heel_lift_px=30), SynthRep()], width=640, height=480)
+    )
     world = track.world.copy()
     setup = slice(0, int(1.6 * track.fps))  # MediaPipe's world thigh reads 30 % long there
     hip = world[setup, 23:25].mean(axis=1, keepdims=True)
     world[setup] = hip + 1.3 * (world[setup] - hip)
-    skewed = type(track)(image=track.image, world=world, visibility=track.visibility,
-                         presence=track.presence, t_s=track.t_s, width=track.width,
-                         height=track.height, fps=track.fps)
+    skewed = type(track)(
+        image=track.image,
+        world=world,
+        visibility=track.visibility,
+        presence=track.presence,
+        t_s=track.t_s,
+        width=track.width,
+        height=track.height,
+        fps=track.fps,
+    )
     an, _ = _feed(skewed)
     off = analyze_track(skewed, "hip_thrust")
     assert an.geom.m_per_px == pytest.approx(off.geometry.m_per_px, rel=0.02)
@@ -216,8 +258,9 @@ def test_heel_jump_holds_the_cue_for_the_whole_rep():
     three before), as offline, where the jumped rep's heel is not measured."""
     from formcheck.core.track import LM
 
-    track, truth = make_track(SynthSpec(reps=[SynthRep(), SynthRep(), SynthRep()],
-                                        width=640, height=480))
+    track, truth = make_track(
+        SynthSpec(reps=[SynthRep(), SynthRep(), SynthRep()], width=640, height=480)
+    )
     off = analyze_track(track, "hip_thrust")
     near = off.geometry.side
     far = "right" if near == "left" else "left"
@@ -227,7 +270,7 @@ def test_heel_jump_holds_the_cue_for_the_whole_rep():
     k1 = int(round(truth[1]["band_top_end_s"] * track.fps))
     nh, fh = LM[f"{near}_heel"], LM[f"{far}_heel"]
     track.image[k0:k1, nh, 1] = track.image[k0:k1, fh, 1]  # onto the far heel for the top...
-    track.image[k0 + 10:k1, [nh, fh], 1] += 0.35 * lift_px  # ...where both then wander down
+    track.image[k0 + 10 : k1, [nh, fh], 1] += 0.35 * lift_px  # ...where both then wander down
     an, _ = _feed(track)
     assert len(an.reps) == 3
     assert not [c for c in an.cues if c.rule == "heel_lift"]
@@ -241,8 +284,9 @@ def test_setup_guidance_out_of_frame():
     img[:, :, 0] -= 400  # the person's head end leaves the frame: shoulders out
     prof = load_profile("hip_thrust")
     an = LiveAnalyzer(prof, track.fps, track.width, track.height)
-    st = an.update(0, FramePose(img[0], track.world[0], track.visibility[0],
-                                track.presence[0]), 120.0)
+    st = an.update(
+        0, FramePose(img[0], track.world[0], track.visibility[0], track.presence[0]), 120.0
+    )
     assert any(n.startswith("move back") and "shoulders" in n for n in st.notices)
     st = an.update(1, None, 120.0)
     assert any("step into view" in n for n in st.notices)
@@ -251,6 +295,7 @@ def test_setup_guidance_out_of_frame():
 # ------------------------------------------------------------------------------ end to end
 def _run_cli(args, capsys):
     from formcheck.cli import main
+
     with pytest.raises(SystemExit) as exc:
         main(args)
     out = capsys.readouterr()
@@ -258,23 +303,33 @@ def _run_cli(args, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (CLIP.exists() and CLIP.with_suffix("").with_suffix(
-    ".label.json").exists()), reason="sample clip not rendered")
+@pytest.mark.skipif(
+    not (CLIP.exists() and CLIP.with_suffix("").with_suffix(".label.json").exists()),
+    reason="sample clip not rendered",
+)
 def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
     from formcheck.analysis import analyze_video
     from formcheck.core.session import Session, schema
 
     out = tmp_path / "live"
-    code, stdout, err = _run_cli(["live", "--camera", str(CLIP), "--no-display", "--no-audio",
-                                  "--out", str(out)], capsys)
+    code, stdout, err = _run_cli(
+        ["live", "--camera", str(CLIP), "--no-display", "--no-audio", "--out", str(out)], capsys
+    )
     assert code == 0, err
     assert "live: " in stdout
     stem = "ht_faults_right.live"
-    for suffix in (".json", ".reps.csv", ".frames.csv", ".track.npz", ".annotated.mp4",
-                   ".cues.json"):
+    for suffix in (
+        ".json",
+        ".reps.csv",
+        ".frames.csv",
+        ".track.npz",
+        ".annotated.mp4",
+        ".cues.json",
+    ):
         assert (out / f"{stem}{suffix}").is_file(), suffix
     saved = Session.load(out / f"{stem}.json")
     import jsonschema
+
     jsonschema.validate(json.loads((out / f"{stem}.json").read_text()), schema())
     cues = json.loads((out / f"{stem}.cues.json").read_text())
     live_faults = [r["faults"] for r in cues["live_reps"]]
@@ -290,9 +345,13 @@ def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
         for other in (set(live_faults[k]), set(saved.reps[k].faults)):
             for rule in other ^ set(off_rep.faults):
                 f = next((f for f in off_rep.findings if f.rule == rule), None) or next(
-                    (f for f in saved.reps[k].findings if f.rule == rule), None)
-                f = f.to_dict() if f is not None else next(
-                    f for f in live_findings[k] if f["rule"] == rule)
+                    (f for f in saved.reps[k].findings if f.rule == rule), None
+                )
+                f = (
+                    f.to_dict()
+                    if f is not None
+                    else next(f for f in live_findings[k] if f["rule"] == rule)
+                )
                 margin = BORDERLINE[rule]
                 assert abs(f["value"] - f["threshold"]) <= margin, (k + 1, rule, f)
     assert saved.files["cues"] == f"{stem}.cues.json"
@@ -304,8 +363,9 @@ def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
     for rep in label["reps"]:
         for rule in rep["faults"]:
             t_fault = rep[FAULT_FRAME[rule]] / fps
-            near = [c for c in fault_cues if c["rule"] == rule and
-                    abs(c["time_s"] - t_fault) <= 0.5]
+            near = [
+                c for c in fault_cues if c["rule"] == rule and abs(c["time_s"] - t_fault) <= 0.5
+            ]
             assert near, (rule, t_fault, fault_cues)
     # one cue per fault per rep (throttled)
     keys = [(c["rule"], c["movement"]) for c in cues["cues"]]
@@ -318,9 +378,23 @@ def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
 @pytest.mark.skipif(not CLIP.exists(), reason="sample clip not rendered")
 def test_live_record_and_duration(tmp_path, capsys):
     import cv2
-    code, stdout, err = _run_cli(["live", "--camera", str(CLIP), "--no-display", "--no-audio",
-                                  "--duration", "3", "--record", str(tmp_path / "rec"),
-                                  "--out", str(tmp_path / "out")], capsys)
+
+    code, stdout, err = _run_cli(
+        [
+            "live",
+            "--camera",
+            str(CLIP),
+            "--no-display",
+            "--no-audio",
+            "--duration",
+            "3",
+            "--record",
+            str(tmp_path / "rec"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capsys,
+    )
     assert code == 0, err
     raw = tmp_path / "rec" / "ht_faults_right.live.raw.mp4"
     assert raw.is_file()
@@ -331,15 +405,17 @@ def test_live_record_and_duration(tmp_path, capsys):
 
 
 def test_no_camera_is_one_line(tmp_path, capsys):
-    code, out, err = _run_cli(["live", "--camera", "9", "--no-display", "--no-audio",
-                               "--out", str(tmp_path)], capsys)
+    code, out, err = _run_cli(
+        ["live", "--camera", "9", "--no-display", "--no-audio", "--out", str(tmp_path)], capsys
+    )
     assert code == 2
     assert err.strip().count("\n") == 0 and "cannot open camera 9" in err
 
 
 def test_missing_file_is_one_line(tmp_path, capsys):
-    code, out, err = _run_cli(["live", "--camera", str(tmp_path / "nope.mp4"), "--no-display",
-                               "--no-audio"], capsys)
+    code, out, err = _run_cli(
+        ["live", "--camera", str(tmp_path / "nope.mp4"), "--no-display", "--no-audio"], capsys
+    )
     assert code == 2 and "file not found" in err and "Traceback" not in err
 
 
@@ -359,10 +435,12 @@ def test_stalled_camera_saves_what_was_seen(tmp_path, capsys, monkeypatch):
         def read(self):
             if self.left <= 0:
                 import time
+
                 time.sleep(0.05)
                 return False, None
             self.left -= 1
             import time
+
             time.sleep(1 / 24)
             return self.cap.read()
 
@@ -373,8 +451,20 @@ def test_stalled_camera_saves_what_was_seen(tmp_path, capsys, monkeypatch):
         return StallingCamera(48), live.SourceInfo("camera", "camera 0", 24.0, 854, 480)
 
     monkeypatch.setattr(live, "_open_capture", fake_open)
-    code, out, err = _run_cli(["live", "--camera", "0", "--no-display", "--no-audio",
-                               "--timeout", "1", "--out", str(tmp_path)], capsys)
+    code, out, err = _run_cli(
+        [
+            "live",
+            "--camera",
+            "0",
+            "--no-display",
+            "--no-audio",
+            "--timeout",
+            "1",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 2
     line = err.strip().splitlines()[-1]
     assert line.startswith("error: no frames from camera 0") and "saved" in line
@@ -403,8 +493,9 @@ def test_q_key_ends_the_set(tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, "waitKey", lambda ms=0: next(keys))
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
     monkeypatch.setattr(cv2, "destroyWindow", lambda *a: None)
-    res = live.run_live(str(CLIP), audio=False, out_dir=tmp_path, write_video=False,
-                        log=lambda m: None)
+    res = live.run_live(
+        str(CLIP), audio=False, out_dir=tmp_path, write_video=False, log=lambda m: None
+    )
     assert shown and shown[0] == (480, 854, 3)
     assert res.stats.duration_s < 10.0  # ended by q, long before the clip's 30 s
     assert (tmp_path / res.files["json"]).is_file()
@@ -413,17 +504,22 @@ def test_q_key_ends_the_set(tmp_path, monkeypatch):
 def test_setup_guidance_turn_side_on():
     """A frontal view asks to turn side-on and counts nothing until the view is side-on."""
     from formcheck.core.track import LM
-    track, truth = make_track(SynthSpec(reps=[SynthRep()] * 3, width=640, height=480,
-                                        lead_in_s=3.0))
+
+    track, truth = make_track(
+        SynthSpec(reps=[SynthRep()] * 3, width=640, height=480, lead_in_s=3.0)
+    )
     img = track.image.copy()
     frontal_until = int(track.fps * 2.5)
     for j in ("right_shoulder", "right_hip", "right_knee", "right_ankle"):  # the far side
         img[:frontal_until, LM[j], 1] += 60.0  # hips and shoulders far apart: frontal
     prof = load_profile("hip_thrust")
     an = LiveAnalyzer(prof, track.fps, track.width, track.height)
-    states = [an.update(i, FramePose(img[i], track.world[i], track.visibility[i],
-                                     track.presence[i]), 120.0)
-              for i in range(track.n_frames)]
+    states = [
+        an.update(
+            i, FramePose(img[i], track.world[i], track.visibility[i], track.presence[i]), 120.0
+        )
+        for i in range(track.n_frames)
+    ]
     an.finish()
     assert any("turn side-on" in n for n in states[frontal_until - 5].notices)
     assert states[frontal_until - 5].phase == "set-up"
@@ -437,8 +533,14 @@ def test_bias_refresh_replays_the_counter(monkeypatch):
     """When the bias changes at the first top or after a rep (the silhouette midline term),
     the rep counter is replayed with it, including at the end of a set that stops
     mid-lowering."""
-    track, _ = make_track(SynthSpec(reps=[SynthRep(), SynthRep(), SynthRep(lower_s=3.0)],
-                                    width=640, height=480, lead_out_s=0.0))
+    track, _ = make_track(
+        SynthSpec(
+            reps=[SynthRep(), SynthRep(), SynthRep(lower_s=3.0)],
+            width=640,
+            height=480,
+            lead_out_s=0.0,
+        )
+    )
     cut = track.n_frames - int(track.fps * 2.0)  # the set ends during the last lowering
     calls = []
 
@@ -451,8 +553,11 @@ def test_bias_refresh_replays_the_counter(monkeypatch):
     prof = load_profile("hip_thrust")
     an = LiveAnalyzer(prof, track.fps, track.width, track.height)
     for i in range(cut):
-        an.update(i, FramePose(track.image[i], track.world[i], track.visibility[i],
-                               track.presence[i]), 120.0)
+        an.update(
+            i,
+            FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i]),
+            120.0,
+        )
     an.finish()
     # once when the first rise levels off (before the first rep is judged), then after each rep
     assert len(calls) == 4
@@ -481,8 +586,11 @@ def test_live_bias_view_follows_the_whole_set_not_the_set_up():
     an = LiveAnalyzer(load_profile("hip_thrust"), track.fps, track.width, track.height)
     first = None
     for i in range(track.n_frames):
-        an.update(i, FramePose(track.image[i], track.world[i], track.visibility[i],
-                               track.presence[i]), 120.0)
+        an.update(
+            i,
+            FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i]),
+            120.0,
+        )
         if first is None and an.geom is not None:
             first = an.geom.yaw_deg
     an.finish()

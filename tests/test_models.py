@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.pose import models
 from formcheck.errors import ModelError
+from formcheck.pose import models
 
 FAKE_TFLITE = b"\x1c\x00\x00\x00TFL3" + b"\x00" * 56
 
@@ -41,6 +41,7 @@ def _isolated_env(monkeypatch, tmp_path):
 
 # --- bundled model ---------------------------------------------------------------------------
 
+
 def test_bundled_full_resolves_and_validates():
     for spec in ("full", None, "FULL"):
         path = models.resolve_model(spec)
@@ -63,9 +64,9 @@ def test_bundle_members_are_stored_and_aligned():
     for info in infos.values():
         assert info.compress_type == zipfile.ZIP_STORED
         at = info.header_offset
-        name_len, extra_len = struct.unpack("<HH", raw[at + 26:at + 30])
+        name_len, extra_len = struct.unpack("<HH", raw[at + 26 : at + 30])
         data_at = at + 30 + name_len + extra_len
-        assert data_at % 4 == 0 and raw[data_at + 4:data_at + 8] == b"TFL3"
+        assert data_at % 4 == 0 and raw[data_at + 4 : data_at + 8] == b"TFL3"
 
 
 def test_model_info_caches_hash(tmp_path, monkeypatch):
@@ -82,6 +83,7 @@ def test_model_info_caches_hash(tmp_path, monkeypatch):
 
 # --- path specs ------------------------------------------------------------------------------
 
+
 def test_valid_path_spec(tmp_path):
     bundle = make_bundle(tmp_path / "mine.task")
     assert models.resolve_model(bundle) == bundle.resolve()
@@ -95,8 +97,10 @@ def test_valid_path_spec(tmp_path):
         (lambda d: write(d / "empty.task", b""), "empty"),
         (lambda d: (d / "adir.task").mkdir() or d / "adir.task", "directory"),
         (lambda d: write(d / "notes.task", b"hello, not a model\n"), "not a zip"),
-        (lambda d: make_bundle(d / "partial.task", members=["pose_detector.tflite"]),
-         "pose_landmarks_detector.tflite"),
+        (
+            lambda d: make_bundle(d / "partial.task", members=["pose_detector.tflite"]),
+            "pose_landmarks_detector.tflite",
+        ),
         (lambda d: make_bundle(d / "badmember.task", payload=b"\x00" * 64), "not a TFLite"),
     ],
     ids=["missing", "zero-byte", "directory", "text", "member-missing", "member-not-tflite"],
@@ -120,7 +124,7 @@ def test_corrupt_member_data(tmp_path):
     # anything other than ModelError.
     raw = bytearray(make_bundle(tmp_path / "c.task").read_bytes())
     pos = raw.find(b"TFL3")
-    raw[pos:pos + 4] = b"XXXX"
+    raw[pos : pos + 4] = b"XXXX"
     (tmp_path / "c.task").write_bytes(bytes(raw))
     with pytest.raises(ModelError):
         models.resolve_model(tmp_path / "c.task")
@@ -132,6 +136,7 @@ def test_unknown_name_lists_valid_names():
 
 
 # --- fetched models --------------------------------------------------------------------------
+
 
 @pytest.fixture
 def server(tmp_path):
@@ -159,9 +164,17 @@ def publish_fake_lite(www: Path, tmp_path: Path, monkeypatch, *, pin=None) -> by
     dest.parent.mkdir(parents=True)
     data = make_bundle(tmp_path / "fake_lite.task").read_bytes()
     dest.write_bytes(data)
-    monkeypatch.setitem(models.REMOTE_MODELS, "lite", models.RemoteModel(
-        spec.name, spec.filename, spec.url_path,
-        pin or hashlib.sha256(data).hexdigest(), len(data)))
+    monkeypatch.setitem(
+        models.REMOTE_MODELS,
+        "lite",
+        models.RemoteModel(
+            spec.name,
+            spec.filename,
+            spec.url_path,
+            pin or hashlib.sha256(data).hexdigest(),
+            len(data),
+        ),
+    )
     return data
 
 
@@ -195,8 +208,11 @@ def test_fetch_oversized_download_refused(server, tmp_path, monkeypatch):
     monkeypatch.setenv(models.BASE_URL_ENV, base)
     data = publish_fake_lite(www, tmp_path, monkeypatch)
     spec = models.REMOTE_MODELS["lite"]
-    monkeypatch.setitem(models.REMOTE_MODELS, "lite", models.RemoteModel(
-        spec.name, spec.filename, spec.url_path, spec.sha256, len(data) - 10))
+    monkeypatch.setitem(
+        models.REMOTE_MODELS,
+        "lite",
+        models.RemoteModel(spec.name, spec.filename, spec.url_path, spec.sha256, len(data) - 10),
+    )
     with pytest.raises(ModelError, match="pinned checksum"):
         models.resolve_model("lite")
     assert list((tmp_path / "cache").iterdir()) == []
@@ -243,6 +259,7 @@ def test_default_urls_are_versioned():
 
 # --- the bundled model really runs ------------------------------------------------------------
 
+
 def test_bundled_model_runs_in_poselandmarker_video_mode():
     np = pytest.importorskip("numpy")
     mp = pytest.importorskip("mediapipe")
@@ -257,7 +274,8 @@ def test_bundled_model_runs_in_poselandmarker_video_mode():
         blank = np.zeros((240, 320, 3), np.uint8)
         for i in range(2):
             result = landmarker.detect_for_video(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=blank), i * 33)
+                mp.Image(image_format=mp.ImageFormat.SRGB, data=blank), i * 33
+            )
             assert result.pose_landmarks == []
 
 
@@ -281,7 +299,8 @@ def test_bundled_model_finds_a_person():
     )
     with vision.PoseLandmarker.create_from_options(options) as landmarker:
         result = landmarker.detect_for_video(
-            mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)), 0)
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb)), 0
+        )
     assert len(result.pose_landmarks) == 1
     h, w = rgb.shape[:2]
     nose, l_sh, r_sh = (result.pose_landmarks[0][i] for i in (0, 11, 12))

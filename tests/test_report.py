@@ -25,6 +25,7 @@ def _analyse(out: Path, name="set1", reps=REPS, video=False):
     src = None
     if video:
         from test_review import render_video
+
         src = render_video(track, out / f"{name}.mp4")
         track.meta["source"] = str(src)
     a = analyze_track(track, "hip_thrust", video_meta={"name": f"{name}.mp4"})
@@ -94,15 +95,23 @@ def test_camera_warning_and_escaping(no_video, tmp_path):
 
 def test_reviews_in_report(no_video, tmp_path):
     session, jp = no_video
-    reviews = {(2, "sag"): {"verdict": "overrule", "note": "Looked fine <really>",
-                            "reviewer": "Ann", "time": "2026-01-02T03:04:05+00:00"}}
-    html = write_report(session, tmp_path / "r.html", base_dir=jp.parent,
-                        reviews=reviews).read_text()
+    reviews = {
+        (2, "sag"): {
+            "verdict": "overrule",
+            "note": "Looked fine <really>",
+            "reviewer": "Ann",
+            "time": "2026-01-02T03:04:05+00:00",
+        }
+    }
+    html = write_report(
+        session, tmp_path / "r.html", base_dir=jp.parent, reviews=reviews
+    ).read_text()
     assert "coach: overrule" in html and "Looked fine &lt;really&gt;" in html
     assert "Ann" in html and "after the coach's review" in html
     # the list form is accepted too
     assert normalize_reviews([{"rep": 2, "rule": "sag", "verdict": "agree"}]) == {
-        (2, "sag"): {"rep": 2, "rule": "sag", "verdict": "agree"}}
+        (2, "sag"): {"rep": 2, "rule": "sag", "verdict": "agree"}
+    }
 
 
 def test_form_score_definition(no_video):
@@ -133,6 +142,7 @@ def test_angle_plot(no_video):
 
 def test_report_command(no_video, tmp_path):
     from formcheck.cli import cli
+
     session, jp = no_video
     out = tmp_path / "x.html"
     r = CliRunner().invoke(cli, ["report", str(jp), "--out", str(out)])
@@ -145,6 +155,7 @@ def test_report_command(no_video, tmp_path):
 def test_report_command_includes_store_reviews(tmp_path):
     from formcheck.cli import cli
     from formcheck.review.store import open_store, record_session
+
     session, jp = _analyse(tmp_path, "s")
     sid = record_session(tmp_path, session, jp)
     st = open_store(tmp_path)
@@ -154,8 +165,9 @@ def test_report_command_includes_store_reviews(tmp_path):
     assert r.exit_code == 0, r.output
     html = (tmp_path / "s.report.html").read_text()
     assert "coach: agree" in html and "drive higher" in html
-    r = CliRunner().invoke(cli, ["report", str(jp), "--no-reviews", "--out",
-                                 str(tmp_path / "plain.html")])
+    r = CliRunner().invoke(
+        cli, ["report", str(jp), "--no-reviews", "--out", str(tmp_path / "plain.html")]
+    )
     assert "coach: agree" not in (tmp_path / "plain.html").read_text()
 
 
@@ -166,11 +178,13 @@ def test_analyze_track_report_and_store_hooks(no_video, tmp_path, monkeypatch):
 
     from formcheck.cli import cli
     from formcheck.review.store import DB_NAME, open_store
+
     session, jp = no_video
     track = jp.parent / session.files["track"]
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli, ["analyze", "--track", str(track), "--out", str(out),
-                                 "--report", "-q"])
+    r = CliRunner().invoke(
+        cli, ["analyze", "--track", str(track), "--out", str(out), "--report", "-q"]
+    )
     assert r.exit_code == 0, r.output
     reports = list(out.glob("*.report.html"))
     assert len(reports) == 1 and "form score" in reports[0].read_text()
@@ -185,6 +199,7 @@ def test_report_command_finds_review_store_above(tmp_path):
     """`formcheck review runs/` keeps its store in runs/, the result is in runs/alice/."""
     from formcheck.cli import cli
     from formcheck.review.store import open_store, record_session
+
     session, jp = _analyse(tmp_path / "alice", "s")
     record_session(tmp_path / "alice", session, jp)  # a store kept beside the result
     st = open_store(tmp_path)

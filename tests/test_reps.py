@@ -9,7 +9,6 @@ from formcheck.core.signals import fill_gaps, lowpass
 from formcheck.core.synthetic import SynthRep, SynthSpec, angle_curve, make_track
 
 
-
 def _series(spec):
     t, a, _, truth = angle_curve(spec)
     return t, a, np.zeros_like(a), truth
@@ -27,19 +26,31 @@ def test_rep_attempt_boundary_band_decided_by_the_hold():
     # within boundary_band_deg of min_peak_deg the angle cannot tell a rep from an attempt:
     # a held top is a rep (a sag), a rise that falls straight back an attempt; outside the
     # band the peak alone decides, held or not
-    spec = SynthSpec(reps=[SynthRep(peak_deg=147, hold_s=3.0), SynthRep(peak_deg=153, hold_s=0.3),
-                           SynthRep(peak_deg=140, hold_s=3.0), SynthRep(peak_deg=160, hold_s=0.3),
-                           SynthRep(peak_deg=153, hold_s=2.0)])
+    spec = SynthSpec(
+        reps=[
+            SynthRep(peak_deg=147, hold_s=3.0),
+            SynthRep(peak_deg=153, hold_s=0.3),
+            SynthRep(peak_deg=140, hold_s=3.0),
+            SynthRep(peak_deg=160, hold_s=0.3),
+            SynthRep(peak_deg=153, hold_s=2.0),
+        ]
+    )
     t, a, torso, _ = _series(spec)
     band = RepParams(boundary_band_deg=5.0, boundary_hold_s=1.5)
     mv = segment(t, a, torso, band, spec.fps)
     assert [m.is_rep for m in mv] == [True, False, False, True, True]
     assert [m.by_hold for m in mv] == [True, True, False, False, True]
     # band 0: the plain threshold
-    assert [m.is_rep for m in segment(t, a, torso, RepParams(), spec.fps)] == \
-        [False, True, False, True, True]
+    assert [m.is_rep for m in segment(t, a, torso, RepParams(), spec.fps)] == [
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
     # the shipped profiles use the band, and live counting (RepCounter) applies it too
     from formcheck.core.rules import load_profile
+
     params = load_profile("hip_thrust").reps
     assert params.boundary_band_deg > 0
     rc = RepCounter(params, spec.fps)
@@ -82,8 +93,9 @@ def test_touch_and_go_reps_are_split():
 
 
 def test_phase_timing_matches_truth():
-    spec = SynthSpec(reps=[SynthRep(hold_s=2.0, lower_s=2.5), SynthRep(hold_s=0.4, lower_s=0.5)],
-                     noise_px=0.5)
+    spec = SynthSpec(
+        reps=[SynthRep(hold_s=2.0, lower_s=2.5), SynthRep(hold_s=0.4, lower_s=0.5)], noise_px=0.5
+    )
     track, truth = make_track(spec)
     s = analyze_track(track, "hip_thrust").session
     assert s.rep_count == 2
@@ -142,6 +154,7 @@ def test_gap_mid_rep_still_counts():
     img = track.image.copy()
     img[80:88] = np.nan  # a 0.27 s dropout during the first rise
     from dataclasses import replace
+
     s = analyze_track(replace(track, image=img), "hip_thrust").session
     assert s.rep_count == 2
 

@@ -33,24 +33,37 @@ FAULTY_REPS = [SynthRep(), SynthRep(peak_deg=160), SynthRep(hold_s=0.5, lower_s=
 def render_video(track, path: Path) -> Path:
     """A stick-figure video of a synthetic track (MPEG-4 Part 2, like OpenCV writes)."""
     import cv2
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), track.fps,
-                        (track.width, track.height))
-    bones = [("left_shoulder", "left_hip"), ("left_hip", "left_knee"),
-             ("left_knee", "left_ankle"), ("left_ankle", "left_heel"),
-             ("left_heel", "left_foot_index"), ("left_shoulder", "nose")]
+
+    w = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*"mp4v"), track.fps, (track.width, track.height)
+    )
+    bones = [
+        ("left_shoulder", "left_hip"),
+        ("left_hip", "left_knee"),
+        ("left_knee", "left_ankle"),
+        ("left_ankle", "left_heel"),
+        ("left_heel", "left_foot_index"),
+        ("left_shoulder", "nose"),
+    ]
     for i in range(track.n_frames):
         f = np.full((track.height, track.width, 3), 60, np.uint8)
         p = track.image[i, :, :2]
         for a, b in bones:
-            cv2.line(f, tuple(int(v) for v in p[LM[a]]), tuple(int(v) for v in p[LM[b]]),
-                     (230, 230, 230), 6)
+            cv2.line(
+                f,
+                tuple(int(v) for v in p[LM[a]]),
+                tuple(int(v) for v in p[LM[b]]),
+                (230, 230, 230),
+                6,
+            )
         w.write(f)
     w.release()
     return path
 
 
-def make_result(out: Path, name: str = "set1", reps=None, video: bool = True,
-                exercise: str = "hip_thrust") -> Path:
+def make_result(
+    out: Path, name: str = "set1", reps=None, video: bool = True, exercise: str = "hip_thrust"
+) -> Path:
     """Analyse a synthetic set into ``out`` like ``formcheck analyze`` does; the json path."""
     out.mkdir(parents=True, exist_ok=True)
     spec = SynthSpec(reps=list(reps or FAULTY_REPS), width=480, height=270)
@@ -68,8 +81,9 @@ def make_result(out: Path, name: str = "set1", reps=None, video: bool = True,
 def results(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
     make_result(root / "alice", "set1")
-    make_result(root / "bob", "set2", reps=[SynthRep(), SynthRep()], video=False,
-                exercise="glute_bridge")
+    make_result(
+        root / "bob", "set2", reps=[SynthRep(), SynthRep()], video=False, exercise="glute_bridge"
+    )
     return root
 
 
@@ -95,8 +109,11 @@ def set_id(store, stem: str) -> int:
 
 def post_review(c, fid, verdict="agree", note="", **kw):
     headers = {"x-csrf-token": csrf_of(c)} | kw.pop("headers", {})
-    return c.post(f"/api/findings/{fid}/review", json={"verdict": verdict, "note": note, **kw},
-                  headers=headers)
+    return c.post(
+        f"/api/findings/{fid}/review",
+        json={"verdict": verdict, "note": note, **kw},
+        headers=headers,
+    )
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -170,16 +187,22 @@ def test_bad_review_requests(store):
     assert post_review(c, f["id"], "maybe").status_code == 400
     assert post_review(c, 99999, "agree").status_code == 404
     tok = csrf_of(c)
-    r = c.post(f"/api/findings/{f['id']}/review", content=b"verdict=agree",
-               headers={"x-csrf-token": tok, "content-type": "application/x-www-form-urlencoded"})
+    r = c.post(
+        f"/api/findings/{f['id']}/review",
+        content=b"verdict=agree",
+        headers={"x-csrf-token": tok, "content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 415
 
 
 def test_athlete_edit(store):
     c = client(create_app(store))
     sid = set_id(store, "set1")
-    r = c.post(f"/api/sets/{sid}/athlete", json={"athlete": "Alice B."},
-               headers={"x-csrf-token": csrf_of(c)})
+    r = c.post(
+        f"/api/sets/{sid}/athlete",
+        json={"athlete": "Alice B."},
+        headers={"x-csrf-token": csrf_of(c)},
+    )
     assert r.status_code == 200 and r.json()["athlete"] == "Alice B."
     assert store.get_set(sid)["athlete_source"] == "edited"
     assert "Alice B." in c.get("/").text
@@ -190,11 +213,12 @@ def test_exports_csv_json_report(store):
     c = client(create_app(store))
     sid = set_id(store, "set1")
     f = next(f for f in store.findings(sid) if f["rule"] == "sag")
-    post_review(c, f["id"], "overrule", "=HYPERLINK(\"x\") hips fine", reviewer="Ann")
+    post_review(c, f["id"], "overrule", '=HYPERLINK("x") hips fine', reviewer="Ann")
     r = c.get(f"/sets/{sid}/export.csv")
     assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
     import csv
     import io
+
     rows = list(csv.DictReader(io.StringIO(r.text)))
     sag = next(x for x in rows if x["rule"] == "sag")
     assert sag["verdict"] == "overrule" and sag["reviewer"] == "Ann" and sag["rep"] == "2"
@@ -217,8 +241,7 @@ def test_notes_and_names_are_escaped(store):
     f = store.findings(sid)[0]
     evil = "<script>alert('x')</script>"
     assert post_review(c, f["id"], "unsure", evil, reviewer=evil).status_code == 200
-    c.post(f"/api/sets/{sid}/athlete", json={"athlete": evil},
-           headers={"x-csrf-token": csrf_of(c)})
+    c.post(f"/api/sets/{sid}/athlete", json={"athlete": evil}, headers={"x-csrf-token": csrf_of(c)})
     for url in (f"/sets/{sid}", "/", f"/sets/{sid}/report.html"):
         text = c.get(url).text
         assert "<script>alert" not in text, url
@@ -236,12 +259,30 @@ def test_csrf_protection(store):
     tok = csrf_of(c)
     assert c.post(url, json=body).status_code == 403  # no token
     assert c.post(url, json=body, headers={"x-csrf-token": "x" * 43}).status_code == 403
-    assert c.post(url, json=body, headers={"x-csrf-token": tok,
-                                           "origin": "http://evil.example"}).status_code == 403
-    assert c.post(url, json=body, headers={"x-csrf-token": tok,
-                                           "sec-fetch-site": "cross-site"}).status_code == 403
-    assert c.post(url, json=body, headers={"x-csrf-token": tok, "origin": "http://testserver",
-                                           "sec-fetch-site": "same-origin"}).status_code == 200
+    assert (
+        c.post(
+            url, json=body, headers={"x-csrf-token": tok, "origin": "http://evil.example"}
+        ).status_code
+        == 403
+    )
+    assert (
+        c.post(
+            url, json=body, headers={"x-csrf-token": tok, "sec-fetch-site": "cross-site"}
+        ).status_code
+        == 403
+    )
+    assert (
+        c.post(
+            url,
+            json=body,
+            headers={
+                "x-csrf-token": tok,
+                "origin": "http://testserver",
+                "sec-fetch-site": "same-origin",
+            },
+        ).status_code
+        == 200
+    )
     # another browser (its own cookie) cannot reuse this token
     other = client(create_app(store))
     other.get("/")
@@ -255,14 +296,22 @@ def test_token_required_on_every_request(store):
     app = create_app(store, token=token)
     sid = set_id(store, "set1")
     anon = client(app)
-    for url in ("/", f"/sets/{sid}", f"/sets/{sid}/video", f"/media/{sid}/set1.json",
-                f"/sets/{sid}/export.csv", "/static/app.js"):
+    for url in (
+        "/",
+        f"/sets/{sid}",
+        f"/sets/{sid}/video",
+        f"/media/{sid}/set1.json",
+        f"/sets/{sid}/export.csv",
+        "/static/app.js",
+    ):
         assert anon.get(url).status_code == 401, url
     assert anon.get("/", headers={"authorization": "Bearer wrong"}).status_code == 401
     assert anon.get("/?token=wrong").status_code == 401
     assert anon.get("/", headers={"authorization": f"Bearer {token}"}).status_code == 200
-    assert anon.get(f"/sets/{sid}/video",
-                    headers={"authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        anon.get(f"/sets/{sid}/video", headers={"authorization": f"Bearer {token}"}).status_code
+        == 200
+    )
     # ?token= sets an HttpOnly cookie and redirects to the address without the token
     c = client(app, follow_redirects=False)
     r = c.get(f"/sets/{sid}?token={token}")
@@ -287,9 +336,18 @@ def test_file_serving_restricted(store):
     sid = set_id(store, "set1")
     assert c.get(f"/media/{sid}/set1.json").status_code == 200
     assert c.get(f"/media/{sid}/set1.annotated.mp4").status_code == 200
-    for name in ("..%2F..%2Fformcheck.sqlite", "..%2Fbob%2Fset2.json", "%2Fetc%2Fpasswd",
-                 "..", "set1.track.npz", "set1.mp4", "..%5Cset1.json", "%2e%2e%2fset1.json",
-                 "review.sqlite", ""):
+    for name in (
+        "..%2F..%2Fformcheck.sqlite",
+        "..%2Fbob%2Fset2.json",
+        "%2Fetc%2Fpasswd",
+        "..",
+        "set1.track.npz",
+        "set1.mp4",
+        "..%5Cset1.json",
+        "%2e%2e%2fset1.json",
+        "review.sqlite",
+        "",
+    ):
         r = c.get(f"/media/{sid}/{name}")
         assert r.status_code == 404, name
     assert c.get(f"/media/{set_id(store, 'set2')}/set1.json").status_code == 404
@@ -304,8 +362,13 @@ def test_concurrent_reviewers_lose_nothing(store):
     def reviewer(name):
         c = client(app)
         for i in range(15):
-            r = post_review(c, fids[i % len(fids)], "agree" if i % 2 else "overrule",
-                            f"{name} {i}", reviewer=name)
+            r = post_review(
+                c,
+                fids[i % len(fids)],
+                "agree" if i % 2 else "overrule",
+                f"{name} {i}",
+                reviewer=name,
+            )
             if r.status_code != 200:
                 errors.append(r.text)
 
@@ -323,6 +386,7 @@ def test_concurrent_reviewers_lose_nothing(store):
 def _run_command(args, monkeypatch, env=None):
     import uvicorn
     from click.testing import CliRunner
+
     calls = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(app=app, **kw))
     r = CliRunner().invoke(review_command, args, env=env or {})
@@ -331,8 +395,9 @@ def _run_command(args, monkeypatch, env=None):
 
 def test_command_defaults_to_loopback_and_imports(results, tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 'x.sqlite'}"
-    r, calls = _run_command([str(results), "--db", db, "--port", "8123", "--no-prepare"],
-                            monkeypatch)
+    r, calls = _run_command(
+        [str(results), "--db", db, "--port", "8123", "--no-prepare"], monkeypatch
+    )
     assert r.exit_code == 0, r.output
     assert calls["host"] == "127.0.0.1" and calls["port"] == 8123
     assert {s["stem"] for s in open_store(db).list_sets()} == {"set1", "set2"}
@@ -341,11 +406,15 @@ def test_command_defaults_to_loopback_and_imports(results, tmp_path, monkeypatch
 
 def test_command_other_address_needs_token(results, tmp_path, monkeypatch):
     db = f"sqlite:///{tmp_path / 'x.sqlite'}"
-    r, calls = _run_command([str(results), "--db", db, "--host", "0.0.0.0", "--no-prepare"],
-                            monkeypatch)
+    r, calls = _run_command(
+        [str(results), "--db", db, "--host", "0.0.0.0", "--no-prepare"], monkeypatch
+    )
     assert r.exit_code != 0 and "token" in str(r.exception or r.output) and not calls
-    r, calls = _run_command([str(results), "--db", db, "--host", "0.0.0.0", "--no-prepare"],
-                            monkeypatch, env={"FORMCHECK_REVIEW_TOKEN": "env-token-123"})
+    r, calls = _run_command(
+        [str(results), "--db", db, "--host", "0.0.0.0", "--no-prepare"],
+        monkeypatch,
+        env={"FORMCHECK_REVIEW_TOKEN": "env-token-123"},
+    )
     assert r.exit_code == 0, r.output
     assert calls["host"] == "0.0.0.0"
     c = TestClient(calls["app"])
@@ -357,6 +426,7 @@ def test_cli_group_loads_review_and_report():
     from click.testing import CliRunner
 
     from formcheck.cli import cli
+
     r = CliRunner().invoke(cli, ["review", "--help"])
     assert r.exit_code == 0 and "--token" in r.output
     r = CliRunner().invoke(cli, ["report", "--help"])
@@ -382,11 +452,13 @@ def test_analyze_writes_no_store_review_imports(tmp_path, monkeypatch):
 
     from formcheck.cli import cli
     from formcheck.review.store import DB_NAME
+
     src = tmp_path / "src"
     make_result(src, "set1", video=False)
     out = tmp_path / "runs"
-    r = CliRunner().invoke(cli, ["analyze", "--track", str(src / "set1.track.npz"),
-                                 "--out", str(out / "alice"), "-q"])
+    r = CliRunner().invoke(
+        cli, ["analyze", "--track", str(src / "set1.track.npz"), "--out", str(out / "alice"), "-q"]
+    )
     assert r.exit_code == 0, r.output
     (jp,) = (out / "alice").glob("*.json")
     assert not list(tmp_path.rglob(DB_NAME))  # nothing written silently
@@ -394,7 +466,6 @@ def test_analyze_writes_no_store_review_imports(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert "imported 1 result(s)" in r.output and calls["port"] == 8000
     assert (out / DB_NAME).is_file() and [p.parent for p in tmp_path.rglob(DB_NAME)] == [out]
-    assert [(s["stem"], s["athlete"]) for s in open_store(out).list_sets()] == [
-        (jp.stem, "alice")]
+    assert [(s["stem"], s["athlete"]) for s in open_store(out).list_sets()] == [(jp.stem, "alice")]
     r, _ = _run_command([str(out), "--no-prepare"], monkeypatch)
     assert r.exit_code == 0 and "imported" not in r.output

@@ -23,10 +23,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ("ht_faults_right.mp4", "demo_hip_thrust.mp4")
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not CHROMIUM.exists(),
-                                 reason="/usr/bin/chromium is not installed "
-                                        "(apt-get install -y chromium)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="/usr/bin/chromium is not installed (apt-get install -y chromium)",
+    ),
+]
 
 
 def _free_port() -> int:
@@ -40,6 +43,7 @@ def _sample_result(out: Path) -> Path | None:
     from formcheck.analysis import analyze_video
     from formcheck.errors import FormcheckError
     from formcheck.sinks.files import write_outputs
+
     for name in SAMPLES:
         video = ROOT / "samples" / name
         if not video.is_file() or video.stat().st_size < 10_000:
@@ -48,8 +52,7 @@ def _sample_result(out: Path) -> Path | None:
             a = analyze_video(video)
             write_outputs(a, out / "sample-athlete", video_path=video, stem=video.stem)
         except FormcheckError as exc:  # e.g. no pose model here: use the synthetic set
-            warnings.warn(f"sample {name} not usable, using a synthetic set: {exc}",
-                          stacklevel=2)
+            warnings.warn(f"sample {name} not usable, using a synthetic set: {exc}", stacklevel=2)
             continue
         if any(r.faults for r in a.session.reps):
             return out / "sample-athlete" / f"{video.stem}.json"
@@ -81,6 +84,7 @@ def server(tmp_path_factory):
     jp = _sample_result(root)
     if jp is None:
         from test_review import make_result
+
         jp = make_result(root / "synthetic-athlete", "set1")
     store = open_store(root)
     store.import_dir(root)
@@ -107,10 +111,19 @@ def test_review_in_chromium(server):
     assert flagged, "the test set needs a flagged rep"
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"])
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             errors: list[str] = []
@@ -127,9 +140,12 @@ def test_review_in_chromium(server):
             page.check("#loop")
             page.click("#next-flagged")
             rep = flagged[0]
-            wait_js(page, "([a, b]) => { const v = document.getElementById('video');"
-                    " return !v.paused && v.currentTime > a && v.currentTime < b; }",
-                    [rep["start_s"] + 0.05, rep["end_s"]])
+            wait_js(
+                page,
+                "([a, b]) => { const v = document.getElementById('video');"
+                " return !v.paused && v.currentTime > a && v.currentTime < b; }",
+                [rep["start_s"] + 0.05, rep["end_s"]],
+            )
             expect(page.locator(f'tr.rep-row.current[data-rep="{rep["idx"]}"]')).to_be_visible()
 
             # overrule the rep's first finding with a note
@@ -140,15 +156,20 @@ def test_review_in_chromium(server):
             note = "Hips looked level to me <b>keep going</b>"
             card.locator("textarea.note").fill(note)
             card.locator("textarea.note").blur()
-            wait_js(page, "id => fetch('/api/sets/' + id).then(r => r.json()).then(d => "
-                    "d.findings.some(f => f.note && f.note.startsWith('Hips looked level')))",
-                    set_id, 10)
+            wait_js(
+                page,
+                "id => fetch('/api/sets/' + id).then(r => r.json()).then(d => "
+                "d.findings.some(f => f.note && f.note.startsWith('Hips looked level')))",
+                set_id,
+                10,
+            )
 
             # reload: the verdict and the note persisted
             page.reload()
             card = page.locator(f'.finding[data-finding="{fid}"]')
             expect(card.locator('button[data-verdict="overrule"]')).to_have_class(
-                "verdict-btn v-overrule selected")
+                "verdict-btn v-overrule selected"
+            )
             expect(card.locator("textarea.note")).to_have_value(note)
             expect(card.locator(".saved")).to_contain_text("Coach Browser")
             latest = next(f for f in store.findings(set_id) if f["id"] == fid)

@@ -26,8 +26,14 @@ def test_every_profile_rule_has_one_registered_rule(exercise):
         assert p.settings(r.id).cue  # the long cue comes from the profile
         if r.severity(p) == "advisory":
             assert r.weight == 0 and r.live_text is None
-    assert {r.id for r in LIVE_RULES} == {"sag", "hyperextension", "lumbar_arch", "short_hold",
-                                          "fast_lowering", "heel_lift"}
+    assert {r.id for r in LIVE_RULES} == {
+        "sag",
+        "hyperextension",
+        "lumbar_arch",
+        "short_hold",
+        "fast_lowering",
+        "heel_lift",
+    }
     assert title("sag") == rule("sag").title and title("new_rule") == "new rule"
 
 
@@ -43,8 +49,11 @@ def test_the_rep_decision_is_shared():
 def _live(track, profile):
     an = LiveAnalyzer(profile, track.fps, track.width, track.height)
     for i in range(track.n_frames):
-        an.update(i, FramePose(track.image[i], track.world[i], track.visibility[i],
-                               track.presence[i]), 120.0)
+        an.update(
+            i,
+            FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i]),
+            120.0,
+        )
     an.finish()
     return an
 
@@ -54,8 +63,12 @@ def test_live_cues_and_offline_verdicts_agree_inside_the_boundary_band():
     # line's 5 deg band) that sags and drops fast; one to 152 deg that falls straight back is an
     # attempt, with no verdict and so no cue. Live used to call "is this a rep?" on the running
     # maximum: no "lower slowly" for the first, "hold longer" for the second.
-    reps = [SynthRep(), SynthRep(peak_deg=148.0, hold_s=2.5, lower_s=0.5),
-            SynthRep(peak_deg=152.0, hold_s=0.0, rise_s=0.8, lower_s=0.8), SynthRep()]
+    reps = [
+        SynthRep(),
+        SynthRep(peak_deg=148.0, hold_s=2.5, lower_s=0.5),
+        SynthRep(peak_deg=152.0, hold_s=0.0, rise_s=0.8, lower_s=0.8),
+        SynthRep(),
+    ]
     track, _ = make_track(SynthSpec(reps=reps, noise_px=0.5, width=640, height=480))
     profile = load_profile("hip_thrust")
     offline = analyze_track(track, profile).session

@@ -4,13 +4,12 @@ import json
 
 import pytest
 
-from formcheck.core.bias import BiasModel
-from formcheck.errors import ConfigError
 from formcheck.analysis import analyze_track
+from formcheck.core.bias import BiasModel
 from formcheck.core.rules import load_profile
 from formcheck.core.session import Session, schema
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
-
+from formcheck.errors import ConfigError
 
 
 def test_profiles_load_with_defaults():
@@ -24,17 +23,20 @@ def test_profiles_load_with_defaults():
         assert p.set.min_reps == 10 and p.set.max_reps == 12
 
 
-@pytest.mark.parametrize("text,msg", [
-    ("[rules.sag]\nmin_peak_deg = 'high'\n", "must be float"),
-    ("[rules.sag]\nbogus = 1\n", "unknown setting 'rules.sag.bogus'"),
-    ("[reps]\nexit_delta_deg = 20.0\n", "hysteresis"),
-    ("[rules.short_hold]\nmin_hold_s = -1\n", "greater than 0"),
-    ("[reps]\nboundary_band_deg = -2.0\n", "boundary_band_deg.*0 \\(off\\) or more"),
-    ("[reps]\nboundary_hold_s = 0.0\n", "boundary_hold_s.*greater than 0"),
-    ("[set]\nmin_reps = 12\nmax_reps = 10\n", "min_reps"),
-    ("not toml at all [", "not valid TOML"),
-    ("[exercise]\nname = \"glute_bridge\"\n", "is for exercise"),
-])
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("[rules.sag]\nmin_peak_deg = 'high'\n", "must be float"),
+        ("[rules.sag]\nbogus = 1\n", "unknown setting 'rules.sag.bogus'"),
+        ("[reps]\nexit_delta_deg = 20.0\n", "hysteresis"),
+        ("[rules.short_hold]\nmin_hold_s = -1\n", "greater than 0"),
+        ("[reps]\nboundary_band_deg = -2.0\n", "boundary_band_deg.*0 \\(off\\) or more"),
+        ("[reps]\nboundary_hold_s = 0.0\n", "boundary_hold_s.*greater than 0"),
+        ("[set]\nmin_reps = 12\nmax_reps = 10\n", "min_reps"),
+        ("not toml at all [", "not valid TOML"),
+        ('[exercise]\nname = "glute_bridge"\n', "is for exercise"),
+    ],
+)
 def test_bad_config_values(tmp_path, text, msg):
     p = tmp_path / "c.toml"
     p.write_text(text)
@@ -65,13 +67,26 @@ def test_config_override_changes_verdicts(tmp_path):
 
 
 def test_every_fault_kind_and_finding_fields():
-    spec = SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=158), SynthRep(peak_deg=200),
-                           SynthRep(hold_s=0.3), SynthRep(lower_s=0.5),
-                           SynthRep(heel_lift_px=40)])
+    spec = SynthSpec(
+        reps=[
+            SynthRep(),
+            SynthRep(peak_deg=158),
+            SynthRep(peak_deg=200),
+            SynthRep(hold_s=0.3),
+            SynthRep(lower_s=0.5),
+            SynthRep(heel_lift_px=40),
+        ]
+    )
     track, truth = make_track(spec)
     s = analyze_track(track, "hip_thrust").session
-    assert [r.faults for r in s.reps] == [[], ["sag"], ["hyperextension"], ["short_hold"],
-                                          ["fast_lowering"], ["heel_lift"]]
+    assert [r.faults for r in s.reps] == [
+        [],
+        ["sag"],
+        ["hyperextension"],
+        ["short_hold"],
+        ["fast_lowering"],
+        ["heel_lift"],
+    ]
     for r in s.reps[1:]:
         f = r.findings[0]
         assert f.cue and f.message and f.unit in ("deg", "s", "m")
@@ -83,8 +98,9 @@ def test_every_fault_kind_and_finding_fields():
 
 def test_result_json_validates_against_schema(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
-    track, _ = make_track(SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=140),
-                                          SynthRep(peak_deg=160)]))
+    track, _ = make_track(
+        SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=140), SynthRep(peak_deg=160)])
+    )
     a = analyze_track(track, "glute_bridge")
     d = json.loads(a.session.to_json())
     jsonschema.validate(d, schema())
@@ -99,11 +115,13 @@ def test_result_says_when_the_hold_decided_rep_or_attempt():
     # two rises to the same top, one held 3 s, one dropped after 0.3 s; the rep line is put
     # 2 deg above that top, inside the 5 deg band: the held one is a rep, the other an attempt
     jsonschema = pytest.importorskip("jsonschema")
-    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=160, hold_s=3.0),
-                                          SynthRep(peak_deg=160, hold_s=0.3)]))
+    track, _ = make_track(
+        SynthSpec(reps=[SynthRep(peak_deg=160, hold_s=3.0), SynthRep(peak_deg=160, hold_s=0.3)])
+    )
     top = analyze_track(track, "hip_thrust").session.reps[0].peak_angle_deg
-    prof = load_profile("hip_thrust", {"reps": {"min_peak_deg": top + 2.0,
-                                                "boundary_band_deg": 5.0}})
+    prof = load_profile(
+        "hip_thrust", {"reps": {"min_peak_deg": top + 2.0, "boundary_band_deg": 5.0}}
+    )
     d = json.loads(analyze_track(track, prof).session.to_json())
     jsonschema.validate(d, schema())
     assert d["rep_count"] == 1 and len(d["attempts"]) == 1
@@ -111,6 +129,7 @@ def test_result_says_when_the_hold_decided_rep_or_attempt():
     assert d["reps"][0]["hold_s"] > 2.5 and d["attempts"][0]["hold_s"] < 1.0
     # the report's rep card says why it counts
     from formcheck.sinks.report import rep_measures
+
     back = Session.from_dict(d)
     assert rep_measures(back.reps[0], back)[-1]["name"] == "Counted as a rep"
 
@@ -137,16 +156,19 @@ def test_heel_lift_in_every_rep_of_a_set_is_still_flagged():
 
 def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
     from formcheck.core.rules import angle_finding_confidence
+
     assert angle_finding_confidence(1.0, 0.0, 3.4) == pytest.approx(0.5)
     assert angle_finding_confidence(1.0, 3.4, 3.4) == pytest.approx(0.8413, abs=1e-4)
     assert angle_finding_confidence(0.8, 8.0, 3.4) == pytest.approx(0.8 * 0.9907, abs=1e-3)
     assert angle_finding_confidence(0.8, 2.0, float("nan")) == 0.8  # no SD: the view alone
     assert angle_finding_confidence(None, 2.0, 3.4) is None
     # end to end: a borderline sag is less sure than a deep one, both from the same view
-    track, _ = make_track(SynthSpec(reps=[SynthRep(peak_deg=168), SynthRep(peak_deg=155)],
-                                    landmark_bias_deg=10.0))
-    s = analyze_track(track, "hip_thrust", bias_model=BiasModel(
-        intercept_deg=10.0, residual_sd_deg=3.4)).session
+    track, _ = make_track(
+        SynthSpec(reps=[SynthRep(peak_deg=168), SynthRep(peak_deg=155)], landmark_bias_deg=10.0)
+    )
+    s = analyze_track(
+        track, "hip_thrust", bias_model=BiasModel(intercept_deg=10.0, residual_sd_deg=3.4)
+    ).session
     near, deep = (r.findings[0] for r in s.reps)
     assert near.rule == deep.rule == "sag"
     view = deep.confidence  # 15 deg past the threshold: the view confidence alone
@@ -156,16 +178,34 @@ def test_angle_finding_confidence_grows_with_the_margin_past_the_threshold():
 
 def _arch_rep(arch, base, n_set=4, peak=180.0, conf=0.9):
     from formcheck.core.measures import RepMeasures
-    return RepMeasures(peak_angle_deg=peak, peak_time_s=1.0, peak_frame=30, hold_s=2.0, lowering_s=2.0,
-                top_start_s=0.5, top_start_frame=15, top_end_s=2.5, top_end_frame=75,
-                complete=True, heel_rise_m=0.0, heel_time_s=1.0, heel_frame=30,
-                heel_confidence=conf, knee_angle_deg=90.0, arch_sil_deg=arch,
-                arch_confidence=conf,
-                angle_confidence=conf, arch_set_base_deg=base, arch_set_reps=n_set)
+
+    return RepMeasures(
+        peak_angle_deg=peak,
+        peak_time_s=1.0,
+        peak_frame=30,
+        hold_s=2.0,
+        lowering_s=2.0,
+        top_start_s=0.5,
+        top_start_frame=15,
+        top_end_s=2.5,
+        top_end_frame=75,
+        complete=True,
+        heel_rise_m=0.0,
+        heel_time_s=1.0,
+        heel_frame=30,
+        heel_confidence=conf,
+        knee_angle_deg=90.0,
+        arch_sil_deg=arch,
+        arch_confidence=conf,
+        angle_confidence=conf,
+        arch_set_base_deg=base,
+        arch_set_reps=n_set,
+    )
 
 
 def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
     from formcheck.core.rules import evaluate_rep
+
     p = load_profile("hip_thrust")
     rise = p.rules.lumbar_arch.min_arch_rise_deg
     assert p.rules.lumbar_arch.max_arch_alone_deg == 0.0  # no absolute limit by default
@@ -174,8 +214,9 @@ def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
     assert rules(arch=45.0, base=40.0) == []
     flagged = evaluate_rep(_arch_rep(arch=40.0 + rise + 1, base=40.0), p)
     assert [f.rule for f in flagged] == ["lumbar_arch"]
-    assert flagged[0].threshold == pytest.approx(40.0 + rise) and flagged[0].estimate == \
-        "silhouette"
+    assert (
+        flagged[0].threshold == pytest.approx(40.0 + rise) and flagged[0].estimate == "silhouette"
+    )
     # a body whose straight back reads 2 deg: 2 + rise is an arch
     assert rules(arch=2.0 + rise, base=2.0) == ["lumbar_arch"]
     # no verdict without min_set_reps (2) reps on the line, in a poor view, or on a sagging rep
@@ -185,14 +226,16 @@ def test_lumbar_arch_is_judged_against_the_athletes_own_straightest_rep():
     assert rules(arch=60.0, base=2.0, peak=160.0) == ["sag"]
     # an absolute limit, if a coach sets one, flags on its own
     p2 = load_profile("hip_thrust", {"rules": {"lumbar_arch": {"max_arch_alone_deg": 50.0}}})
-    assert [f.rule for f in evaluate_rep(_arch_rep(arch=55.0, base=50.0, n_set=1), p2)] == \
-        ["lumbar_arch"]
+    assert [f.rule for f in evaluate_rep(_arch_rep(arch=55.0, base=50.0, n_set=1), p2)] == [
+        "lumbar_arch"
+    ]
     with pytest.raises(ConfigError, match="max_arch_alone_deg"):
         load_profile("hip_thrust", {"rules": {"lumbar_arch": {"max_arch_alone_deg": -1.0}}})
 
 
 def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
     from formcheck.core.rules import evaluate_rep
+
     p = load_profile("glute_bridge")
     r = p.rules.lumbar_arch
     assert p.enabled("lumbar_arch") and r.measure == "front_crease"
@@ -216,13 +259,15 @@ def test_bridge_lumbar_arch_uses_the_front_crease_and_two_reps():
 
 def test_lumbar_measure_names_match_the_measures():
     # rules validates and names the measures, kinematics computes them: the same set of names
-    from formcheck.core.silhouette import LUMBAR_MEASURES
     from formcheck.core.rules import LUMBAR_MEASURE_NAMES
+    from formcheck.core.silhouette import LUMBAR_MEASURES
+
     assert set(LUMBAR_MEASURE_NAMES) == set(LUMBAR_MEASURES)
 
 
 def test_arch_baseline_least_or_lower_half():
     from formcheck.core.measures import arch_baseline
+
     vals = [(5.0, 1.0), (3.0, 1.0), (9.0, 1.0), (4.0, 1.0), (None, 1.0), (1.0, 0.2)]
     # usable: 5, 3, 9, 4 (no estimate and a poor view left out)
     assert arch_baseline(vals, 0.5, "least") == (3.0, 4, 3.0)

@@ -10,8 +10,9 @@ import pytest
 from formcheck.cli import main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-LABELLED = sorted(p for p in SAMPLES.glob("*.label.json")
-                  if json.loads(p.read_text()).get("exercise"))
+LABELLED = sorted(
+    p for p in SAMPLES.glob("*.label.json") if json.loads(p.read_text()).get("exercise")
+)
 MAIN_FAULTS = ("sag", "hyperextension", "short_hold", "fast_lowering")
 
 #: Every test here runs the pose model on the sample videos (about 2.5 minutes on 2 cores).
@@ -32,8 +33,7 @@ def analysed(tmp_path_factory):
         with pytest.raises(SystemExit) as e:
             main(["analyze", *videos, "--out", str(out), "-e", ex, "-q", "--no-video"])
         assert e.value.code == 0
-    return out, {n: (lab, json.loads((out / f"{n}.json").read_text()))
-                 for n, lab in labels.items()}
+    return out, {n: (lab, json.loads((out / f"{n}.json").read_text())) for n, lab in labels.items()}
 
 
 def _match(result, label):
@@ -85,6 +85,7 @@ def test_clear_cut_faults_flagged_and_good_reps_clean(analysed, name):
 def test_result_files_and_schema(analysed):
     jsonschema = pytest.importorskip("jsonschema")
     from formcheck.core.session import schema
+
     out, results = analysed
     for name, (_, result) in results.items():
         jsonschema.validate(result, schema())
@@ -104,13 +105,23 @@ def test_reanalyse_from_track_gives_same_result(analysed, tmp_path):
     out, results = analysed
     label, result = results["ht_faults_right"]
     with pytest.raises(SystemExit) as e:
-        main(["analyze", "--track", str(out / "ht_faults_right.track.npz"), "--out",
-              str(tmp_path), "-q", "--no-video"])
+        main(
+            [
+                "analyze",
+                "--track",
+                str(out / "ht_faults_right.track.npz"),
+                "--out",
+                str(tmp_path),
+                "-q",
+                "--no-video",
+            ]
+        )
     assert e.value.code == 0
     again = json.loads((tmp_path / "ht_faults_right.json").read_text())
     assert [r["faults"] for r in again["reps"]] == [r["faults"] for r in result["reps"]]
-    assert [r["peak_angle_deg"] for r in again["reps"]] == \
-        [r["peak_angle_deg"] for r in result["reps"]]
+    assert [r["peak_angle_deg"] for r in again["reps"]] == [
+        r["peak_angle_deg"] for r in result["reps"]
+    ]
 
 
 def test_set_up_matches_the_exercise(analysed):
@@ -126,8 +137,19 @@ def test_auto_reanalysis_picks_the_bridge(analysed, tmp_path):
     out, results = analysed
     label, result = results["gb_faults_right"]
     with pytest.raises(SystemExit) as e:
-        main(["analyze", "--track", str(out / "gb_faults_right.track.npz"), "--out",
-              str(tmp_path), "-q", "--no-video", "-e", "auto"])
+        main(
+            [
+                "analyze",
+                "--track",
+                str(out / "gb_faults_right.track.npz"),
+                "--out",
+                str(tmp_path),
+                "-q",
+                "--no-video",
+                "-e",
+                "auto",
+            ]
+        )
     assert e.value.code == 0
     again = json.loads((tmp_path / "gb_faults_right.json").read_text())
     assert again["exercise"] == "glute_bridge"

@@ -6,14 +6,18 @@ import json
 import numpy as np
 import pytest
 
-from formcheck.cli import main
-from formcheck.errors import ConfigError
 from formcheck.analysis import analyze_track
+from formcheck.cli import main
 from formcheck.core.rules import resolve_exercise
-from formcheck.core.setup_check import (BRIDGE_MAX_RISE, HIP_THRUST_MIN_RISE, check_exercise,
-                                   shoulder_rise)
+from formcheck.core.setup_check import (
+    BRIDGE_MAX_RISE,
+    HIP_THRUST_MIN_RISE,
+    check_exercise,
+    shoulder_rise,
+)
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 from formcheck.core.track import side_index
+from formcheck.errors import ConfigError
 
 UP = np.array([0.0, -1.0])  # image y points down
 
@@ -38,18 +42,19 @@ def test_shoulder_rise_in_thigh_lengths(side, up):
         xy = _pose(rise, side, up)
         assert shoulder_rise(xy, side, up, np.array([0, 1])) == pytest.approx(rise)
     # the far side's landmarks are not used
-    assert np.isnan(shoulder_rise(_pose(0.6, side, up), "right" if side == "left" else "left",
-                                  up, np.array([0, 1])))
+    assert np.isnan(
+        shoulder_rise(
+            _pose(0.6, side, up), "right" if side == "left" else "left", up, np.array([0, 1])
+        )
+    )
 
 
 def test_classification_has_an_undecided_band():
     frames = np.array([0, 1])
     assert check_exercise(_pose(0.6), "left", UP, frames).looks_like == "hip_thrust"
-    assert check_exercise(_pose(HIP_THRUST_MIN_RISE), "left", UP, frames).looks_like == \
-        "hip_thrust"
+    assert check_exercise(_pose(HIP_THRUST_MIN_RISE), "left", UP, frames).looks_like == "hip_thrust"
     assert check_exercise(_pose(-0.1), "left", UP, frames).looks_like == "glute_bridge"
-    assert check_exercise(_pose(BRIDGE_MAX_RISE), "left", UP, frames).looks_like == \
-        "glute_bridge"
+    assert check_exercise(_pose(BRIDGE_MAX_RISE), "left", UP, frames).looks_like == "glute_bridge"
     mid = (HIP_THRUST_MIN_RISE + BRIDGE_MAX_RISE) / 2
     assert check_exercise(_pose(mid), "left", UP, frames).looks_like is None
     none = check_exercise(_pose(0.6), "left", UP, np.array([], int))  # no movements
@@ -64,8 +69,7 @@ def test_analysis_warns_on_a_mismatch_and_auto_follows_the_set_up():
     assert not any("looks like" in w for w in ht.warnings)
     gb = analyze_track(track, "glute_bridge").session
     assert gb.exercise == "glute_bridge"
-    assert any("looks like a hip thrust" in w and "--exercise hip_thrust" in w
-               for w in gb.warnings)
+    assert any("looks like a hip thrust" in w and "--exercise hip_thrust" in w for w in gb.warnings)
     auto = analyze_track(track, "auto").session
     assert auto.exercise == "hip_thrust" and auto.exercise_check.source == "detected"
     assert not any("looks like" in w for w in auto.warnings)
@@ -90,16 +94,38 @@ def test_cli_auto_on_a_saved_track(tmp_path, capsys):
     track, _ = make_track(SynthSpec(reps=[SynthRep()] * 2))
     npz = track.save(tmp_path / "set.track.npz")
     with pytest.raises(SystemExit) as e:
-        main(["analyze", "--track", str(npz), "--out", str(tmp_path / "o"), "-e", "auto",
-              "-q", "--no-video"])
+        main(
+            [
+                "analyze",
+                "--track",
+                str(npz),
+                "--out",
+                str(tmp_path / "o"),
+                "-e",
+                "auto",
+                "-q",
+                "--no-video",
+            ]
+        )
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "hip_thrust (auto)" in out
     res = json.loads(next((tmp_path / "o").glob("*.json")).read_text())
     assert res["exercise"] == "hip_thrust" and res["exercise_check"]["source"] == "detected"
     with pytest.raises(SystemExit) as e:
-        main(["analyze", "--track", str(npz), "--out", str(tmp_path / "o2"), "-e",
-              "glute_bridge", "-q", "--no-video"])
+        main(
+            [
+                "analyze",
+                "--track",
+                str(npz),
+                "--out",
+                str(tmp_path / "o2"),
+                "-e",
+                "glute_bridge",
+                "-q",
+                "--no-video",
+            ]
+        )
     assert e.value.code == 0
     captured = capsys.readouterr()
     assert "glute_bridge (!)" in captured.out
@@ -108,7 +134,9 @@ def test_cli_auto_on_a_saved_track(tmp_path, capsys):
 
 def test_batch_settings_for_auto_carry_both_profiles():
     from formcheck.batch.run import resolve_settings
+
     s = resolve_settings("auto", "full", None)
     assert s.exercise == "auto" and set(s.profile) == {"hip_thrust", "glute_bridge"}
-    assert resolve_settings("glute_bridge", "full", None).profile["exercise"]["name"] == \
-        "glute_bridge"
+    assert (
+        resolve_settings("glute_bridge", "full", None).profile["exercise"]["name"] == "glute_bridge"
+    )

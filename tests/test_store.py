@@ -200,8 +200,10 @@ def test_reviews_append_only_latest_wins(runs, tmp_path):
         st.add_review(123456, "agree")
     # the schema itself refuses bad verdicts
     with pytest.raises(sqlite3.IntegrityError), st.transaction() as con:
-        con.execute("INSERT INTO reviews (finding_id, verdict, created_utc) VALUES (?,?,?)",
-                    (fid, "bogus", "t"))
+        con.execute(
+            "INSERT INTO reviews (finding_id, verdict, created_utc) VALUES (?,?,?)",
+            (fid, "bogus", "t"),
+        )
 
 
 def test_two_handles_saving_at_once_lose_nothing(runs, tmp_path):
@@ -217,8 +219,10 @@ def test_two_handles_saving_at_once_lose_nothing(runs, tmp_path):
         for i in range(25):
             st.add_review(fids[i % len(fids)], "agree", f"{name}-{i}", name)
 
-    ts = [threading.Thread(target=work, args=(st, n))
-          for st, n in ((a, "a1"), (b, "b1"), (a, "a2"), (b, "b2"))]
+    ts = [
+        threading.Thread(target=work, args=(st, n))
+        for st, n in ((a, "a1"), (b, "b1"), (a, "a2"), (b, "b2"))
+    ]
     for t in ts:
         t.start()
     for t in ts:
@@ -258,8 +262,9 @@ def test_import_dir_rereads_only_new_or_changed_files(tmp_path, monkeypatch):
     (sid,) = st.import_dir(root)
     loads = []
     real_load = Session.load
-    monkeypatch.setattr(Session, "load",
-                        classmethod(lambda cls, p: loads.append(p) or real_load(p)))
+    monkeypatch.setattr(
+        Session, "load", classmethod(lambda cls, p: loads.append(p) or real_load(p))
+    )
     assert st.import_dir(root) == [] and loads == []  # unchanged: not read at all
     before = jp.stat().st_mtime - 100
     result(root / "alice", reps=[SynthRep()])  # same path, new content

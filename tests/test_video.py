@@ -16,16 +16,48 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "gb_tempo_left.mp4"
 @pytest.fixture(scope="module")
 def rotated_clip(tmp_path_factory):
     """The sample stored rotated 90 deg clockwise, with metadata telling players to undo it."""
-    ffmpeg = pytest.importorskip("imageio_ffmpeg", reason="imageio-ffmpeg (test extra) "
-                                 "writes the rotated clip").get_ffmpeg_exe()
+    ffmpeg = pytest.importorskip(
+        "imageio_ffmpeg", reason="imageio-ffmpeg (test extra) writes the rotated clip"
+    ).get_ffmpeg_exe()
     d = tmp_path_factory.mktemp("rot")
     stored = d / "stored.mp4"
     out = d / "rotated.mp4"
-    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-i", str(SAMPLE), "-t", "8", "-vf",
-                    "transpose=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(stored)],
-                   check=True)
-    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-display_rotation", "90", "-i",
-                    str(stored), "-c", "copy", str(out)], check=True)
+    subprocess.run(
+        [
+            ffmpeg,
+            "-y",
+            "-loglevel",
+            "error",
+            "-i",
+            str(SAMPLE),
+            "-t",
+            "8",
+            "-vf",
+            "transpose=1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(stored),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            ffmpeg,
+            "-y",
+            "-loglevel",
+            "error",
+            "-display_rotation",
+            "90",
+            "-i",
+            str(stored),
+            "-c",
+            "copy",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 

@@ -18,6 +18,7 @@ Forward kinematics replicate anny's "local-ref" parameterisation exactly (checke
 against anny's own bone poses): W_c = W_p . T(q_c) D_c T(-q_c) with q the heads of
 the identity pose and the root head at the origin.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +40,8 @@ def get_model():
     """Load anny once per process (float32, CPU, single thread)."""
     global _MODEL
     if _MODEL is None:
-        import torch
         import anny
+        import torch
 
         torch.set_num_threads(1)
         _MODEL = anny.Anny().to(dtype=torch.float32)
@@ -103,8 +104,13 @@ class Posed:
 
 
 class Body:
-    def __init__(self, phenotype: dict, exercise: str = "hip_thrust", bench_height: float = 0.42,
-                 arms: str | None = None):
+    def __init__(
+        self,
+        phenotype: dict,
+        exercise: str = "hip_thrust",
+        bench_height: float = 0.42,
+        arms: str | None = None,
+    ):
         import torch
 
         self.torch = torch
@@ -135,7 +141,16 @@ class Body:
     def _landmarks(self):
         q, v = self.q, self.rest_v
         I = self.idx
-        self.sole_z = float(v[np.isin(self.dom_bone, [I["foot.L"]] + [I[n] for n in self.names if n.startswith("toe") and n.endswith(".L")]), 2].min())
+        self.sole_z = float(
+            v[
+                np.isin(
+                    self.dom_bone,
+                    [I["foot.L"]]
+                    + [I[n] for n in self.names if n.startswith("toe") and n.endswith(".L")],
+                ),
+                2,
+            ].min()
+        )
         # heel: lowest-rearmost foot vertex of each side; ball of the foot: under toe heads
         self.heel_vid = {}
         for side in "LR":
@@ -157,7 +172,18 @@ class Body:
         self.pivot_rest = np.array([0.0, pv[:, 1].max(), zc])
         self.pivot_bone = bone
         # posterior buttock / pelvis vertices used for floor clearance
-        pel = [I[n] for n in ("root", "pelvis.L", "pelvis.R", "upperleg01.L", "upperleg01.R", "spine05", "spine04")]
+        pel = [
+            I[n]
+            for n in (
+                "root",
+                "pelvis.L",
+                "pelvis.R",
+                "upperleg01.L",
+                "upperleg01.R",
+                "spine05",
+                "spine04",
+            )
+        ]
         self.pelvis_vids = np.where(np.isin(self.dom_bone, pel))[0]
         head = [I[n] for n in ("head", "neck01", "neck02", "neck03", "eye.L", "eye.R")]
         self.head_vids = np.where(np.isin(self.dom_bone, head))[0]
@@ -233,7 +259,7 @@ class Body:
         d = np.array(ankle_yz) - H[1:]
         D = float(np.linalg.norm(d))
         D = min(D, self.Lf + self.Ls - 1e-6)
-        cos_a = (self.Lf ** 2 + D ** 2 - self.Ls ** 2) / (2 * self.Lf * D)
+        cos_a = (self.Lf**2 + D**2 - self.Ls**2) / (2 * self.Lf * D)
         a = math.acos(max(-1.0, min(1.0, cos_a)))
         base = math.atan2(d[1], d[0])
         # knee up: the thigh is rotated towards +Z from the hip->ankle line.
@@ -267,8 +293,21 @@ class Body:
             return shk
         shl = shk3d_unsigned(J["shoulder_left"], J["hip_left"], J["knee_left"])
         shr = shk3d_unsigned(J["shoulder_right"], J["hip_right"], J["knee_right"])
-        return rots, t, J, shk, (shl, shr), dict(rho=rho, hip=hip, knee=knee, foot=foot, neck=neck,
-                                          arm_x=arm_x if arm_x is not None else 0.0)
+        return (
+            rots,
+            t,
+            J,
+            shk,
+            (shl, shr),
+            dict(
+                rho=rho,
+                hip=hip,
+                knee=knee,
+                foot=foot,
+                neck=neck,
+                arm_x=arm_x if arm_x is not None else 0.0,
+            ),
+        )
 
     def _foot(self, heel_lift_m):
         """Ankle (y, z) and absolute foot rotation for a heel lift about the ball."""
@@ -374,12 +413,23 @@ class Body:
             J[f"heel_{side}"] = V[self.heel_vid[s]].copy()
         heel_flat = self.rest_v[self.heel_vid["L"], 2] - self.sole_z
         lift = 0.5 * (J["heel_left"][2] + J["heel_right"][2]) - heel_flat
-        knee = 0.5 * (joint_angle(J["hip_left"], J["knee_left"], J["ankle_left"])
-                      + joint_angle(J["hip_right"], J["knee_right"], J["ankle_right"]))
+        knee = 0.5 * (
+            joint_angle(J["hip_left"], J["knee_left"], J["ankle_left"])
+            + joint_angle(J["hip_right"], J["knee_right"], J["ankle_right"])
+        )
         params.update(beta=beta)
-        return Posed(vertices=V, joints=J, shk_deg=shk, shk_left=shl, shk_right=shr,
-                     knee_deg=knee, lumbar_deg=st.lumbar_deg, heel_lift_m=float(lift),
-                     min_z=float(V[:, 2].min()), params=params)
+        return Posed(
+            vertices=V,
+            joints=J,
+            shk_deg=shk,
+            shk_left=shl,
+            shk_right=shr,
+            knee_deg=knee,
+            lumbar_deg=st.lumbar_deg,
+            heel_lift_m=float(lift),
+            min_z=float(V[:, 2].min()),
+            params=params,
+        )
 
     def find_bottom(self, clearance: float = 0.02) -> float:
         """Lowest SHK angle (hips lowest) with the buttocks `clearance` above the floor."""

@@ -7,6 +7,7 @@ A spec file holds one clip (top-level keys) or many (``[[clip]]`` tables, with a
 optional ``[defaults]`` table merged under each).  See README.md for the keys and
 the label schema.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,15 +29,48 @@ from .motion import label_rep, plan_reps, schedule
 from .render import BodyPainter, Camera, Scene, downsample, vertex_colors
 
 LABEL_VERSION = 1
-JOINT_NAMES = [f"{j}_{s}" for j in ("shoulder", "hip", "knee", "ankle", "heel") for s in ("left", "right")]
+JOINT_NAMES = [
+    f"{j}_{s}" for j in ("shoulder", "hip", "knee", "ankle", "heel") for s in ("left", "right")
+]
 
-PALETTE_SHIRT = [[40, 90, 160], [200, 40, 50], [30, 30, 35], [235, 235, 235], [70, 140, 90],
-                 [240, 150, 40], [120, 70, 150], [90, 90, 95], [20, 120, 140], [230, 120, 160]]
-PALETTE_SHORTS = [[30, 30, 35], [50, 55, 80], [110, 110, 115], [20, 40, 80], [70, 50, 40], [160, 30, 40]]
-SKIN = [[240, 200, 175], [224, 180, 150], [198, 145, 110], [160, 110, 80], [115, 75, 50], [85, 55, 40]]
+PALETTE_SHIRT = [
+    [40, 90, 160],
+    [200, 40, 50],
+    [30, 30, 35],
+    [235, 235, 235],
+    [70, 140, 90],
+    [240, 150, 40],
+    [120, 70, 150],
+    [90, 90, 95],
+    [20, 120, 140],
+    [230, 120, 160],
+]
+PALETTE_SHORTS = [
+    [30, 30, 35],
+    [50, 55, 80],
+    [110, 110, 115],
+    [20, 40, 80],
+    [70, 50, 40],
+    [160, 30, 40],
+]
+SKIN = [
+    [240, 200, 175],
+    [224, 180, 150],
+    [198, 145, 110],
+    [160, 110, 80],
+    [115, 75, 50],
+    [85, 55, 40],
+]
 HAIR = [[30, 25, 20], [60, 40, 25], [110, 75, 40], [170, 140, 90], [90, 90, 90]]
 SHOES = [[240, 240, 240], [30, 30, 30], [200, 60, 50], [60, 80, 150], [150, 150, 150]]
-WALLS = [[205, 200, 190], [180, 190, 200], [220, 215, 200], [150, 160, 150], [120, 120, 125], [200, 180, 160]]
+WALLS = [
+    [205, 200, 190],
+    [180, 190, 200],
+    [220, 215, 200],
+    [150, 160, 150],
+    [120, 120, 125],
+    [200, 180, 160],
+]
 FLOORS = [[150, 110, 75], [120, 85, 55], [175, 140, 100], [90, 90, 95], [110, 110, 100]]
 MATS = [[60, 90, 140], [120, 60, 120], [40, 110, 90], [50, 50, 55], [170, 60, 60]]
 
@@ -67,8 +101,11 @@ def load_specs(path: str) -> list[dict]:
 
 def resolve_phenotype(body_spec: dict) -> dict:
     """anny phenotype kwargs; `stature_m` is converted to anny's `height`."""
-    ph = {k: float(body_spec[k]) for k in ("gender", "age", "muscle", "weight", "height", "proportions")
-          if k in body_spec}
+    ph = {
+        k: float(body_spec[k])
+        for k in ("gender", "age", "muscle", "weight", "height", "proportions")
+        if k in body_spec
+    }
     ph.setdefault("age", 0.75)
     ph.setdefault("gender", 0.0)
     if "stature_m" in body_spec and "height" not in body_spec:
@@ -126,7 +163,14 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     bottom = max(floor_bottom, float(tempo.get("bottom_deg", default_bottom)))
 
     plans = plan_reps(spec, rng)
-    sch = schedule(plans, fps, bottom, float(tempo.get("lead_in_s", 2.0)), float(tempo.get("lead_out_s", 1.5)), rng)
+    sch = schedule(
+        plans,
+        fps,
+        bottom,
+        float(tempo.get("lead_in_s", 2.0)),
+        float(tempo.get("lead_out_s", 1.5)),
+        rng,
+    )
     T = len(sch.t)
 
     # ---- camera
@@ -138,13 +182,18 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     head_y = body.pivot_world[1] + (0.50 if exercise == "hip_thrust" else 0.42)
     feet_y = body.ball_world_y - 0.12
     span = head_y - feet_y
-    tgt = np.array([0.0, 0.5 * (head_y + feet_y) + float(cs.get("target_dy", 0.0)),
-                    float(cs.get("target_z", 0.32 if exercise == "hip_thrust" else 0.2))])
+    tgt = np.array(
+        [
+            0.0,
+            0.5 * (head_y + feet_y) + float(cs.get("target_dy", 0.0)),
+            float(cs.get("target_z", 0.32 if exercise == "hip_thrust" else 0.2)),
+        ]
+    )
     fill = float(cs.get("fill", 0.62))
     dist = float(cs.get("distance_m", span / (fill * 2 * math.tan(math.radians(hfov) / 2))))
     cam_h = float(cs.get("height_m", 0.7))
     yr = math.radians(yaw)
-    horiz = math.sqrt(max(dist ** 2 - (cam_h - tgt[2]) ** 2, 0.5 ** 2))
+    horiz = math.sqrt(max(dist**2 - (cam_h - tgt[2]) ** 2, 0.5**2))
     pos = tgt + np.array([sx * horiz * math.cos(yr), horiz * math.sin(yr), 0.0])
     pos[2] = cam_h
     cam = Camera.look_at(W, H, pos, tgt, hfov)
@@ -153,7 +202,11 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     # ---- scene + clothes
     light_az = math.radians(float(scene_spec.get("light_azimuth_deg", rng.uniform(-60, 60))))
     light_el = math.radians(float(scene_spec.get("light_elevation_deg", rng.uniform(35, 70))))
-    ldir = [sx * math.cos(light_el) * math.cos(light_az), math.cos(light_el) * math.sin(light_az), math.sin(light_el)]
+    ldir = [
+        sx * math.cos(light_el) * math.cos(light_az),
+        math.cos(light_el) * math.sin(light_az),
+        math.sin(light_el),
+    ]
     cfg = dict(
         light_dir=ldir,
         wall_rgb=scene_spec.get("wall_rgb", pick(rng, WALLS)),
@@ -166,15 +219,24 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         cfg["mat"] = [-0.32, 0.32, feet_y - 0.15, head_y + 0.25]
         cfg["mat_rgb"] = scene_spec.get("mat_rgb", pick(rng, MATS))
     if exercise == "hip_thrust":
-        cfg["bench"] = dict(y0=-0.03, depth=float(scene_spec.get("bench_depth_m", rng.uniform(0.3, 0.42))),
-                            width=float(scene_spec.get("bench_width_m", rng.uniform(0.9, 1.3))), height=bench_h,
-                            rgb=scene_spec.get("bench_rgb", pick(rng, [[40, 40, 45], [120, 30, 30], [30, 50, 100], [90, 60, 40]])))
+        cfg["bench"] = dict(
+            y0=-0.03,
+            depth=float(scene_spec.get("bench_depth_m", rng.uniform(0.3, 0.42))),
+            width=float(scene_spec.get("bench_width_m", rng.uniform(0.9, 1.3))),
+            height=bench_h,
+            rgb=scene_spec.get(
+                "bench_rgb", pick(rng, [[40, 40, 45], [120, 30, 30], [30, 50, 100], [90, 60, 40]])
+            ),
+        )
     scene = Scene(cam, cfg, np.random.default_rng(seed + 1))
     cl = spec.get("clothes", {})
     clothes = dict(
-        skin=cl.get("skin", pick(rng, SKIN)), shirt=cl.get("shirt", pick(rng, PALETTE_SHIRT)),
-        shorts=cl.get("shorts", pick(rng, PALETTE_SHORTS)), shoes=cl.get("shoes", pick(rng, SHOES)),
-        hair=cl.get("hair", pick(rng, HAIR)), socks=cl.get("socks", [235, 235, 235]),
+        skin=cl.get("skin", pick(rng, SKIN)),
+        shirt=cl.get("shirt", pick(rng, PALETTE_SHIRT)),
+        shorts=cl.get("shorts", pick(rng, PALETTE_SHORTS)),
+        shoes=cl.get("shoes", pick(rng, SHOES)),
+        hair=cl.get("hair", pick(rng, HAIR)),
+        socks=cl.get("socks", [235, 235, 235]),
         shorts_len=float(cl.get("shorts_len", rng.uniform(0.3, 0.9))),
         sleeve=float(cl.get("sleeve", rng.uniform(0.05, 0.2))),
     )
@@ -182,7 +244,10 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     brightness = float(scene_spec.get("exposure", rng.uniform(0.9, 1.1)))
 
     # ---- frames
-    per = {k: np.zeros(T) for k in ("shk", "unsigned_l", "unsigned_r", "lumbar", "heel", "knee", "min_z")}
+    per = {
+        k: np.zeros(T)
+        for k in ("shk", "unsigned_l", "unsigned_r", "lumbar", "heel", "knee", "min_z")
+    }
     j2d = np.zeros((T, len(JOINT_NAMES), 2))
     j3d = np.zeros((T, len(JOINT_NAMES), 3))
     writer = _open_writer(mp4, W, H, fps, int(vid.get("crf", 23)))
@@ -191,8 +256,12 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     neck_base = 5.0 if exercise == "hip_thrust" else 0.0
     for i in range(T):
         a = time.time()
-        st = PoseState(float(sch.shk[i]), float(sch.lumbar[i]), float(sch.heel[i]),
-                       neck_base + (18.0 * sch.progress[i] if exercise == "hip_thrust" else 0.0))
+        st = PoseState(
+            float(sch.shk[i]),
+            float(sch.lumbar[i]),
+            float(sch.heel[i]),
+            neck_base + (18.0 * sch.progress[i] if exercise == "hip_thrust" else 0.0),
+        )
         p = body.pose(st)
         b = time.time()
         img = scene.bg.copy()
@@ -204,8 +273,17 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         c = time.time()
         t_pose += b - a
         t_draw += c - b
-        per["shk"][i], per["unsigned_l"][i], per["unsigned_r"][i] = p.shk_deg, p.shk_left, p.shk_right
-        per["lumbar"][i], per["heel"][i], per["knee"][i], per["min_z"][i] = p.lumbar_deg, p.heel_lift_m, p.knee_deg, p.min_z
+        per["shk"][i], per["unsigned_l"][i], per["unsigned_r"][i] = (
+            p.shk_deg,
+            p.shk_left,
+            p.shk_right,
+        )
+        per["lumbar"][i], per["heel"][i], per["knee"][i], per["min_z"][i] = (
+            p.lumbar_deg,
+            p.heel_lift_m,
+            p.knee_deg,
+            p.min_z,
+        )
         P3 = np.array([p.joints[n] for n in JOINT_NAMES])
         j3d[i] = P3
         j2d[i] = cam.project(P3)[0]
@@ -215,15 +293,26 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
 
     reps, attempts = [], []
     for k, w in enumerate(sch.windows):
-        kind, lab = label_rep(k, w, fps, per["shk"], per["lumbar"], per["heel"], per["knee"],
-                              per["unsigned_l"], per["unsigned_r"])
+        kind, lab = label_rep(
+            k,
+            w,
+            fps,
+            per["shk"],
+            per["lumbar"],
+            per["heel"],
+            per["knee"],
+            per["unsigned_l"],
+            per["unsigned_r"],
+        )
         if kind == "rep":
             lab["index"] = len(reps)
             reps.append(lab)
         else:
             lab["index"] = len(attempts)
             attempts.append(lab)
-    in_frame = bool(((j2d[..., 0] >= 0) & (j2d[..., 0] < W) & (j2d[..., 1] >= 0) & (j2d[..., 1] < H)).all())
+    in_frame = bool(
+        ((j2d[..., 0] >= 0) & (j2d[..., 0] < W) & (j2d[..., 1] >= 0) & (j2d[..., 1] < H)).all()
+    )
     label = {
         "label_version": LABEL_VERSION,
         "video": mp4.name,
@@ -237,20 +326,33 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         "duration_s": round(T / fps, 4),
         "camera_side": side,
         "angle_definition": "signed SHK angle of the bilateral joint-centre midpoints (mid-shoulder = mean of "
-                            "upperarm01 heads, mid-hip = mean of upperleg01 heads, mid-knee = mean of lowerleg01 "
-                            "heads) in the sagittal plane; >180 = hips above the shoulder-knee line",
+        "upperarm01 heads, mid-hip = mean of upperleg01 heads, mid-knee = mean of lowerleg01 "
+        "heads) in the sagittal plane; >180 = hips above the shoulder-knee line",
         "phenotype": {**phenotype, "stature_m": round(body.stature_m, 4)},
-        "body": {"thigh_m": round(body.Lf, 4), "shank_m": round(body.Ls, 4),
-                 "knee_top_deg": round(body.knee_top_deg, 2), "bottom_deg": round(bottom, 3),
-                 "floor_bottom_deg": round(floor_bottom, 3)},
+        "body": {
+            "thigh_m": round(body.Lf, 4),
+            "shank_m": round(body.Ls, 4),
+            "knee_top_deg": round(body.knee_top_deg, 2),
+            "bottom_deg": round(bottom, 3),
+            "floor_bottom_deg": round(floor_bottom, 3),
+        },
         "camera": {
-            "position": [round(float(x), 4) for x in cam.pos], "target": [round(float(x), 4) for x in tgt],
-            "height_m": cam_h, "distance_m": round(dist, 4), "yaw_deg": yaw, "pitch_deg": round(pitch, 3),
-            "hfov_deg": hfov, "focal_px": round(cam.f, 3), "K": cam.K.round(4).tolist(),
+            "position": [round(float(x), 4) for x in cam.pos],
+            "target": [round(float(x), 4) for x in tgt],
+            "height_m": cam_h,
+            "distance_m": round(dist, 4),
+            "yaw_deg": yaw,
+            "pitch_deg": round(pitch, 3),
+            "hfov_deg": hfov,
+            "focal_px": round(cam.f, 3),
+            "K": cam.K.round(4).tolist(),
             "R_world_to_cam": cam.R.round(6).tolist(),
         },
-        "scene": {"bench_height_m": bench_h if exercise == "hip_thrust" else None,
-                  "light_dir": [round(x, 4) for x in ldir], "clothes": clothes},
+        "scene": {
+            "bench_height_m": bench_h if exercise == "hip_thrust" else None,
+            "light_dir": [round(x, 4) for x in ldir],
+            "clothes": clothes,
+        },
         "seed": seed,
         "spec": spec,
         "all_joints_in_frame": in_frame,
@@ -268,14 +370,20 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
             "joints_2d": {n: np.round(j2d[:, k], 1).tolist() for k, n in enumerate(JOINT_NAMES)},
             "joints_3d": {n: np.round(j3d[:, k], 4).tolist() for k, n in enumerate(JOINT_NAMES)},
         },
-        "render": {"seconds": round(time.time() - t0, 2), "pose_s_per_frame": round(t_pose / T, 4),
-                   "draw_encode_s_per_frame": round(t_draw / T, 4)},
+        "render": {
+            "seconds": round(time.time() - t0, 2),
+            "pose_s_per_frame": round(t_pose / T, 4),
+            "draw_encode_s_per_frame": round(t_draw / T, 4),
+        },
     }
     _write_label(out_dir / f"{name}.label.json", label)
     if verbose:
-        print(f"{name}: {T} frames {W}x{H}@{fps:g} in {time.time() - t0:.1f}s "
-              f"({1000 * (t_pose + t_draw) / T:.0f} ms/frame), reps={len(reps)} attempts={len(attempts)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"{name}: {T} frames {W}x{H}@{fps:g} in {time.time() - t0:.1f}s "
+            f"({1000 * (t_pose + t_draw) / T:.0f} ms/frame), reps={len(reps)} attempts={len(attempts)}",
+            file=sys.stderr,
+            flush=True,
+        )
     return label
 
 
@@ -292,9 +400,25 @@ def _open_writer(path: Path, W, H, fps, crf):
     import imageio_ffmpeg
 
     return imageio_ffmpeg.write_frames(
-        str(path), (W, H), fps=fps, codec="libx264", pix_fmt_in="bgr24", pix_fmt_out="yuv420p",
-        quality=None, macro_block_size=2, ffmpeg_log_level="error",
-        output_params=["-crf", str(crf), "-preset", "medium", "-movflags", "+faststart", "-threads", "1"],
+        str(path),
+        (W, H),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="bgr24",
+        pix_fmt_out="yuv420p",
+        quality=None,
+        macro_block_size=2,
+        ffmpeg_log_level="error",
+        output_params=[
+            "-crf",
+            str(crf),
+            "-preset",
+            "medium",
+            "-movflags",
+            "+faststart",
+            "-threads",
+            "1",
+        ],
     )
 
 
@@ -303,20 +427,41 @@ def _render_empty(spec, out_dir, rng, W, H, fps):
     secs = float(spec.get("duration_s", 3.0))
     T = int(round(secs * fps))
     cam = Camera.look_at(W, H, [2.8, -0.4, 0.7], [0, -0.4, 0.3], 60)
-    cfg = dict(light_dir=[0.5, 0.2, 1.0], wall_rgb=pick(rng, WALLS), camera_x_sign=1.0, wall_dist=1.5,
-               plank_width=0.18, floor_rgb=pick(rng, FLOORS),
-               bench=dict(y0=-0.03, depth=0.38, width=1.1, height=0.42, rgb=[40, 40, 45]))
+    cfg = dict(
+        light_dir=[0.5, 0.2, 1.0],
+        wall_rgb=pick(rng, WALLS),
+        camera_x_sign=1.0,
+        wall_dist=1.5,
+        plank_width=0.18,
+        floor_rgb=pick(rng, FLOORS),
+        bench=dict(y0=-0.03, depth=0.38, width=1.1, height=0.42, rgb=[40, 40, 45]),
+    )
     img = downsample(Scene(cam, cfg, rng).bg)
     w = _open_writer(out_dir / f"{name}.mp4", W, H, fps, int(spec.get("video", {}).get("crf", 23)))
     w.send(None)
     for _ in range(T):
         w.send(np.ascontiguousarray(img))
     w.close()
-    label = {"label_version": LABEL_VERSION, "video": f"{name}.mp4", "name": name, "exercise": None,
-             "split": spec.get("split"), "fps": fps, "width": W, "height": H, "frames": T,
-             "duration_s": T / fps, "camera_side": None, "phenotype": None,
-             "camera": {"position": cam.pos.tolist(), "hfov_deg": 60, "focal_px": cam.f},
-             "seed": int(spec.get("seed", 0)), "spec": spec, "reps": [], "attempts": [], "per_frame": None}
+    label = {
+        "label_version": LABEL_VERSION,
+        "video": f"{name}.mp4",
+        "name": name,
+        "exercise": None,
+        "split": spec.get("split"),
+        "fps": fps,
+        "width": W,
+        "height": H,
+        "frames": T,
+        "duration_s": T / fps,
+        "camera_side": None,
+        "phenotype": None,
+        "camera": {"position": cam.pos.tolist(), "hfov_deg": 60, "focal_px": cam.f},
+        "seed": int(spec.get("seed", 0)),
+        "spec": spec,
+        "reps": [],
+        "attempts": [],
+        "per_frame": None,
+    }
     (out_dir / f"{name}.label.json").write_text(json.dumps(label, indent=1) + "\n")
     return label
 
@@ -334,7 +479,9 @@ def _worker(args):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("spec")
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", nargs="*", help="render only these clip names")

@@ -1,4 +1,5 @@
 """Rep plans, tempo easing and the per-frame schedule of the target pose."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -92,17 +93,19 @@ def plan_reps(spec: dict, rng: np.random.Generator) -> list[RepPlan]:
         if "heel_lift" in faults:
             heel = rng.uniform(0.045, 0.07)
         # good-tempo guard: a rep whose hold is not intended short keeps >= 2 s
-        out.append(RepPlan(
-            kind="attempt" if attempt else "rep",
-            peak_deg=float(r.get("peak_deg", peak)),
-            rise_s=float(r.get("rise_s", rise)),
-            hold_s=float(r.get("hold_s", hold)),
-            lower_s=float(r.get("lower_s", lower)),
-            rest_s=float(r.get("rest_s", rest)),
-            lumbar_deg=float(r.get("lumbar_deg", lumbar)),
-            heel_lift_m=float(r.get("heel_lift_m", heel)),
-            intended=faults + (["partial"] if attempt else []),
-        ))
+        out.append(
+            RepPlan(
+                kind="attempt" if attempt else "rep",
+                peak_deg=float(r.get("peak_deg", peak)),
+                rise_s=float(r.get("rise_s", rise)),
+                hold_s=float(r.get("hold_s", hold)),
+                lower_s=float(r.get("lower_s", lower)),
+                rest_s=float(r.get("rest_s", rest)),
+                lumbar_deg=float(r.get("lumbar_deg", lumbar)),
+                heel_lift_m=float(r.get("heel_lift_m", heel)),
+                intended=faults + (["partial"] if attempt else []),
+            )
+        )
     return out
 
 
@@ -116,8 +119,15 @@ class Schedule:
     windows: list  # per rep: dict(t_start, t_top, t_top_end, t_end, plan)
 
 
-def schedule(plans: list[RepPlan], fps: float, bottom_deg: float, lead_in_s: float,
-             lead_out_s: float, rng: np.random.Generator, breathing_deg: float = 0.25) -> Schedule:
+def schedule(
+    plans: list[RepPlan],
+    fps: float,
+    bottom_deg: float,
+    lead_in_s: float,
+    lead_out_s: float,
+    rng: np.random.Generator,
+    breathing_deg: float = 0.25,
+) -> Schedule:
     t_cur = lead_in_s
     windows = []
     for p in plans:
@@ -163,7 +173,7 @@ def label_rep(i, w, fps, shk, lumbar, heel, knee, unsigned_l, unsigned_r):
     n = len(shk)
     f_start = min(n - 1, int(np.floor(w["t_start"] * fps)))
     f_end = min(n - 1, int(np.ceil(w["t_end"] * fps)))
-    seg = shk[f_start:f_end + 1]
+    seg = shk[f_start : f_end + 1]
     peak = float(seg.max())
     top = np.where(seg >= peak - TOP_BAND)[0]
     top_start, top_end = f_start + int(top[0]), f_start + int(top[-1])
@@ -171,8 +181,8 @@ def label_rep(i, w, fps, shk, lumbar, heel, knee, unsigned_l, unsigned_r):
     hold_s = (top_end - top_start) / fps
     ecc_s = (f_end - top_end) / fps
     con_s = (top_start - f_start) / fps
-    lum = float(lumbar[top_start:top_end + 1].max())
-    hl = float(heel[f_start:f_end + 1].max())
+    lum = float(lumbar[top_start : top_end + 1].max())
+    hl = float(heel[f_start : f_end + 1].max())
     p = w["plan"]
     kind = "rep" if peak >= REP_MIN else "attempt"
     faults, clear = [], True
@@ -189,7 +199,11 @@ def label_rep(i, w, fps, shk, lumbar, heel, knee, unsigned_l, unsigned_r):
             faults.append("fast_lowering")
         if hl >= HEEL_MIN:
             faults.append("heel_lift")
-        clear &= (REP_MIN + 2 <= peak <= SAG_CLEAR) or (GOOD_PEAK[0] <= peak <= GOOD_PEAK[1]) or peak >= HYPER_CLEAR
+        clear &= (
+            (REP_MIN + 2 <= peak <= SAG_CLEAR)
+            or (GOOD_PEAK[0] <= peak <= GOOD_PEAK[1])
+            or peak >= HYPER_CLEAR
+        )
         if peak < HYPER_MIN:
             clear &= lum <= ARCH_OK or lum >= ARCH_CLEAR
         clear &= hold_s <= HOLD_CLEAR or hold_s >= HOLD_GOOD
@@ -216,10 +230,15 @@ def label_rep(i, w, fps, shk, lumbar, heel, knee, unsigned_l, unsigned_r):
         "faults": faults,
         "clear_cut": bool(clear),
         "intended": list(p.intended),
-        "commanded": {"peak_deg": round(p.peak_deg, 3), "rise_s": round(p.rise_s, 3),
-                      "hold_s": round(p.hold_s, 3), "lower_s": round(p.lower_s, 3),
-                      "rest_s": round(p.rest_s, 3), "lumbar_deg": round(p.lumbar_deg, 3),
-                      "heel_lift_m": round(p.heel_lift_m, 4)},
+        "commanded": {
+            "peak_deg": round(p.peak_deg, 3),
+            "rise_s": round(p.rise_s, 3),
+            "hold_s": round(p.hold_s, 3),
+            "lower_s": round(p.lower_s, 3),
+            "rest_s": round(p.rest_s, 3),
+            "lumbar_deg": round(p.lumbar_deg, 3),
+            "heel_lift_m": round(p.heel_lift_m, 4),
+        },
         "start_s": round(f_start / fps, 4),
         "end_s": round(f_end / fps, 4),
     }

@@ -2,6 +2,7 @@
 
 World frame: see body.py (X lateral, Y along the body, Z up, floor Z = 0).
 """
+
 from __future__ import annotations
 
 import math
@@ -92,13 +93,26 @@ class Scene:
         pc = _clip_near(pc)
         if len(pc) < 3:
             return
-        uv = np.stack([cam.f * pc[:, 0] / pc[:, 2] + cam.width / 2,
-                       cam.f * pc[:, 1] / pc[:, 2] + cam.height / 2], -1) * SS
+        uv = (
+            np.stack(
+                [
+                    cam.f * pc[:, 0] / pc[:, 2] + cam.width / 2,
+                    cam.f * pc[:, 1] / pc[:, 2] + cam.height / 2,
+                ],
+                -1,
+            )
+            * SS
+        )
         pts = np.round(uv * (1 << SHIFT)).astype(np.int64)
-        if np.abs(pts).max() > 2 ** 30:
+        if np.abs(pts).max() > 2**30:
             return
-        cv2.fillPoly(img, [pts.astype(np.int32)], tuple(float(c) for c in color[::-1]),
-                     lineType=cv2.LINE_AA, shift=SHIFT)
+        cv2.fillPoly(
+            img,
+            [pts.astype(np.int32)],
+            tuple(float(c) for c in color[::-1]),
+            lineType=cv2.LINE_AA,
+            shift=SHIFT,
+        )
 
     def _shade_flat(self, color, normal):
         return _shade(np.asarray(normal, float)[None], np.asarray(color, float), self.light_dir)[0]
@@ -112,12 +126,22 @@ class Scene:
         wall_x = -side * c["wall_dist"]
         big = 12.0
         # wall
-        self._poly(img, [[wall_x, -big, 0], [wall_x, big, 0], [wall_x, big, 4], [wall_x, -big, 4]],
-                   self._shade_flat(c["wall_rgb"], [side, 0, 0]))
+        self._poly(
+            img,
+            [[wall_x, -big, 0], [wall_x, big, 0], [wall_x, big, 4], [wall_x, -big, 4]],
+            self._shade_flat(c["wall_rgb"], [side, 0, 0]),
+        )
         # skirting board
-        self._poly(img, [[wall_x + side * 0.01, -big, 0], [wall_x + side * 0.01, big, 0],
-                         [wall_x + side * 0.01, big, 0.1], [wall_x + side * 0.01, -big, 0.1]],
-                   self._shade_flat(np.array(c["wall_rgb"]) * 0.8, [side, 0, 0]))
+        self._poly(
+            img,
+            [
+                [wall_x + side * 0.01, -big, 0],
+                [wall_x + side * 0.01, big, 0],
+                [wall_x + side * 0.01, big, 0.1],
+                [wall_x + side * 0.01, -big, 0.1],
+            ],
+            self._shade_flat(np.array(c["wall_rgb"]) * 0.8, [side, 0, 0]),
+        )
         # floor planks along Y, from the wall to behind the camera
         x0, x1 = wall_x, side * 8.0
         xa, xb = min(x0, x1), max(x0, x1)
@@ -130,14 +154,20 @@ class Scene:
             while y < big:
                 ln = rng.uniform(0.8, 2.2)
                 t2 = tone * (0.95 + 0.1 * rng.random())
-                self._poly(img, [[x, y, 0], [x + pw, y, 0], [x + pw, y + ln, 0], [x, y + ln, 0]],
-                           self._shade_flat(t2, [0, 0, 1]))
+                self._poly(
+                    img,
+                    [[x, y, 0], [x + pw, y, 0], [x + pw, y + ln, 0], [x, y + ln, 0]],
+                    self._shade_flat(t2, [0, 0, 1]),
+                )
                 y += ln + 0.004
             x += pw + 0.004
         if c.get("mat"):
             mx0, mx1, my0, my1 = c["mat"]
-            self._poly(img, [[mx0, my0, 0.002], [mx1, my0, 0.002], [mx1, my1, 0.002], [mx0, my1, 0.002]],
-                       self._shade_flat(c["mat_rgb"], [0, 0, 1]))
+            self._poly(
+                img,
+                [[mx0, my0, 0.002], [mx1, my0, 0.002], [mx1, my1, 0.002], [mx0, my1, 0.002]],
+                self._shade_flat(c["mat_rgb"], [0, 0, 1]),
+            )
         if c.get("bench"):
             self._bench(img, c["bench"])
         return img
@@ -220,7 +250,7 @@ class BodyPainter:
         h, w = img.shape[0] // 4, img.shape[1] // 4
         mask = np.zeros((h, w), np.float32)
         strength = np.exp(-hgt / 0.12)
-        ok = (z > 0.1)
+        ok = z > 0.1
         u = np.clip(uv[ok, 0].astype(int), 0, w - 1)
         v = np.clip(uv[ok, 1].astype(int), 0, h - 1)
         np.maximum.at(mask, (v, u), strength[ok].astype(np.float32))
@@ -248,9 +278,19 @@ def vertex_colors(body, clothes: dict) -> np.ndarray:
     ankle_z = q[I["foot.L"], 2]
     neck_z = q[I["neck01"], 2]
     sh_z = q[I["upperarm01.L"], 2]
-    arm_bones = {I[n] for n in names if n.startswith(("upperarm", "lowerarm", "wrist", "finger", "metacarpal"))}
-    upper_arm = {I["upperarm01.L"], I["upperarm01.R"], I["shoulder01.L"], I["shoulder01.R"],
-                 I["clavicle.L"], I["clavicle.R"]}
+    arm_bones = {
+        I[n]
+        for n in names
+        if n.startswith(("upperarm", "lowerarm", "wrist", "finger", "metacarpal"))
+    }
+    upper_arm = {
+        I["upperarm01.L"],
+        I["upperarm01.R"],
+        I["shoulder01.L"],
+        I["shoulder01.R"],
+        I["clavicle.L"],
+        I["clavicle.R"],
+    }
     is_arm = np.isin(dom, list(arm_bones))
     # shirt: trunk between the waist and the neck, plus the sleeves
     waist_z = hip_z + 0.10 + clothes.get("shirt_drop", 0.0)

@@ -18,23 +18,30 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.core.bias import BiasModel, load_bias_model
-from formcheck.core.judge import rep_records
 from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
+from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import joint_angles
-from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
 from formcheck.core.measures import heel_jumps, top_frames
 from formcheck.core.reps import segment
-from formcheck.core.rules import (EXERCISES, Profile, evaluate_set, load_profile,
-                                  resolve_exercise)
-from formcheck.core.session import (Calibration, Camera, ExerciseCheckInfo, ModelMeta, Person,
-                                     Session, VideoMeta)
+from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
+from formcheck.core.session import (
+    Calibration,
+    Camera,
+    ExerciseCheckInfo,
+    ModelMeta,
+    Person,
+    Session,
+    VideoMeta,
+)
 from formcheck.core.setup_check import check_exercise, mismatch_warning
 from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
+from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
 from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
 from formcheck.pose.estimator import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from formcheck.pose.models import model_info
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video
+
 
 @dataclass
 class Analysis:
@@ -47,10 +54,15 @@ class Analysis:
     frames: dict[str, np.ndarray]
 
 
-def analyze_track(track: PoseTrack, profile: Profile | str | dict = "hip_thrust", *,
-                  config: str | os.PathLike | dict | None = None,
-                  bias_model: BiasModel | None = None, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
-                  video_meta: dict | None = None) -> Analysis:
+def analyze_track(
+    track: PoseTrack,
+    profile: Profile | str | dict = "hip_thrust",
+    *,
+    config: str | os.PathLike | dict | None = None,
+    bias_model: BiasModel | None = None,
+    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+    video_meta: dict | None = None,
+) -> Analysis:
     """Analyse a pose track with an exercise profile. Pure: no files, no model.
 
     ``profile``: a :class:`Profile`; an exercise name (loaded with ``config``); ``"auto"``; or
@@ -62,20 +74,26 @@ def analyze_track(track: PoseTrack, profile: Profile | str | dict = "hip_thrust"
     profile = resolve_profile(profile, config)
     if isinstance(profile, Profile):
         return _analyze(track, profile, bias_model, cutoff_hz, video_meta, "given")
-    first = _analyze(track, profile["hip_thrust"], bias_model, cutoff_hz, video_meta,
-                     "detected")
+    first = _analyze(track, profile["hip_thrust"], bias_model, cutoff_hz, video_meta, "detected")
     looks = first.session.exercise_check.looks_like
     if looks is None or looks == "hip_thrust":
         if looks is None and first.session.person.detected:
             first.session.warnings.append(
                 "could not tell the exercise from the set-up; analysed as a hip thrust "
-                "(pass --exercise glute_bridge if the shoulders are on the floor)")
+                "(pass --exercise glute_bridge if the shoulders are on the floor)"
+            )
         return first
     return _analyze(track, profile[looks], bias_model, cutoff_hz, video_meta, "detected")
 
 
-def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
-             cutoff_hz: float, video_meta: dict | None, exercise_source: str) -> Analysis:
+def _analyze(
+    track: PoseTrack,
+    profile: Profile,
+    bias_model: BiasModel | None,
+    cutoff_hz: float,
+    video_meta: dict | None,
+    exercise_source: str,
+) -> Analysis:
     bias_model = bias_model or load_bias_model(profile.name)
     t = track.t_s
     original = track
@@ -87,8 +105,10 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
         track = track.without_frames(bad)
         xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
         geom = estimate_geometry(track, xy)
-        warnings.append(f"{int(bad.sum())} frame{'s' if bad.sum() > 1 else ''} with impossible "
-                        "landmarks (is the whole body in the picture?) treated as no person")
+        warnings.append(
+            f"{int(bad.sum())} frame{'s' if bad.sum() > 1 else ''} with impossible "
+            "landmarks (is the whole body in the picture?) treated as no person"
+        )
     vw = view_warning(geom)
     if vw:
         warnings.append(vw)
@@ -98,30 +118,42 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
     world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
     ang = joint_angles(xy, track.visibility, geom, world)
     thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
-    midline = midline_bias(xy, track.masks, track.mask_scale, geom,
-                           top_frames(ang.shk_raw_deg))
+    midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
     shk = bias_model.correct(raw, bias, geom.yaw_deg)
     arch = LUMBAR_MEASURES[profile.rules.lumbar_arch.measure](
-        xy, track.masks, track.mask_scale, geom)
+        xy, track.masks, track.mask_scale, geom
+    )
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
 
     person = geom.view != "no_person"
-    movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) \
-        if person else []
+    movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) if person else []
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
     jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)
-    rep_recs, attempt_recs = rep_records(movements, t, to_raw, ang, arch, geom, profile,
-                                         track.fps, bias_model.residual_sd_deg, jumped)
+    rep_recs, attempt_recs = rep_records(
+        movements,
+        t,
+        to_raw,
+        ang,
+        arch,
+        geom,
+        profile,
+        track.fps,
+        bias_model.residual_sd_deg,
+        jumped,
+    )
     reps = [m for m in movements if m.is_rep]
     n_jumped = sum(j for j, m in zip(jumped, movements) if m.is_rep)
     if n_jumped:
-        warnings.append(f"the near heel landmark jumped to the far foot in {n_jumped} rep"
-                        f"{'s' if n_jumped > 1 else ''}: heel lift not measured there")
-    check = check_exercise(xy, geom.side, geom.up,
-                           np.array([f for m in movements for f in (m.start, m.end)], int))
+        warnings.append(
+            f"the near heel landmark jumped to the far foot in {n_jumped} rep"
+            f"{'s' if n_jumped > 1 else ''}: heel lift not measured there"
+        )
+    check = check_exercise(
+        xy, geom.side, geom.up, np.array([f for m in movements for f in (m.start, m.end)], int)
+    )
     mismatch = mismatch_warning(check, profile.name) if exercise_source == "given" else None
     if mismatch:
         warnings.append(mismatch)
@@ -133,47 +165,80 @@ def _analyze(track: PoseTrack, profile: Profile, bias_model: BiasModel | None,
     phase[track.detected] = 1
     rep_idx = np.zeros(track.n_frames, np.int32)
     for r, m in zip(rep_recs, reps):
-        phase[m.start:m.top_start] = 2
-        phase[m.top_start:m.top_end + 1] = 3
-        phase[m.top_end + 1:m.end + 1] = 4
-        rep_idx[m.start:m.end + 1] = r.index
+        phase[m.start : m.top_start] = 2
+        phase[m.top_start : m.top_end + 1] = 3
+        phase[m.top_end + 1 : m.end + 1] = 4
+        rep_idx[m.start : m.end + 1] = r.index
     frames = {
-        "time_s": t, "detected": track.detected.astype(np.int8), "phase": phase, "rep": rep_idx,
-        "shk_angle_deg": shk, "shk_angle_raw_deg": ang.shk_raw_deg,
-        "shk_angle_world_deg": ang.shk_world_deg, "knee_angle_deg": ang.knee_deg,
+        "time_s": t,
+        "detected": track.detected.astype(np.int8),
+        "phase": phase,
+        "rep": rep_idx,
+        "shk_angle_deg": shk,
+        "shk_angle_raw_deg": ang.shk_raw_deg,
+        "shk_angle_world_deg": ang.shk_world_deg,
+        "knee_angle_deg": ang.knee_deg,
         "shin_to_vertical_deg": ang.shin_to_vertical_deg,
-        "torso_to_floor_deg": ang.torso_to_floor_deg, "heel_lift_m": heel_lift,
-        "lumbar_silhouette_deg": arch, "visibility": ang.visibility,
+        "torso_to_floor_deg": ang.torso_to_floor_deg,
+        "heel_lift_m": heel_lift,
+        "lumbar_silhouette_deg": arch,
+        "visibility": ang.visibility,
     }
     meta = track.meta
-    video = VideoMeta.from_dict({"path": meta.get("source"), "width": track.width,
-                                 "height": track.height, "fps": track.fps,
-                                 "frames": track.n_frames, "duration_s": track.duration_s,
-                                 **(video_meta or {})})
+    video = VideoMeta.from_dict(
+        {
+            "path": meta.get("source"),
+            "width": track.width,
+            "height": track.height,
+            "fps": track.fps,
+            "frames": track.n_frames,
+            "duration_s": track.duration_s,
+            **(video_meta or {}),
+        }
+    )
     floor_deg = math.degrees(math.atan2(geom.floor_dir[1], geom.floor_dir[0]))
     session = Session(
         video=video,
-        model=ModelMeta(path=meta.get("model"), name=Path(str(meta.get("model", ""))).name,
-                        sha256=meta.get("model_sha256")),
+        model=ModelMeta(
+            path=meta.get("model"),
+            name=Path(str(meta.get("model", ""))).name,
+            sha256=meta.get("model_sha256"),
+        ),
         exercise=profile.name,
-        camera=Camera(side=geom.side, side_confidence=geom.side_confidence, view=geom.view,
-                      yaw_deg=geom.yaw_deg, warning=vw, floor_source=geom.floor_source,
-                      floor_angle_deg=floor_deg, m_per_px=geom.m_per_px),
+        camera=Camera(
+            side=geom.side,
+            side_confidence=geom.side_confidence,
+            view=geom.view,
+            yaw_deg=geom.yaw_deg,
+            warning=vw,
+            floor_source=geom.floor_source,
+            floor_angle_deg=floor_deg,
+            m_per_px=geom.m_per_px,
+        ),
         person=Person(detected=person, detected_share=geom.detected_share),
         exercise_check=ExerciseCheckInfo(**check.to_dict(), source=exercise_source),
-        reps=rep_recs, attempts=attempt_recs, set_findings=set_findings,
-        warnings=warnings, profile=profile,
-        calibration=Calibration(bias_deg=bias, bias_model=bias_model.source,
-                                world_weight=bias_model.world_weight,
-                                trunk_thickness=thickness, midline_bias_deg=midline,
-                                cutoff_hz=cutoff_hz),
+        reps=rep_recs,
+        attempts=attempt_recs,
+        set_findings=set_findings,
+        warnings=warnings,
+        profile=profile,
+        calibration=Calibration(
+            bias_deg=bias,
+            bias_model=bias_model.source,
+            world_weight=bias_model.world_weight,
+            trunk_thickness=thickness,
+            midline_bias_deg=midline,
+            cutoff_hz=cutoff_hz,
+        ),
         formcheck_version=__version__,
-        created_utc=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        created_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    )
     return Analysis(session, original, geom, xy, frames)
 
 
-def resolve_profile(exercise: Profile | str | dict,
-                    config: str | os.PathLike | dict | None = None) -> Profile | dict:
+def resolve_profile(
+    exercise: Profile | str | dict, config: str | os.PathLike | dict | None = None
+) -> Profile | dict:
     """A :class:`Profile` for an exercise name, or for ``"auto"`` the candidate profiles
     ``{exercise: Profile}`` (``config`` applied to each, so a bad config fails before any
     video work). A Profile or a dict of them passes through."""
@@ -185,13 +250,18 @@ def resolve_profile(exercise: Profile | str | dict,
     return {ex: load_profile(ex, config) for ex in EXERCISES}
 
 
-def analyze_video(video: str | os.PathLike, *, exercise: str | Profile | dict = "hip_thrust",
-                  model: str | os.PathLike | None = "full",
-                  config: str | os.PathLike | dict | None = None,
-                  pose_options: PoseOptions | None = None,
-                  progress: Callable[[int], None] | None = None,
-                  estimator: PoseEstimator | None = None,
-                  source_path: str | None = None, info: VideoInfo | None = None) -> Analysis:
+def analyze_video(
+    video: str | os.PathLike,
+    *,
+    exercise: str | Profile | dict = "hip_thrust",
+    model: str | os.PathLike | None = "full",
+    config: str | os.PathLike | dict | None = None,
+    pose_options: PoseOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+    estimator: PoseEstimator | None = None,
+    source_path: str | None = None,
+    info: VideoInfo | None = None,
+) -> Analysis:
     """Analyse one video file (runs the pose model; writes nothing).
 
     ``exercise``: ``"hip_thrust"``, ``"glute_bridge"``, ``"auto"`` (read from the set-up) or
@@ -209,8 +279,9 @@ def analyze_video(video: str | os.PathLike, *, exercise: str | Profile | dict = 
         track = track_from_frames(estimator, iter_frames(video, info), info, progress)
     source = str(source_path or video)
     track.meta["source"] = source
-    analysis = analyze_track(track, profile, video_meta={**info.to_dict(), "path": source,
-                                                         "name": Path(source).name})
+    analysis = analyze_track(
+        track, profile, video_meta={**info.to_dict(), "path": source, "name": Path(source).name}
+    )
     mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
     model_meta(analysis.session, mi)
     return analysis
@@ -222,8 +293,12 @@ def model_meta(session: Session, info: dict) -> None:
     session.model.sha256 = info.get("sha256", session.model.sha256)
 
 
-def reanalyze(track_path: str | os.PathLike, *, exercise: str | Profile | dict = "hip_thrust",
-              config: str | os.PathLike | dict | None = None) -> Analysis:
+def reanalyze(
+    track_path: str | os.PathLike,
+    *,
+    exercise: str | Profile | dict = "hip_thrust",
+    config: str | os.PathLike | dict | None = None,
+) -> Analysis:
     """Analyse a saved track ``.npz`` again (new thresholds, no model run); ``exercise`` as in
     :func:`analyze_video`. Writes nothing."""
     return analyze_track(PoseTrack.from_npz(track_path), resolve_profile(exercise, config))

@@ -29,8 +29,13 @@ class ConfigError(FormcheckError):
     """An exercise profile or config file with an unknown key or a bad value."""
 
 
-def require_file(path: str | os.PathLike, what: str, expected: str,
-                 error: type[FormcheckError] = InputError, allow_empty: bool = False) -> Path:
+def require_file(
+    path: str | os.PathLike,
+    what: str,
+    expected: str,
+    error: type[FormcheckError] = InputError,
+    allow_empty: bool = False,
+) -> Path:
     """``path`` as a :class:`~pathlib.Path` if it is an existing regular file (and, unless
     ``allow_empty``, not empty); otherwise raise ``error`` with one of the shared one-line
     messages: ``"<what> not found: <path>"``, ``"<path> is a directory, expected <expected>"``,

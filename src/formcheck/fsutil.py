@@ -21,8 +21,9 @@ TMP_MARK = ".fctmp"
 def tmp_name(final: Path) -> Path:
     """A unique temporary path beside ``final`` that keeps its suffix (for writers that choose
     the format by extension, e.g. ``cv2.VideoWriter`` and ``np.savez``)."""
-    return final.with_name(f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_MARK}"
-                           f"{final.suffix}")
+    return final.with_name(
+        f".{final.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_MARK}{final.suffix}"
+    )
 
 
 @contextlib.contextmanager
@@ -42,11 +43,10 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (flushed to disk before the rename)."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     return Path(path)
 
 

@@ -29,11 +29,13 @@ def sha256_bytes(data: bytes) -> str:
 
 def canonical_json(obj) -> str:
     """JSON with sorted keys and no whitespace, so equal settings always hash equally."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      allow_nan=True, default=str)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True, default=str
+    )
 
 
 def settings_key(video_sha256: str, settings: dict) -> str:
     """Identity of one analysis: the video's content hash plus the settings that shape it."""
-    return hashlib.sha256(canonical_json({"video_sha256": video_sha256,
-                                          "settings": settings}).encode()).hexdigest()
+    return hashlib.sha256(
+        canonical_json({"video_sha256": video_sha256, "settings": settings}).encode()
+    ).hexdigest()

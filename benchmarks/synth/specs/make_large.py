@@ -7,6 +7,7 @@ Fault magnitudes are drawn over wide ranges, so some reps are borderline: the la
 `faults` / `clear_cut` fields (computed from the rendered truth) are authoritative,
 `intended` records what the spec asked for.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,13 @@ def fault_rep(rng, f):
     r = {"fault": f}
     u = rng.random()
     if f == "sag":
-        r["peak_deg"] = round(float(rng.uniform(151, 162) if u < 0.75 else rng.uniform(162, 172)), 2)
+        r["peak_deg"] = round(
+            float(rng.uniform(151, 162) if u < 0.75 else rng.uniform(162, 172)), 2
+        )
     elif f == "hyperextension":
-        r["peak_deg"] = round(float(rng.uniform(198, 210) if u < 0.75 else rng.uniform(186, 198)), 2)
+        r["peak_deg"] = round(
+            float(rng.uniform(198, 210) if u < 0.75 else rng.uniform(186, 198)), 2
+        )
         r["lumbar_deg"] = round(float(rng.uniform(8, 22)), 2)
     elif f == "lumbar_arch":
         r["lumbar_deg"] = round(float(rng.uniform(20, 30) if u < 0.75 else rng.uniform(10, 20)), 2)
@@ -34,9 +39,13 @@ def fault_rep(rng, f):
         r["hold_s"] = round(float(rng.uniform(0.0, 0.05) if u < 0.75 else rng.uniform(0.3, 1.2)), 3)
         r["rise_s"] = round(float(rng.uniform(0.5, 0.8)), 3)
     elif f == "fast_lowering":
-        r["lower_s"] = round(float(rng.uniform(0.3, 0.55) if u < 0.75 else rng.uniform(0.6, 1.9)), 3)
+        r["lower_s"] = round(
+            float(rng.uniform(0.3, 0.55) if u < 0.75 else rng.uniform(0.6, 1.9)), 3
+        )
     elif f == "heel_lift":
-        r["heel_lift_m"] = round(float(rng.uniform(0.045, 0.08) if u < 0.75 else rng.uniform(0.015, 0.045)), 4)
+        r["heel_lift_m"] = round(
+            float(rng.uniform(0.045, 0.08) if u < 0.75 else rng.uniform(0.015, 0.045)), 4
+        )
     return r
 
 
@@ -56,8 +65,17 @@ def toml_value(v):
     raise TypeError(type(v))
 
 
-def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_share=0.0,
-         split=None, wide=False, yaw_range=None):
+def make(
+    seed=2024,
+    count=44,
+    prefix="large",
+    arch_share=0.0,
+    res=None,
+    sag_share=0.0,
+    split=None,
+    wide=False,
+    yaw_range=None,
+):
     """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
     the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
     restrict resolutions. ``split``: put every clip in this split. ``wide``: wider cameras
@@ -81,7 +99,14 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_shar
             "gender": round(float(rng.uniform(0.8, 1.0) if female else rng.uniform(0.0, 0.2)), 3),
             "age": round(float(rng.uniform(0.67, 0.95)), 3),
             "muscle": round(float(rng.uniform(0.05, 0.95)), 3),
-            "weight": round(float(rng.choice([rng.uniform(0.0, 0.3), rng.uniform(0.3, 0.7), rng.uniform(0.7, 1.0)])), 3),
+            "weight": round(
+                float(
+                    rng.choice(
+                        [rng.uniform(0.0, 0.3), rng.uniform(0.3, 0.7), rng.uniform(0.7, 1.0)]
+                    )
+                ),
+                3,
+            ),
             "proportions": round(float(rng.uniform(0.2, 0.8)), 3),
             "stature_m": round(float(stature), 3),
             "knee_top_deg": round(float(rng.uniform(82, 98)), 2),
@@ -89,23 +114,36 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_shar
         w, h = res_choices[int(rng.integers(len(res_choices)))]
         fps_choices = FPS_WIDE if wide else FPS
         fps = int(fps_choices[int(rng.integers(len(fps_choices)))])
-        yaw = float(rng.uniform(*(yaw_range or (0, 25 if wide else 20)))) * \
-            (1 if rng.random() < 0.5 else -1)
+        yaw = float(rng.uniform(*(yaw_range or (0, 25 if wide else 20)))) * (
+            1 if rng.random() < 0.5 else -1
+        )
         hgt, fill = ((0.3, 1.6), (0.35, 0.8)) if wide else ((0.35, 1.4), (0.45, 0.75))
-        camera = {"side": side, "height_m": round(float(rng.uniform(*hgt)), 3), "yaw_deg": round(yaw, 2),
-                  "hfov_deg": round(float(rng.uniform(45, 70)), 2), "fill": round(float(rng.uniform(*fill)), 3)}
+        camera = {
+            "side": side,
+            "height_m": round(float(rng.uniform(*hgt)), 3),
+            "yaw_deg": round(yaw, 2),
+            "hfov_deg": round(float(rng.uniform(45, 70)), 2),
+            "fill": round(float(rng.uniform(*fill)), 3),
+        }
         if wide:
             rise, hold, lower, rest = (0.5, 2.0), (1.8, 4.5), (1.8, 4.0), (0.0, 1.5)
         else:
             rise, hold, lower, rest = (0.7, 1.5), (1.8, 2.8), (2.2, 3.2), (0.3, 1.2)
-        tempo = {"rise_s": round(float(rng.uniform(*rise)), 3), "hold_s": round(float(rng.uniform(*hold)), 3),
-                 "lower_s": round(float(rng.uniform(*lower)), 3), "rest_s": round(float(rng.uniform(*rest)), 3),
-                 "lead_in_s": round(float(rng.uniform(1.0, 2.0)), 3), "lead_out_s": round(float(rng.uniform(0.8, 1.5)), 3)}
+        tempo = {
+            "rise_s": round(float(rng.uniform(*rise)), 3),
+            "hold_s": round(float(rng.uniform(*hold)), 3),
+            "lower_s": round(float(rng.uniform(*lower)), 3),
+            "rest_s": round(float(rng.uniform(*rest)), 3),
+            "lead_in_s": round(float(rng.uniform(1.0, 2.0)), 3),
+            "lead_out_s": round(float(rng.uniform(0.8, 1.5)), 3),
+        }
         n = int(rng.integers(3, 6))
         reps = []
-        for k in range(n):
+        for _ in range(n):
             if arch_share and rng.random() < arch_share:
-                reps.append({"fault": "lumbar_arch", "lumbar_deg": round(float(rng.uniform(18, 30)), 2)})
+                reps.append(
+                    {"fault": "lumbar_arch", "lumbar_deg": round(float(rng.uniform(18, 30)), 2)}
+                )
                 continue
             if sag_share and rng.random() < sag_share:
                 reps.append({"fault": "sag", "peak_deg": round(float(rng.uniform(150, 162)), 2)})
@@ -119,15 +157,28 @@ def make(seed=2024, count=44, prefix="large", arch_share=0.0, res=None, sag_shar
                 reps.append({"attempt": True, "peak_deg": round(float(rng.uniform(120, 146)), 2)})
             else:
                 reps.append({})
-        clips.append({"name": f"{prefix}_{i:03d}_{ex}_{side}", "exercise": ex, "seed": int(seed * 1000 + i),
-                      "split": split_override or split, "video": {"width": w, "height": h, "fps": fps, "crf": 23},
-                      "body": body, "camera": camera, "tempo": tempo, "reps": reps})
+        clips.append(
+            {
+                "name": f"{prefix}_{i:03d}_{ex}_{side}",
+                "exercise": ex,
+                "seed": int(seed * 1000 + i),
+                "split": split_override or split,
+                "video": {"width": w, "height": h, "fps": fps, "crf": 23},
+                "body": body,
+                "camera": camera,
+                "tempo": tempo,
+                "reps": reps,
+            }
+        )
     return clips
 
 
 def write(clips, path: Path, seed, args: str = ""):
-    lines = [f"# Generated by benchmarks/synth/specs/make_large.py --seed {seed} --count {len(clips)}{args}; do not edit by hand.",
-             "# Render: benchmarks/synth/make_large.sh [OUT_DIR] [JOBS]", ""]
+    lines = [
+        f"# Generated by benchmarks/synth/specs/make_large.py --seed {seed} --count {len(clips)}{args}; do not edit by hand.",
+        "# Render: benchmarks/synth/make_large.sh [OUT_DIR] [JOBS]",
+        "",
+    ]
     for c in clips:
         lines.append("[[clip]]")
         for k in ("name", "exercise", "seed", "split"):
@@ -145,23 +196,63 @@ if __name__ == "__main__":
     ap.add_argument("--count", type=int, default=44)
     ap.add_argument("--out", default=str(Path(__file__).with_name("large.toml")))
     ap.add_argument("--prefix", default="large", help="clip name prefix")
-    ap.add_argument("--arch-share", type=float, default=0.0,
-                    help="share of reps that are a lumbar arch with the hips on the line")
+    ap.add_argument(
+        "--arch-share",
+        type=float,
+        default=0.0,
+        help="share of reps that are a lumbar arch with the hips on the line",
+    )
     ap.add_argument("--max-width", type=int, default=None, help="only resolutions up to this width")
-    ap.add_argument("--sag-share", type=float, default=0.0,
-                    help="share of reps that are a clear-cut sag (150-162 deg)")
+    ap.add_argument(
+        "--sag-share",
+        type=float,
+        default=0.0,
+        help="share of reps that are a clear-cut sag (150-162 deg)",
+    )
     ap.add_argument("--split", default=None, help="put every clip in this split")
-    ap.add_argument("--wide", action="store_true",
-                    help="wider cameras and tempos than the calibration sets (generality test)")
-    ap.add_argument("--yaw-range", type=float, nargs=2, default=None, metavar=("MIN", "MAX"),
-                    help="camera yaw range in degrees (either sign)")
+    ap.add_argument(
+        "--wide",
+        action="store_true",
+        help="wider cameras and tempos than the calibration sets (generality test)",
+    )
+    ap.add_argument(
+        "--yaw-range",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("MIN", "MAX"),
+        help="camera yaw range in degrees (either sign)",
+    )
     a = ap.parse_args()
-    extra = "".join(f" {k} {v}" for k, v in (("--prefix", a.prefix), ("--arch-share", a.arch_share),
-                                             ("--max-width", a.max_width),
-                                             ("--sag-share", a.sag_share), ("--split", a.split))
-                    if v not in (None, "large", 0.0)) + (" --wide" if a.wide else "") + \
-        (f" --yaw-range {a.yaw_range[0]:g} {a.yaw_range[1]:g}" if a.yaw_range else "")
-    write(make(a.seed, a.count, a.prefix, a.arch_share, a.max_width, a.sag_share, a.split, a.wide,
-               a.yaw_range),
-          Path(a.out), a.seed, extra)
+    extra = (
+        "".join(
+            f" {k} {v}"
+            for k, v in (
+                ("--prefix", a.prefix),
+                ("--arch-share", a.arch_share),
+                ("--max-width", a.max_width),
+                ("--sag-share", a.sag_share),
+                ("--split", a.split),
+            )
+            if v not in (None, "large", 0.0)
+        )
+        + (" --wide" if a.wide else "")
+        + (f" --yaw-range {a.yaw_range[0]:g} {a.yaw_range[1]:g}" if a.yaw_range else "")
+    )
+    write(
+        make(
+            a.seed,
+            a.count,
+            a.prefix,
+            a.arch_share,
+            a.max_width,
+            a.sag_share,
+            a.split,
+            a.wide,
+            a.yaw_range,
+        ),
+        Path(a.out),
+        a.seed,
+        extra,
+    )
     print(f"wrote {a.out}")

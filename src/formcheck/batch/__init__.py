@@ -29,8 +29,24 @@ from formcheck.batch.task import Result, Task
 from formcheck.batch.worker import analyse_task
 
 __all__ = [
-    "DEFAULT_MAX_SIZE_MB", "DONE_SUFFIX", "INDEX_CSV", "INDEX_JSON", "LOG_FILE", "TMP_SUFFIX",
-    "BatchResult", "Job", "Result", "Settings", "Task", "analyse_task", "connect_dask",
-    "discover_inputs", "done_state", "output_stem", "resolve_settings", "run_batch",
-    "safe_stem", "summary_lines",
+    "DEFAULT_MAX_SIZE_MB",
+    "DONE_SUFFIX",
+    "INDEX_CSV",
+    "INDEX_JSON",
+    "LOG_FILE",
+    "TMP_SUFFIX",
+    "BatchResult",
+    "Job",
+    "Result",
+    "Settings",
+    "Task",
+    "analyse_task",
+    "connect_dask",
+    "discover_inputs",
+    "done_state",
+    "output_stem",
+    "resolve_settings",
+    "run_batch",
+    "safe_stem",
+    "summary_lines",
 ]

@@ -26,13 +26,16 @@ def _client(scheduler: str, timeout_s: float):
     try:
         from distributed import Client
     except ModuleNotFoundError:
-        raise FormcheckError("--scheduler needs Dask distributed: pip install "
-                             "'formcheck[cluster]'") from None
+        raise FormcheckError(
+            "--scheduler needs Dask distributed: pip install 'formcheck[cluster]'"
+        ) from None
     try:
         return Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise FormcheckError(f"cannot connect to the Dask scheduler {scheduler}: "
-                             f"{one_line(str(exc)) or type(exc).__name__}") from None
+        raise FormcheckError(
+            f"cannot connect to the Dask scheduler {scheduler}: "
+            f"{one_line(str(exc)) or type(exc).__name__}"
+        ) from None
 
 
 def _check_workers(client, scheduler: str, timeout_s: float) -> None:
@@ -40,20 +43,24 @@ def _check_workers(client, scheduler: str, timeout_s: float) -> None:
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except (TimeoutError, OSError):
-        raise FormcheckError(f"the Dask scheduler {scheduler} has no workers (waited "
-                             f"{timeout_s:.0f} s); start some with 'dask worker {scheduler}'") \
-            from None
+        raise FormcheckError(
+            f"the Dask scheduler {scheduler} has no workers (waited "
+            f"{timeout_s:.0f} s); start some with 'dask worker {scheduler}'"
+        ) from None
     try:
         versions = client.run(worker_version)
     except Exception as exc:  # noqa: BLE001
-        raise FormcheckError(f"Dask workers at {scheduler} cannot run formcheck "
-                             f"({one_line(str(exc))}); install formcheck on every worker") \
-            from None
+        raise FormcheckError(
+            f"Dask workers at {scheduler} cannot run formcheck "
+            f"({one_line(str(exc))}); install formcheck on every worker"
+        ) from None
     bad = {w: v for w, v in versions.items() if v != __version__}
     if bad:
         w, v = next(iter(bad.items()))
-        raise FormcheckError(f"Dask worker {w} has formcheck {v}, this client {__version__}; "
-                             "install the same version everywhere")
+        raise FormcheckError(
+            f"Dask worker {w} has formcheck {v}, this client {__version__}; "
+            "install the same version everywhere"
+        )
 
 
 def connect_dask(scheduler: str, timeout_s: float = 20.0):
@@ -85,15 +92,23 @@ class _Feeder:
     def _submit(self, job: Job) -> Result | None:
         """Send ``job``; or return why it cannot be sent."""
         if job.size > self.max_bytes:
-            return failed_result(job.stem, f"{job.size / 1e6:.0f} MB is over the cluster size "
-                                 f"limit of {self.max_bytes / 1e6:.0f} MB (--max-size-mb)")
+            return failed_result(
+                job.stem,
+                f"{job.size / 1e6:.0f} MB is over the cluster size "
+                f"limit of {self.max_bytes / 1e6:.0f} MB (--max-size-mb)",
+            )
         try:
             data = job.path.read_bytes()
         except OSError as exc:
             return failed_result(job.stem, one_line(f"cannot read {job.display}: {exc}"))
         task = Task.for_job(job, self.settings, video_bytes=data)
-        fut = self.client.submit(analyse_remote, task, self.model_future, pure=False,
-                                 key=f"formcheck-{job.stem}-{os.urandom(4).hex()}")
+        fut = self.client.submit(
+            analyse_remote,
+            task,
+            self.model_future,
+            pure=False,
+            key=f"formcheck-{job.stem}-{os.urandom(4).hex()}",
+        )
         self.pending[fut.key] = job
         self.ac.add(fut)
         return None
@@ -113,8 +128,9 @@ class _Feeder:
         try:
             res = fut.result()
         except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
-            res = failed_result(job.stem, one_line(f"cluster task failed: "
-                                                   f"{type(exc).__name__}: {exc}"))
+            res = failed_result(
+                job.stem, one_line(f"cluster task failed: {type(exc).__name__}: {exc}")
+            )
         fut.release()
         return job, res
 
@@ -123,8 +139,7 @@ class _Feeder:
             f.cancel()
 
 
-def run_dask(jobs: list[Job], s: Settings, client,
-             max_bytes: int) -> Iterator[tuple[Job, Result]]:
+def run_dask(jobs: list[Job], s: Settings, client, max_bytes: int) -> Iterator[tuple[Job, Result]]:
     """Run ``jobs`` on a Dask cluster; yield ``(job, result)`` as each finishes. Video and
     model bytes go to the workers, result bytes come back; videos over ``max_bytes`` (bytes)
     are failed without being sent."""

@@ -34,8 +34,9 @@ def _is_within(p: Path, root: Path | None) -> bool:
 
 
 def _is_video(p: Path, exclude: Path | None) -> bool:
-    return p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and \
-        not _is_within(p.resolve(), exclude)
+    return (
+        p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not _is_within(p.resolve(), exclude)
+    )
 
 
 def _videos_under(folder: Path, exclude: Path | None) -> list[Path]:
@@ -67,8 +68,9 @@ def _expand(raw: str, exclude: Path | None) -> list[Path]:
     raise InputError(f"input not found: {raw}")
 
 
-def discover_inputs(inputs: Iterable[str | os.PathLike],
-                    exclude: str | os.PathLike | None = None) -> list[Path]:
+def discover_inputs(
+    inputs: Iterable[str | os.PathLike], exclude: str | os.PathLike | None = None
+) -> list[Path]:
     """Videos named by ``inputs``: files (taken as given, whatever their suffix), folders
     (searched recursively for :data:`VIDEO_SUFFIXES`) and glob patterns (``**`` allowed).
 
@@ -88,8 +90,7 @@ def discover_inputs(inputs: Iterable[str | os.PathLike],
                 seen.add(r)
                 found.append(r)
     if not found:
-        raise InputError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) found in "
-                         f"{', '.join(inputs)}")
+        raise InputError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) found in {', '.join(inputs)}")
     return found
 
 
@@ -120,13 +121,20 @@ class Settings:
         """The part of the settings that goes into every video's key."""
         from formcheck.core.track import TRACK_FORMAT_VERSION
         from formcheck.pose.estimator import PoseOptions
-        return {"formcheck_version": __version__, "exercise": self.exercise,
-                "model_sha256": self.model_sha256, "profile": self.profile,
-                "pose_options": asdict(PoseOptions()), "track_format": TRACK_FORMAT_VERSION}
+
+        return {
+            "formcheck_version": __version__,
+            "exercise": self.exercise,
+            "model_sha256": self.model_sha256,
+            "profile": self.profile,
+            "pose_options": asdict(PoseOptions()),
+            "track_format": TRACK_FORMAT_VERSION,
+        }
 
 
-def resolve_settings(exercise: str, model: str, config: str | os.PathLike | None,
-                     write_video: bool = True) -> Settings:
+def resolve_settings(
+    exercise: str, model: str, config: str | os.PathLike | None, write_video: bool = True
+) -> Settings:
     """Validate exercise, config and model before any video work (user errors: exit 2)."""
     from formcheck.core.rules import load_profile, resolve_exercise
     from formcheck.pose.models import model_info, resolve_model
@@ -138,9 +146,15 @@ def resolve_settings(exercise: str, model: str, config: str | os.PathLike | None
         profile = load_profile(exercise, config).to_dict()
     mpath = resolve_model(model)
     info = model_info(mpath)
-    return Settings(exercise=exercise, model_spec=str(model), model_path=str(mpath),
-                    model_sha256=info["sha256"], profile=profile,
-                    config=None if config is None else str(config), write_video=write_video)
+    return Settings(
+        exercise=exercise,
+        model_spec=str(model),
+        model_path=str(mpath),
+        model_sha256=info["sha256"],
+        profile=profile,
+        config=None if config is None else str(config),
+        write_video=write_video,
+    )
 
 
 @dataclass
@@ -178,19 +192,23 @@ def _hash_job(p: Path, previous: dict[str, dict]) -> Job:
         st = p.stat()
         job.size, job.mtime_ns = st.st_size, st.st_mtime_ns
         prev = previous.get(str(p))
-        if prev and prev.get("video_sha256") and prev.get("size") == st.st_size and \
-                prev.get("mtime_ns") == st.st_mtime_ns:
+        if (
+            prev
+            and prev.get("video_sha256")
+            and prev.get("size") == st.st_size
+            and prev.get("mtime_ns") == st.st_mtime_ns
+        ):
             job.video_sha256 = prev["video_sha256"]  # unchanged file: no need to re-read
         else:
             job.video_sha256 = sha256_file(p)
     except OSError as exc:
-        job.error = one_line(f"cannot read {job.display}: "
-                             f"{exc.strerror or type(exc).__name__}")
+        job.error = one_line(f"cannot read {job.display}: {exc.strerror or type(exc).__name__}")
     return job
 
 
-def hash_jobs(paths: list[Path], previous: dict[str, dict],
-              progress: Callable[[int], None] | None = None) -> list[Job]:
+def hash_jobs(
+    paths: list[Path], previous: dict[str, dict], progress: Callable[[int], None] | None = None
+) -> list[Job]:
     """A :class:`Job` per path with its size, mtime and content hash (taken from
     ``previous``, the last index's rows by absolute path, when size and mtime are unchanged)."""
     jobs = []

@@ -40,11 +40,27 @@ DONE_STATUSES = ("ok", "no_person")
 #: Result files of one stem, as written by :func:`formcheck.sinks.files.write_outputs`.
 RESULT_SUFFIXES = (".track.npz", ".reps.csv", ".frames.csv", ".annotated.mp4", ".json")
 
-INDEX_COLUMNS = ("path", "status", "exercise", "reps", "attempts", "duration_s", "frames",
-                 "analysis_s",
-                 *(f"fault_{r}" for r in RULE_IDS), "error", "warnings", "stem", "key",
-                 "video_sha256", "this_run", "analysed_utc", "worker", "duplicate_of",
-                 "outputs")
+INDEX_COLUMNS = (
+    "path",
+    "status",
+    "exercise",
+    "reps",
+    "attempts",
+    "duration_s",
+    "frames",
+    "analysis_s",
+    *(f"fault_{r}" for r in RULE_IDS),
+    "error",
+    "warnings",
+    "stem",
+    "key",
+    "video_sha256",
+    "this_run",
+    "analysed_utc",
+    "worker",
+    "duplicate_of",
+    "outputs",
+)
 
 
 def _now_utc() -> str:
@@ -63,8 +79,11 @@ def read_json(path: Path) -> dict | None:
 def previous_rows(out_dir: Path) -> dict[str, dict]:
     """The rows of the last run's ``index.json``, by absolute path."""
     old_index = read_json(out_dir / INDEX_JSON) or {}
-    return {r.get("abs_path"): r for r in old_index.get("videos", [])
-            if isinstance(r, dict) and r.get("abs_path")}
+    return {
+        r.get("abs_path"): r
+        for r in old_index.get("videos", [])
+        if isinstance(r, dict) and r.get("abs_path")
+    }
 
 
 def sidecar_path(out_dir: Path, stem: str) -> Path:
@@ -118,9 +137,18 @@ class Recorder:
         self._remove_stale(job.stem, old, written)
         sc = self._sidecar(job, res, written, warnings)
         atomic_write_text(sidecar_path(self.out, job.stem), json.dumps(sc, indent=2))
-        self.log({"event": "analysed", "stem": job.stem, "path": str(job.path),
-                  "status": res.status, "key": job.key, "worker": res.worker,
-                  "analysis_s": res.elapsed_s, "error": res.error})
+        self.log(
+            {
+                "event": "analysed",
+                "stem": job.stem,
+                "path": str(job.path),
+                "status": res.status,
+                "key": job.key,
+                "worker": res.worker,
+                "analysis_s": res.elapsed_s,
+                "error": res.error,
+            }
+        )
         return sc
 
     def _write_files(self, res: Result) -> dict[str, str]:
@@ -133,26 +161,36 @@ class Recorder:
     def _remove_stale(self, stem: str, old: dict, written: dict[str, str]) -> None:
         """A redo (new settings) or a failure: remove result files that are not current."""
         keep = set(written.values())
-        stale = {f"{stem}{s}" for s in RESULT_SUFFIXES} | set((old.get("outputs") or {})
-                                                               .values())
+        stale = {f"{stem}{s}" for s in RESULT_SUFFIXES} | set((old.get("outputs") or {}).values())
         for name in stale - keep:
             with contextlib.suppress(FileNotFoundError):
                 (self.out / name).unlink()
 
-    def _sidecar(self, job: Job, res: Result, written: dict[str, str],
-                 warnings: list[str]) -> dict:
+    def _sidecar(self, job: Job, res: Result, written: dict[str, str], warnings: list[str]) -> dict:
         summary = asdict(res.summary) if res.summary else {}
-        return {"key": job.key, "stem": job.stem, "status": res.status,
-                "error": res.error, "source": str(job.path), "video_sha256":
-                job.video_sha256, "size": job.size, "outputs": written,
-                "summary": {**summary, "warnings": warnings},
-                "frames": res.frames, "video_s": res.video_s,
-                "analysis_s": res.elapsed_s, "cpu_s": res.cpu_s,
-                "worker": res.worker,
-                "analysed_utc": _now_utc(), "formcheck_version": __version__,
-                "settings": {"exercise": self.settings.exercise,
-                             "model_sha256": self.settings.model_sha256,
-                             "config": self.settings.config}}
+        return {
+            "key": job.key,
+            "stem": job.stem,
+            "status": res.status,
+            "error": res.error,
+            "source": str(job.path),
+            "video_sha256": job.video_sha256,
+            "size": job.size,
+            "outputs": written,
+            "summary": {**summary, "warnings": warnings},
+            "frames": res.frames,
+            "video_s": res.video_s,
+            "analysis_s": res.elapsed_s,
+            "cpu_s": res.cpu_s,
+            "worker": res.worker,
+            "analysed_utc": _now_utc(),
+            "formcheck_version": __version__,
+            "settings": {
+                "exercise": self.settings.exercise,
+                "model_sha256": self.settings.model_sha256,
+                "config": self.settings.config,
+            },
+        }
 
     def log(self, entry: dict) -> None:
         """Append one event to ``batch.log.jsonl`` (one ``write``, so lines never interleave)."""
@@ -171,19 +209,29 @@ def index_row(job: Job, status: str, sc: dict | None, this_run: str) -> dict:
     summ = sc.get("summary") or {}
     faults = summ.get("faults") or {}
     return {
-        "path": job.display, "abs_path": str(job.path), "status": status,
-        "exercise": summ.get("exercise"), "reps": summ.get("reps"),
+        "path": job.display,
+        "abs_path": str(job.path),
+        "status": status,
+        "exercise": summ.get("exercise"),
+        "reps": summ.get("reps"),
         "attempts": summ.get("attempts"),
         "duration_s": summ.get("duration_s"),
-        "frames": summ.get("frames"), "analysis_s": sc.get("analysis_s"),
+        "frames": summ.get("frames"),
+        "analysis_s": sc.get("analysis_s"),
         "cpu_s": sc.get("cpu_s"),
         "faults": {r: int(faults.get(r, 0)) for r in RULE_IDS} if summ else {},
         "view": summ.get("view"),
         "error": job.error if job.error else sc.get("error"),
-        "warnings": summ.get("warnings", []), "stem": job.stem, "key": job.key,
-        "video_sha256": job.video_sha256, "size": job.size, "mtime_ns": job.mtime_ns,
-        "this_run": this_run, "analysed_utc": sc.get("analysed_utc"),
-        "worker": sc.get("worker"), "duplicate_of": None,
+        "warnings": summ.get("warnings", []),
+        "stem": job.stem,
+        "key": job.key,
+        "video_sha256": job.video_sha256,
+        "size": job.size,
+        "mtime_ns": job.mtime_ns,
+        "this_run": this_run,
+        "analysed_utc": sc.get("analysed_utc"),
+        "worker": sc.get("worker"),
+        "duplicate_of": None,
         "outputs": sc.get("outputs") or {},
     }
 
@@ -194,9 +242,12 @@ def _csv_text(rows: list[dict]) -> str:
     w.writerow(INDEX_COLUMNS)
     for r in rows:
         faults = r.get("faults") or {}
-        flat = {**r, **{f"fault_{k}": faults.get(k, "") if faults else "" for k in RULE_IDS},
-                "warnings": "; ".join(r.get("warnings") or []),
-                "outputs": ";".join((r.get("outputs") or {}).values())}
+        flat = {
+            **r,
+            **{f"fault_{k}": faults.get(k, "") if faults else "" for k in RULE_IDS},
+            "warnings": "; ".join(r.get("warnings") or []),
+            "outputs": ";".join((r.get("outputs") or {}).values()),
+        }
         w.writerow(["" if flat.get(c) is None else flat.get(c) for c in INDEX_COLUMNS])
     return buf.getvalue()
 
@@ -210,7 +261,12 @@ def write_index(out_dir: Path, rows: list[dict], carried: list[dict], meta: dict
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
-    doc = {"formcheck_version": __version__, "updated_utc": _now_utc(),
-           **meta, "counts": counts, "videos": all_rows}
+    doc = {
+        "formcheck_version": __version__,
+        "updated_utc": _now_utc(),
+        **meta,
+        "counts": counts,
+        "videos": all_rows,
+    }
     atomic_write_text(out_dir / INDEX_JSON, json.dumps(doc, indent=2))
     atomic_write_text(out_dir / INDEX_CSV, _csv_text(all_rows))

@@ -33,8 +33,12 @@ def _crashed(job: Job, queue: list[Job]) -> Outcome:
     """Count a worker crash against ``job``: requeue it or, after MAX_CRASHES, fail it."""
     job.crashes += 1
     if job.crashes >= MAX_CRASHES:
-        yield job, failed_result(job.stem, "the worker process died while analysing this "
-                                           f"file ({job.crashes} times)")
+        yield (
+            job,
+            failed_result(
+                job.stem, f"the worker process died while analysing this file ({job.crashes} times)"
+            ),
+        )
     else:
         queue.insert(0, job)
 
@@ -46,9 +50,12 @@ class _Pool:
     def __init__(self, settings: Settings, workers: int, log_path: str | None, ctx) -> None:
         self.settings = settings
         self.workers = workers
-        self.ex = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                         initializer=init_worker,
-                                         initargs=(settings.model_path, log_path, os.getpid()))
+        self.ex = cf.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=init_worker,
+            initargs=(settings.model_path, log_path, os.getpid()),
+        )
         self.in_flight: dict[cf.Future, Job] = {}
         self.broken = False
 
@@ -56,8 +63,9 @@ class _Pool:
         """Submit jobs from the front of ``queue`` until every worker has one."""
         while queue and len(self.in_flight) < self.workers:
             job = queue.pop(0)
-            task = Task.for_job(job, self.settings, path=str(job.path),
-                                model_path=self.settings.model_path)
+            task = Task.for_job(
+                job, self.settings, path=str(job.path), model_path=self.settings.model_path
+            )
             try:
                 self.in_flight[self.ex.submit(analyse_task, task)] = job
             except BrokenProcessPool:
@@ -109,8 +117,7 @@ class _Pool:
         self.ex.shutdown(wait=clean, cancel_futures=True)
 
 
-def run_local(jobs: list[Job], s: Settings, workers: int,
-              log_path: str | None) -> Outcome:
+def run_local(jobs: list[Job], s: Settings, workers: int, log_path: str | None) -> Outcome:
     """Run ``jobs`` on a process pool; yield ``(job, result)`` as each finishes.
 
     At most ``workers`` tasks are in flight, so each is running; if a worker process dies,

@@ -83,8 +83,15 @@ class _Plan:
                 result.append(self.rows[id(j)])
             else:  # a duplicate: same result as its primary
                 first = self.primary[j.stem]
-                result.append(dict(self.rows[id(first)], path=j.display, abs_path=str(j.path),
-                                   mtime_ns=j.mtime_ns, duplicate_of=first.display))
+                result.append(
+                    dict(
+                        self.rows[id(first)],
+                        path=j.display,
+                        abs_path=str(j.path),
+                        mtime_ns=j.mtime_ns,
+                        duplicate_of=first.display,
+                    )
+                )
         return result
 
     @property
@@ -139,8 +146,9 @@ def _check_options(workers: int | None, max_size_mb: float, exercise: str) -> No
     if not math.isfinite(max_size_mb) or max_size_mb <= 0:
         raise FormcheckError(f"--max-size-mb must be a positive number, got {max_size_mb}")
     if exercise not in EXERCISE_CHOICES:
-        raise FormcheckError(f"unknown exercise '{exercise}' (choose from "
-                             f"{', '.join(EXERCISE_CHOICES)})")
+        raise FormcheckError(
+            f"unknown exercise '{exercise}' (choose from {', '.join(EXERCISE_CHOICES)})"
+        )
 
 
 def _cores() -> int:
@@ -160,19 +168,25 @@ def _make_out(out: Path) -> None:
 def _hashed_jobs(paths: list[Path], previous: dict[str, dict], quiet: bool) -> list[Job]:
     from tqdm import tqdm
 
-    with tqdm(total=len(paths), desc="hashing", unit="file", disable=quiet, leave=False,
-              file=sys.stderr) as bar:
+    with tqdm(
+        total=len(paths), desc="hashing", unit="file", disable=quiet, leave=False, file=sys.stderr
+    ) as bar:
         return hash_jobs(paths, previous, bar.update)
 
 
 def _meta(out: Path, settings: Settings, scheduler: str | None, workers: int) -> dict:
-    return {"out_dir": str(out), "settings": {"exercise": settings.exercise,
-                                              "model": settings.model_spec,
-                                              "model_sha256": settings.model_sha256,
-                                              "config": settings.config,
-                                              "write_video": settings.write_video,
-                                              "scheduler": scheduler,
-                                              "workers": None if scheduler else workers}}
+    return {
+        "out_dir": str(out),
+        "settings": {
+            "exercise": settings.exercise,
+            "model": settings.model_spec,
+            "model_sha256": settings.model_sha256,
+            "config": settings.config,
+            "write_video": settings.write_video,
+            "scheduler": scheduler,
+            "workers": None if scheduler else workers,
+        },
+    }
 
 
 class _Progress:
@@ -185,8 +199,15 @@ class _Progress:
         self.failed = 0
         self.frames = 0
         self.t_start = time.monotonic()
-        self.bar = tqdm(total=total, desc="batch", unit="video", disable=quiet or not total,
-                        dynamic_ncols=True, file=sys.stderr, smoothing=0.05)
+        self.bar = tqdm(
+            total=total,
+            desc="batch",
+            unit="video",
+            disable=quiet or not total,
+            dynamic_ncols=True,
+            file=sys.stderr,
+            smoothing=0.05,
+        )
 
     def done(self, job: Job, res: Result) -> None:
         self.analysed += 1
@@ -212,8 +233,9 @@ def _consume(results: Iterator[tuple[Job, Result]], run: _Run, progress: _Progre
             last = time.monotonic()
 
 
-def _execute(run: _Run, scheduler: str | None, workers: int, max_size_mb: float,
-             quiet: bool) -> int:
+def _execute(
+    run: _Run, scheduler: str | None, workers: int, max_size_mb: float, quiet: bool
+) -> int:
     """Analyse the plan's todo list; return how many were analysed. The index and the log
     are brought up to date however this ends (also on Ctrl-C)."""
     todo, s = run.plan.todo, run.settings
@@ -238,27 +260,43 @@ def _execute(run: _Run, scheduler: str | None, workers: int, max_size_mb: float,
         if client is not None:
             client.close()
         run.write_index()
-        run.recorder.log({"event": "interrupted" if interrupted else "end",
-                          "analysed": progress.analysed})
+        run.recorder.log(
+            {"event": "interrupted" if interrupted else "end", "analysed": progress.analysed}
+        )
     return progress.analysed
 
 
 def _start(run: _Run, inputs: list, scheduler: str | None, workers: int) -> None:
     plan, s = run.plan, run.settings
-    run.recorder.log({"event": "start", "inputs": [str(i) for i in inputs],
-                      "videos": len(plan.jobs), "to_analyse": len(plan.todo),
-                      "scheduler": scheduler, "workers": workers,
-                      "key_settings": {"exercise": s.exercise,
-                                       "model_sha256": s.model_sha256}})
+    run.recorder.log(
+        {
+            "event": "start",
+            "inputs": [str(i) for i in inputs],
+            "videos": len(plan.jobs),
+            "to_analyse": len(plan.todo),
+            "scheduler": scheduler,
+            "workers": workers,
+            "key_settings": {"exercise": s.exercise, "model_sha256": s.model_sha256},
+        }
+    )
     run.write_index()
 
 
-def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *,
-              workers: int | None = None, exercise: str = "hip_thrust", model: str = "full",
-              config: str | os.PathLike | None = None, scheduler: str | None = None,
-              retry_failed: bool = False, write_video: bool = True,
-              max_size_mb: float = DEFAULT_MAX_SIZE_MB, quiet: bool = True,
-              echo: Callable[[str], None] | None = None) -> BatchResult:
+def run_batch(
+    inputs: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    workers: int | None = None,
+    exercise: str = "hip_thrust",
+    model: str = "full",
+    config: str | os.PathLike | None = None,
+    scheduler: str | None = None,
+    retry_failed: bool = False,
+    write_video: bool = True,
+    max_size_mb: float = DEFAULT_MAX_SIZE_MB,
+    quiet: bool = True,
+    echo: Callable[[str], None] | None = None,
+) -> BatchResult:
     """Analyse every video named by ``inputs`` into ``out_dir``; see the module docstring.
 
     ``workers``: local processes (default: the cores available); ``scheduler``: a Dask
@@ -282,18 +320,26 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     identify(jobs, identity)
     plan = _plan(jobs, out, write_video, retry_failed)
     named = {str(j.path) for j in jobs}
-    run = _Run(out, settings, plan, Recorder(out, settings),
-               carried=[r for k, r in previous.items() if k not in named],
-               meta=_meta(out, settings, scheduler, workers))
+    run = _Run(
+        out,
+        settings,
+        plan,
+        Recorder(out, settings),
+        carried=[r for k, r in previous.items() if k not in named],
+        meta=_meta(out, settings, scheduler, workers),
+    )
     _start(run, inputs, scheduler, workers)
     if plan.todo:
-        echo(f"{len(jobs)} videos: {len(plan.todo)} to analyse, {plan.n_skipped} already done"
-             + (f" on {scheduler}" if scheduler else f" with {workers} worker(s)"))
+        echo(
+            f"{len(jobs)} videos: {len(plan.todo)} to analyse, {plan.n_skipped} already done"
+            + (f" on {scheduler}" if scheduler else f" with {workers} worker(s)")
+        )
     analysed = _execute(run, scheduler, workers, max_size_mb, quiet)
     final = plan.all_rows()
     n_failed = sum(1 for r in final if r["status"] in FAILED_STATUSES)
-    return BatchResult(rows=final, analysed=analysed, skipped=plan.n_skipped, failed=n_failed,
-                       out_dir=out)
+    return BatchResult(
+        rows=final, analysed=analysed, skipped=plan.n_skipped, failed=n_failed, out_dir=out
+    )
 
 
 def summary_lines(result: BatchResult, max_rows: int = 50) -> list[str]:
@@ -321,6 +367,11 @@ def _summary_cells(r: dict) -> list[str]:
     note = "; ".join(r.get("warnings") or []) if r["status"] == "ok" else r.get("error") or ""
     if r.get("duplicate_of"):
         note = f"same file as {r['duplicate_of']}" + (f"; {note}" if note else "")
-    return [r["path"], r["status"], r.get("exercise") or "-",
-            "-" if r.get("reps") is None else str(r["reps"]),
-            faults or ("none" if r["status"] == "ok" else ""), note]
+    return [
+        r["path"],
+        r["status"],
+        r.get("exercise") or "-",
+        "-" if r.get("reps") is None else str(r["reps"]),
+        faults or ("none" if r["status"] == "ok" else ""),
+        note,
+    ]

@@ -52,10 +52,17 @@ class Task:
     @classmethod
     def for_job(cls, job: Job, settings: Settings, **where) -> Task:
         """The task for ``job``; ``where``: ``path`` and ``model_path``, or ``video_bytes``."""
-        return cls(stem=job.stem, source=str(job.path), suffix=job.path.suffix.lower(),
-                   exercise=settings.exercise, profile=settings.profile,
-                   write_video=settings.write_video, model_sha256=settings.model_sha256,
-                   model_display=settings.model_path, **where)
+        return cls(
+            stem=job.stem,
+            source=str(job.path),
+            suffix=job.path.suffix.lower(),
+            exercise=settings.exercise,
+            profile=settings.profile,
+            write_video=settings.write_video,
+            model_sha256=settings.model_sha256,
+            model_display=settings.model_path,
+            **where,
+        )
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ def _worker_setup(log_path: str | None = None) -> None:
             pass
     if not _SETUP_DONE:
         import cv2
+
         cv2.setNumThreads(1)
         _SETUP_DONE = True
 
@@ -56,6 +57,7 @@ def _worker_setup(log_path: str | None = None) -> None:
 def _exit_when_gone(pid: int, interval_s: float = 1.0) -> None:
     """End this worker when the client process ``pid`` is gone (e.g. killed with SIGKILL):
     its results could not be delivered, and an orphan would keep a core busy."""
+
     def watch() -> None:
         while True:
             time.sleep(interval_s)
@@ -69,8 +71,9 @@ def _exit_when_gone(pid: int, interval_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="formcheck-parent-watch", daemon=True).start()
 
 
-def init_worker(model_path: str, log_path: str | None = None,
-                client_pid: int | None = None) -> None:
+def init_worker(
+    model_path: str, log_path: str | None = None, client_pid: int | None = None
+) -> None:
     """Process-pool initializer: import MediaPipe and load the model once for this worker."""
     _worker_setup(log_path)
     if client_pid:
@@ -84,6 +87,7 @@ def _estimator(model_path: str):
     if cached is not None and cached[0] == model_path:
         return cached[1]
     from formcheck.pose.estimator import PoseEstimator
+
     if cached is not None:
         cached[1].close()
         with _ALL_LOCK:
@@ -126,39 +130,57 @@ def _analyse(video: Path, task: Task):
         exercise = {ex: load_profile(ex, d) for ex, d in task.profile.items()}
     else:
         exercise = load_profile(task.exercise, task.profile)
-    analysis = analyze_video(video, exercise=exercise, estimator=_estimator(task.model_path),
-                             source_path=task.source)
+    analysis = analyze_video(
+        video, exercise=exercise, estimator=_estimator(task.model_path), source_path=task.source
+    )
     mi = model_info(task.model_path)
     model = analysis.session.model
-    model.name, model.sha256, model.path = mi["name"], mi["sha256"], \
-        task.model_display or mi["path"]
+    model.name, model.sha256, model.path = (
+        mi["name"],
+        mi["sha256"],
+        task.model_display or mi["path"],
+    )
     return analysis
 
 
 def _summary(analysis) -> Summary:
     s, tr = analysis.session, analysis.track
     return Summary(
-        exercise=s.exercise, exercise_source=s.exercise_check.source,
-        reps=s.rep_count, attempts=len(s.attempts), faults=s.fault_counts(),
-        view=s.camera.view, camera_warning=s.camera.warning,
-        warnings=list(s.warnings), person=bool(s.person.detected),
-        duration_s=round(float(tr.duration_s), 3), frames=int(tr.n_frames))
+        exercise=s.exercise,
+        exercise_source=s.exercise_check.source,
+        reps=s.rep_count,
+        attempts=len(s.attempts),
+        faults=s.fault_counts(),
+        view=s.camera.view,
+        camera_warning=s.camera.warning,
+        warnings=list(s.warnings),
+        person=bool(s.person.detected),
+        duration_s=round(float(tr.duration_s), 3),
+        frames=int(tr.n_frames),
+    )
 
 
 def _analyse_into(video: Path, out: Path, task: Task, write_outputs) -> Result:
     """Analyse ``video``, write its result files into ``out`` (with ``write_outputs``, see
     :func:`formcheck.sinks.files.write_outputs`) and return them as bytes."""
     analysis = _analyse(video, task)
-    names = write_outputs(analysis, out, video_path=video, write_video=task.write_video,
-                          stem=task.stem)
+    names = write_outputs(
+        analysis, out, video_path=video, write_video=task.write_video, stem=task.stem
+    )
     files = {k: (name, (out / name).read_bytes()) for k, name in names.items() if k != "json"}
     files["json"] = (names["json"], (out / names["json"]).read_bytes())  # last: marks done
     summary = _summary(analysis)
     person = summary.person
-    return Result(stem=task.stem, status="ok" if person else "no_person",
-                  error=None if person else "no person detected in the video",
-                  files=files, summary=summary, frames=int(analysis.track.n_frames),
-                  video_s=float(analysis.track.duration_s), worker=worker_name())
+    return Result(
+        stem=task.stem,
+        status="ok" if person else "no_person",
+        error=None if person else "no person detected in the video",
+        files=files,
+        summary=summary,
+        frames=int(analysis.track.n_frames),
+        video_s=float(analysis.track.duration_s),
+        worker=worker_name(),
+    )
 
 
 def analyse_task(task: Task) -> Result:
@@ -181,10 +203,12 @@ def analyse_task(task: Task) -> Result:
             msg = msg.replace(str(video), task.source)  # the client's name, not the copy's
         res = failed_result(task.stem, one_line(msg), worker_name())
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the batch
-        res = failed_result(task.stem, one_line(f"internal error: {type(exc).__name__}: {exc}"),
-                            worker_name())
-    return replace(res, elapsed_s=round(time.perf_counter() - t0, 3),
-                   cpu_s=round(time.process_time() - c0, 3))  # all threads of this process
+        res = failed_result(
+            task.stem, one_line(f"internal error: {type(exc).__name__}: {exc}"), worker_name()
+        )
+    return replace(
+        res, elapsed_s=round(time.perf_counter() - t0, 3), cpu_s=round(time.process_time() - c0, 3)
+    )  # all threads of this process
 
 
 def analyse_remote(task: Task, model_bytes: bytes) -> Result:
@@ -193,8 +217,9 @@ def analyse_remote(task: Task, model_bytes: bytes) -> Result:
     try:
         task = replace(task, model_path=_model_file(model_bytes, task.model_sha256))
     except Exception as exc:  # noqa: BLE001
-        return failed_result(task.stem, one_line(f"worker cannot store the pose model: {exc}"),
-                             worker_name())
+        return failed_result(
+            task.stem, one_line(f"worker cannot store the pose model: {exc}"), worker_name()
+        )
     return analyse_task(task)
 
 

@@ -53,8 +53,10 @@ class LazyGroup(click.Group):
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("formcheck"):
                 return None
-            raise FormcheckError(f"'formcheck {name}' needs the package '{exc.name}': "
-                                 f"pip install 'formcheck[{name}]'") from None
+            raise FormcheckError(
+                f"'formcheck {name}' needs the package '{exc.name}': "
+                f"pip install 'formcheck[{name}]'"
+            ) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +68,13 @@ def cli() -> None:
 @cli.command("models")
 def models_cmd():
     """List the pose models and where they are."""
-    from formcheck.pose.models import MODEL_NAMES, REMOTE_MODELS, bundled_model_path, default_cache_dir
+    from formcheck.pose.models import (
+        MODEL_NAMES,
+        REMOTE_MODELS,
+        bundled_model_path,
+        default_cache_dir,
+    )
+
     click.echo(f"full   bundled  {bundled_model_path()}")
     for name, rm in REMOTE_MODELS.items():
         p = default_cache_dir() / rm.filename

@@ -7,16 +7,25 @@ from pathlib import Path
 
 import click
 
-from formcheck.errors import FormcheckError
+from formcheck.cli.options import config_option, file_exercise_option, model_option
 from formcheck.core.rules import RULE_IDS
 from formcheck.core.session import Session
-from formcheck.cli.options import config_option, file_exercise_option, model_option
+from formcheck.errors import FormcheckError
+
 
 def _bar(total: int, desc: str, quiet: bool):
     """A tqdm progress bar on stderr; off with ``quiet`` or when stderr is not a terminal."""
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="frame", disable=True if quiet else None,
-                leave=False, dynamic_ncols=True, file=sys.stderr)
+
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="frame",
+        disable=True if quiet else None,
+        leave=False,
+        dynamic_ncols=True,
+        file=sys.stderr,
+    )
 
 
 def summary_table(rows: list[dict]) -> str:
@@ -24,10 +33,20 @@ def summary_table(rows: list[dict]) -> str:
     head = ["video", "exercise", "reps", "attempts", "faults", "view"]
     body = []
     for r in rows:
-        body.append([r["name"], r.get("exercise", ""), str(r.get("reps", "-")),
-                     str(r.get("attempts", "-")), r.get("faults", ""), r.get("view", "")])
-    widths = [max(len(head[i]), *(len(b[i]) for b in body)) if body else len(head[i])
-              for i in range(len(head))]
+        body.append(
+            [
+                r["name"],
+                r.get("exercise", ""),
+                str(r.get("reps", "-")),
+                str(r.get("attempts", "-")),
+                r.get("faults", ""),
+                r.get("view", ""),
+            ]
+        )
+    widths = [
+        max(len(head[i]), *(len(b[i]) for b in body)) if body else len(head[i])
+        for i in range(len(head))
+    ]
     line = "  ".join(h.ljust(w) for h, w in zip(head, widths))
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
@@ -47,28 +66,51 @@ def session_row(name: str, session: Session) -> dict:
         exercise += " (auto)" if check.looks_like else " (auto?)"
     elif check.looks_like not in (None, session.exercise):
         exercise += " (!)"
-    return {"name": name, "exercise": exercise, "reps": session.rep_count,
-            "attempts": len(session.attempts), "faults": faults, "view": view}
+    return {
+        "name": name,
+        "exercise": exercise,
+        "reps": session.rep_count,
+        "attempts": len(session.attempts),
+        "faults": faults,
+        "view": view,
+    }
 
 
 @click.command("analyze")
 @click.argument("videos", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Directory for the result files.")
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for the result files.",
+)
 @file_exercise_option
 @model_option
 @config_option
 @click.option("--no-video", is_flag=True, help="Skip the annotated video.")
-@click.option("--track", "tracks", multiple=True, type=click.Path(path_type=Path),
-              help="Re-analyse a saved .track.npz instead of running the model (repeatable).")
+@click.option(
+    "--track",
+    "tracks",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Re-analyse a saved .track.npz instead of running the model (repeatable).",
+)
 @click.option("--report", "with_report", is_flag=True, help="Also write an HTML report.")
-@click.option("--max-people", type=click.IntRange(1, 6), default=1, show_default=True,
-              help="People the detector considers per frame; with more than 1, formcheck "
-                   "follows the largest, most central one (slower: the detector runs on "
-                   "every frame).")
+@click.option(
+    "--max-people",
+    type=click.IntRange(1, 6),
+    default=1,
+    show_default=True,
+    help="People the detector considers per frame; with more than 1, formcheck "
+    "follows the largest, most central one (slower: the detector runs on "
+    "every frame).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(videos, out_dir, exercise, model, config, no_video, tracks, with_report,
-            max_people, quiet):
+def command(
+    videos, out_dir, exercise, model, config, no_video, tracks, with_report, max_people, quiet
+):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
     from formcheck.analysis import analyze_video, reanalyze, resolve_profile
     from formcheck.pose.estimator import PoseOptions
@@ -80,15 +122,21 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
     profile = resolve_profile(exercise, config)  # a bad config fails before any video work
     if not tracks:
         from formcheck.pose.models import resolve_model
+
         resolve_model(model)  # a bad model fails before any video work
     rows, errors = [], []
     for v in videos:
         try:
             info = probe_video(v)
             with _bar(info.frame_count, v.name, quiet) as bar:
-                a = analyze_video(v, exercise=profile, model=model,
-                                  pose_options=PoseOptions(num_poses=max_people),
-                                  progress=bar.update, info=info)
+                a = analyze_video(
+                    v,
+                    exercise=profile,
+                    model=model,
+                    pose_options=PoseOptions(num_poses=max_people),
+                    progress=bar.update,
+                    info=info,
+                )
             write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)
         except FormcheckError as exc:
             errors.append(str(exc))
@@ -101,8 +149,13 @@ def command(videos, out_dir, exercise, model, config, no_video, tracks, with_rep
             a = reanalyze(tpath, exercise=profile)
             src = a.track.meta.get("source")
             can_video = not no_video and bool(src) and Path(src).is_file()
-            write_outputs(a, out_dir, video_path=src if can_video else None,
-                          write_video=can_video, write_track=False)
+            write_outputs(
+                a,
+                out_dir,
+                video_path=src if can_video else None,
+                write_video=can_video,
+                write_track=False,
+            )
         except FormcheckError as exc:
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)
@@ -127,5 +180,6 @@ def _after(analysis, out_dir: Path, stem: str, with_report: bool) -> None:
             from formcheck.sinks.report import write_report
         except ModuleNotFoundError:
             raise FormcheckError("the HTML report is not available in this install") from None
-        write_report(analysis.session, Path(out_dir) / f"{stem}.report.html",
-                     base_dir=Path(out_dir))
+        write_report(
+            analysis.session, Path(out_dir) / f"{stem}.report.html", base_dir=Path(out_dir)
+        )

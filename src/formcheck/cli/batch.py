@@ -18,52 +18,110 @@ def _report(result: BatchResult) -> None:
         click.echo(line)
     c = result.counts
     n = len(result.rows)
-    parts = [f"{c.get('ok', 0)} ok", f"{c.get('failed', 0)} failed",
-             f"{c.get('no_person', 0)} with no person"]
+    parts = [
+        f"{c.get('ok', 0)} ok",
+        f"{c.get('failed', 0)} failed",
+        f"{c.get('no_person', 0)} with no person",
+    ]
     index = result.out_dir / INDEX_CSV
-    click.echo(f"{n} videos: {', '.join(parts)}; analysed {result.analysed} now, "
-               f"{result.skipped} already done. Index: {index}")
+    click.echo(
+        f"{n} videos: {', '.join(parts)}; analysed {result.analysed} now, "
+        f"{result.skipped} already done. Index: {index}"
+    )
     if c.get("no_person"):
-        click.echo(f"warning: {c['no_person']} of {n} videos had no person in frame (their "
-                   f"results say so; see {index})", err=True)
+        click.echo(
+            f"warning: {c['no_person']} of {n} videos had no person in frame (their "
+            f"results say so; see {index})",
+            err=True,
+        )
     if result.failed:
-        click.echo(f"error: {result.failed} of {n} videos failed (see "
-                   f"{index}; rerun with --retry-failed to redo them)", err=True)
+        click.echo(
+            f"error: {result.failed} of {n} videos failed (see "
+            f"{index}; rerun with --retry-failed to redo them)",
+            err=True,
+        )
 
 
 @click.command("batch")
 @click.argument("inputs", nargs=-1, metavar="INPUT...")
-@click.option("--out", "-o", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Directory for result files, index.csv and index.json.")
-@click.option("--workers", "-j", type=int, default=None,
-              help="Local worker processes [default: number of cores].")
-@click.option("--exercise", "-e", default="hip_thrust", show_default=True,
-              metavar="|".join(EXERCISE_CHOICES),
-              help="Exercise profile, or 'auto': read from each video's set-up.")
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for result files, index.csv and index.json.",
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=int,
+    default=None,
+    help="Local worker processes [default: number of cores].",
+)
+@click.option(
+    "--exercise",
+    "-e",
+    default="hip_thrust",
+    show_default=True,
+    metavar="|".join(EXERCISE_CHOICES),
+    help="Exercise profile, or 'auto': read from each video's set-up.",
+)
 @model_option
 @config_option
-@click.option("--scheduler", default=None, metavar="tcp://HOST:PORT",
-              help="Run on this Dask cluster instead of local processes (needs "
-                   "formcheck[cluster]).")
-@click.option("--retry-failed", is_flag=True,
-              help="Also redo videos that failed (or had no person) in an earlier run.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="tcp://HOST:PORT",
+    help="Run on this Dask cluster instead of local processes (needs formcheck[cluster]).",
+)
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Also redo videos that failed (or had no person) in an earlier run.",
+)
 @click.option("--no-video", is_flag=True, help="Skip the annotated videos.")
-@click.option("--max-size-mb", type=float, default=DEFAULT_MAX_SIZE_MB, show_default=True,
-              help="With --scheduler: refuse videos larger than this (they are sent to the "
-                   "workers whole).")
+@click.option(
+    "--max-size-mb",
+    type=float,
+    default=DEFAULT_MAX_SIZE_MB,
+    show_default=True,
+    help="With --scheduler: refuse videos larger than this (they are sent to the workers whole).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def command(inputs, out_dir, workers, exercise, model, config, scheduler, retry_failed,
-            no_video, max_size_mb, quiet):
+def command(
+    inputs,
+    out_dir,
+    workers,
+    exercise,
+    model,
+    config,
+    scheduler,
+    retry_failed,
+    no_video,
+    max_size_mb,
+    quiet,
+):
     """Analyse many videos (files, folders, globs) into --out, resumably.
 
     A rerun skips videos already done with the same settings; a failed video is recorded in
     index.csv / index.json and never stops the run. Exit code 1 if any video failed (a video
     with no person is a result with a warning, not a failure).
     """
-    result = run_batch(inputs, out_dir, workers=workers, exercise=exercise, model=model,
-                       config=config, scheduler=scheduler, retry_failed=retry_failed,
-                       write_video=not no_video, max_size_mb=max_size_mb, quiet=quiet,
-                       echo=lambda m: click.echo(m, err=True))
+    result = run_batch(
+        inputs,
+        out_dir,
+        workers=workers,
+        exercise=exercise,
+        model=model,
+        config=config,
+        scheduler=scheduler,
+        retry_failed=retry_failed,
+        write_video=not no_video,
+        max_size_mb=max_size_mb,
+        quiet=quiet,
+        echo=lambda m: click.echo(m, err=True),
+    )
     _report(result)
     if result.failed:
         sys.exit(1)

@@ -9,17 +9,35 @@ import click
 from formcheck.core.rules import EXERCISE_CHOICES, EXERCISES
 
 exercise_option = click.option(
-    "--exercise", "-e", type=click.Choice(EXERCISES), default="hip_thrust", show_default=True,
-    help="Exercise profile.")
+    "--exercise",
+    "-e",
+    type=click.Choice(EXERCISES),
+    default="hip_thrust",
+    show_default=True,
+    help="Exercise profile.",
+)
 #: For file analysis: also ``auto`` (each video's exercise read from its set-up).
 file_exercise_option = click.option(
-    "--exercise", "-e", type=click.Choice(EXERCISE_CHOICES), default="hip_thrust",
+    "--exercise",
+    "-e",
+    type=click.Choice(EXERCISE_CHOICES),
+    default="hip_thrust",
     show_default=True,
     help="Exercise profile, or 'auto': read from each video's set-up (shoulders on a bench "
-         "or on the floor).")
+    "or on the floor).",
+)
 model_option = click.option(
-    "--model", "-m", default="full", show_default=True, metavar="full|lite|heavy|PATH",
-    help="Pose model: 'full' is bundled; 'lite'/'heavy' are fetched once; or a .task file.")
+    "--model",
+    "-m",
+    default="full",
+    show_default=True,
+    metavar="full|lite|heavy|PATH",
+    help="Pose model: 'full' is bundled; 'lite'/'heavy' are fetched once; or a .task file.",
+)
 config_option = click.option(
-    "--config", "-c", type=click.Path(dir_okay=True, path_type=Path), default=None,
-    help="TOML file overriding the exercise profile's thresholds.")
+    "--config",
+    "-c",
+    type=click.Path(dir_okay=True, path_type=Path),
+    default=None,
+    help="TOML file overriding the exercise profile's thresholds.",
+)

@@ -12,12 +12,21 @@ from formcheck.sinks.report import write_report
 
 @click.command("report")
 @click.argument("result", type=click.Path(path_type=Path))
-@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, path_type=Path),
-              default=None,
-              help="HTML file to write [default: RESULT's folder/<stem>.report.html].")
-@click.option("--db", default=None, metavar="DIR|sqlite:///FILE",
-              help="Include the coach's reviews from this review store "
-                   "[default: the store in RESULT's folder, if any].")
+@click.option(
+    "--out",
+    "-o",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="HTML file to write [default: RESULT's folder/<stem>.report.html].",
+)
+@click.option(
+    "--db",
+    default=None,
+    metavar="DIR|sqlite:///FILE",
+    help="Include the coach's reviews from this review store "
+    "[default: the store in RESULT's folder, if any].",
+)
 @click.option("--no-reviews", is_flag=True, help="Leave the coach's reviews out.")
 def command(result: Path, out: Path | None, db: str | None, no_reviews: bool) -> None:
     """Write a self-contained HTML report for RESULT.json."""
@@ -36,6 +45,7 @@ def _reviews_from_store(result: Path, db: str | None):
     store in its folder or up to two folders above (``formcheck review runs/`` keeps its store
     in ``runs/``, ``formcheck analyze --out runs/alice`` in ``runs/alice``)."""
     from formcheck.review.store import DB_NAME, open_store
+
     key = str(result.resolve())
     if db is not None:
         candidates = [db]

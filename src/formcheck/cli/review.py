@@ -20,18 +20,40 @@ from formcheck.review.store import open_store
 
 @click.command("review")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--db", default=None, metavar="DIR|sqlite:///FILE",
-              help="Review store [default: DIR/formcheck.sqlite].")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback needs --token.")
+@click.option(
+    "--db",
+    default=None,
+    metavar="DIR|sqlite:///FILE",
+    help="Review store [default: DIR/formcheck.sqlite].",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; anything but loopback needs --token.",
+)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--token", default=None, envvar=TOKEN_ENV,
-              help=f"Access token required on every request (or env {TOKEN_ENV}).")
+@click.option(
+    "--token",
+    default=None,
+    envvar=TOKEN_ENV,
+    help=f"Access token required on every request (or env {TOKEN_ENV}).",
+)
 @click.option("--reviewer", default=None, help="Default reviewer name on saved verdicts.")
-@click.option("--no-prepare", is_flag=True,
-              help="Don't transcode the videos for the browser in the background at start.")
-def command(directory: Path | None, db: str | None, host: str, port: int, token: str | None,
-            reviewer: str | None, no_prepare: bool) -> None:
+@click.option(
+    "--no-prepare",
+    is_flag=True,
+    help="Don't transcode the videos for the browser in the background at start.",
+)
+def command(
+    directory: Path | None,
+    db: str | None,
+    host: str,
+    port: int,
+    token: str | None,
+    reviewer: str | None,
+    no_prepare: bool,
+) -> None:
     """Review flagged reps in a browser: agree / overrule / unsure, notes, exports."""
     if directory is None and db is None:
         directory = Path(".")
@@ -43,11 +65,21 @@ def command(directory: Path | None, db: str | None, host: str, port: int, token:
             click.echo(f"imported {n} result(s) from {directory}", err=True)
     reviewer = reviewer or os.environ.get("USER") or os.environ.get("USERNAME") or ""
     allowed = None if token else [*LOOPBACK_NAMES, host.lower()]
-    app = create_app(store, token=token, reviewer=reviewer, allowed_hosts=allowed,
-                     prepare_videos=not no_prepare, import_dir=directory)
+    app = create_app(
+        store,
+        token=token,
+        reviewer=reviewer,
+        allowed_hosts=allowed,
+        prepare_videos=not no_prepare,
+        import_dir=directory,
+    )
     import uvicorn
-    click.echo(f"formcheck review: {_url(host, port)}{'?token=' + token if token else ''}  "
-               f"(store {store.path}; Ctrl+C to stop)", err=True)
+
+    click.echo(
+        f"formcheck review: {_url(host, port)}{'?token=' + token if token else ''}  "
+        f"(store {store.path}; Ctrl+C to stop)",
+        err=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -55,8 +87,10 @@ def _check_options(directory: Path | None, host: str, token: str | None) -> None
     if directory is not None and not directory.is_dir():
         raise InputError(f"folder not found: {directory}")
     if not is_loopback(host) and not token:
-        raise FormcheckError(f"listening on {host} exposes the review app beyond this computer:"
-                             f" give --token or set {TOKEN_ENV}")
+        raise FormcheckError(
+            f"listening on {host} exposes the review app beyond this computer:"
+            f" give --token or set {TOKEN_ENV}"
+        )
     if token is not None and len(token) < 8:
         raise FormcheckError("--token must be at least 8 characters")
 

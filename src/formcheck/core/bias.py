@@ -60,8 +60,11 @@ class BiasModel:
         if world_deg is None or not self.world_weight:
             return image_deg.copy()
         world_deg = np.asarray(world_deg, float)
-        return np.where(np.isfinite(world_deg),
-                        image_deg + self.world_weight * (world_deg - image_deg), image_deg)
+        return np.where(
+            np.isfinite(world_deg),
+            image_deg + self.world_weight * (world_deg - image_deg),
+            image_deg,
+        )
 
     def gain(self, yaw_deg: float | None) -> float:
         """How much of a true departure from 180 deg the landmark angle shows (1 = all of it;
@@ -82,14 +85,18 @@ class BiasModel:
         """The landmark angle that :meth:`correct` maps to ``true_deg`` (degrees)."""
         return float(180.0 + (true_deg - 180.0) * self.gain(yaw_deg) + bias_deg)
 
-    def predict(self, yaw_deg: float | None, thickness: float | None,
-                midline_deg: float | None = None) -> float:
+    def predict(
+        self, yaw_deg: float | None, thickness: float | None, midline_deg: float | None = None
+    ) -> float:
         """Bias in degrees to subtract from raw angles (clamped to ``±max_abs_deg``)."""
         b = self.intercept_deg
         if yaw_deg is not None and math.isfinite(yaw_deg):
             b += self.yaw_coef * abs(yaw_deg)
-        m = midline_deg if midline_deg is not None and math.isfinite(midline_deg) \
+        m = (
+            midline_deg
+            if midline_deg is not None and math.isfinite(midline_deg)
             else self.midline_fallback_deg
+        )
         b += self.midline_coef * m
         if thickness is not None and math.isfinite(thickness):
             b += self.thickness_coef * (thickness - self.thickness_ref)

@@ -57,8 +57,9 @@ def angle_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.abs(np.arctan2(cross, dot)))
 
 
-def signed_shk_angle(shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray,
-                     up: np.ndarray) -> np.ndarray:
+def signed_shk_angle(
+    shoulder: np.ndarray, hip: np.ndarray, knee: np.ndarray, up: np.ndarray
+) -> np.ndarray:
     """Signed shoulder–hip–knee angle (degrees; >180 = hip above the shoulder–knee line).
 
     Inputs are ``(T, 2)`` pixel positions and the floor normal ``up`` ``(2,)``.
@@ -79,6 +80,7 @@ def three_point_angle(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray
 def _nanmedian(x: np.ndarray, axis=None):
     with np.errstate(all="ignore"):
         import warnings
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmedian(x, axis=axis)
@@ -98,9 +100,18 @@ def choose_side(track: PoseTrack) -> tuple[str, float]:
     ri = [side_index("right", j) for j in joints]
     vis_diff = float(np.mean(track.visibility[det][:, li] - track.visibility[det][:, ri]))
     z_diff = float(_nanmedian(track.image[det][:, ri, 2] - track.image[det][:, li, 2]))
-    scale = float(_nanmedian(np.linalg.norm(
-        track.image[det][:, LM["left_shoulder"], :2] - track.image[det][:, LM["left_hip"], :2],
-        axis=-1))) or 1.0
+    scale = (
+        float(
+            _nanmedian(
+                np.linalg.norm(
+                    track.image[det][:, LM["left_shoulder"], :2]
+                    - track.image[det][:, LM["left_hip"], :2],
+                    axis=-1,
+                )
+            )
+        )
+        or 1.0
+    )
     vote = np.tanh(vis_diff / 0.1) + np.tanh(z_diff / (0.15 * scale))
     side = "left" if vote > 0 else "right"
     return side, float(min(1.0, abs(vote) / 2))
@@ -113,8 +124,16 @@ def estimate_geometry(track: PoseTrack, xy: np.ndarray | None = None) -> Geometr
     share = float(det.mean()) if det.size else 0.0
     horizontal = np.array([1.0, 0.0])
     if det.sum() < 3:
-        return Geometry("unknown", horizontal, np.array([0.0, -1.0]), "frame", float("nan"),
-                        float("nan"), "no_person", share)
+        return Geometry(
+            "unknown",
+            horizontal,
+            np.array([0.0, -1.0]),
+            "frame",
+            float("nan"),
+            float("nan"),
+            "no_person",
+            share,
+        )
     side, side_conf = choose_side(track)
     d = xy[det]
     vis = track.visibility[det]
@@ -138,15 +157,17 @@ def estimate_geometry(track: PoseTrack, xy: np.ndarray | None = None) -> Geometr
 
     # Scale: MediaPipe's metric world thigh length over its image length.
     hip, knee = side_index(side, "hip"), side_index(side, "knee")
-    thigh_m = _nanmedian(np.linalg.norm(track.world[det][:, hip] - track.world[det][:, knee],
-                                        axis=-1))
+    thigh_m = _nanmedian(
+        np.linalg.norm(track.world[det][:, hip] - track.world[det][:, knee], axis=-1)
+    )
     thigh_px = _nanmedian(np.linalg.norm(d[:, hip] - d[:, knee], axis=-1))
     m_per_px = float(thigh_m / thigh_px) if thigh_px and np.isfinite(thigh_m) else float("nan")
 
     yaw = view_yaw(track.world[det], d, m_per_px)
     view = "side" if yaw < OBLIQUE_DEG else ("oblique" if yaw < FRONTAL_DEG else "frontal")
-    return Geometry(side, floor_dir, up, source, m_per_px, yaw, view, share, side_conf,
-                    tuple(notes))
+    return Geometry(
+        side, floor_dir, up, source, m_per_px, yaw, view, share, side_conf, tuple(notes)
+    )
 
 
 #: Shoulder–hip–knee angles a body can take in these exercises, with a wide margin (degrees):
@@ -157,8 +178,9 @@ PLAUSIBLE_SHK_DEG = (45.0, 250.0)
 MIN_SEGMENT_SHARE = 0.5
 
 
-def implausible_frames(xy: np.ndarray, detected: np.ndarray, side: str,
-                       up: np.ndarray) -> np.ndarray:
+def implausible_frames(
+    xy: np.ndarray, detected: np.ndarray, side: str, up: np.ndarray
+) -> np.ndarray:
     """``(T,)`` bool: detected frames whose landmarks cannot be this body in these exercises.
 
     ``xy``: ``(T, 33, 2)`` raw pixel positions. A frame fails when the near-side torso
@@ -175,8 +197,9 @@ def implausible_frames(xy: np.ndarray, detected: np.ndarray, side: str,
     torso = np.linalg.norm(s - h, axis=-1)
     thigh = np.linalg.norm(h - k, axis=-1)
     with np.errstate(invalid="ignore"):
-        short = (torso < MIN_SEGMENT_SHARE * _nanmedian(torso[detected])) | \
-            (thigh < MIN_SEGMENT_SHARE * _nanmedian(thigh[detected]))
+        short = (torso < MIN_SEGMENT_SHARE * _nanmedian(torso[detected])) | (
+            thigh < MIN_SEGMENT_SHARE * _nanmedian(thigh[detected])
+        )
         shk = signed_shk_angle(s, h, k, up)
         odd = (shk < PLAUSIBLE_SHK_DEG[0]) | (shk > PLAUSIBLE_SHK_DEG[1])
     return detected & (short | odd)

@@ -37,8 +37,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.core.geometry import (Geometry, _unit, angle_between, signed_shk_angle,
-                                     three_point_angle)
+from formcheck.core.geometry import (
+    Geometry,
+    _unit,
+    angle_between,
+    signed_shk_angle,
+    three_point_angle,
+)
 from formcheck.core.track import side_index
 
 
@@ -74,8 +79,10 @@ def world_shk_angle(world: np.ndarray, up: np.ndarray) -> np.ndarray:
     flipped a plain sign from frame to frame) so reads as straight, and the value is
     continuous through 180°. NaN where unknown.
     """
-    mid = {j: (world[:, side_index("left", j)] + world[:, side_index("right", j)]) / 2
-           for j in ("shoulder", "hip", "knee")}
+    mid = {
+        j: (world[:, side_index("left", j)] + world[:, side_index("right", j)]) / 2
+        for j in ("shoulder", "hip", "knee")
+    }
     a, b = mid["shoulder"] - mid["hip"], mid["knee"] - mid["hip"]
     with np.errstate(invalid="ignore", divide="ignore"):
         cos = np.sum(a * b, axis=-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
@@ -97,18 +104,20 @@ def heel_heights(xy: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray
     return tuple(xy[:, side_index(s, "heel")] @ geom.up * geom.m_per_px for s in (side, far))
 
 
-def joint_angles(xy: np.ndarray, visibility: np.ndarray, geom: Geometry,
-                 world: np.ndarray | None = None) -> Angles:
+def joint_angles(
+    xy: np.ndarray, visibility: np.ndarray, geom: Geometry, world: np.ndarray | None = None
+) -> Angles:
     """Per-frame angles from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`
     (and, given ``world`` ``(T, 33, 3)`` metres, the world-landmark angle too)."""
     side = geom.side if geom.side in ("left", "right") else "left"
-    j = {name: xy[:, side_index(side, name)] for name in
-         ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")}
+    j = {
+        name: xy[:, side_index(side, name)]
+        for name in ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
+    }
     shk = signed_shk_angle(j["shoulder"], j["hip"], j["knee"], geom.up)
     knee = three_point_angle(j["hip"], j["knee"], j["ankle"])
     shin = angle_between(j["knee"] - j["ankle"], np.broadcast_to(geom.up, j["knee"].shape))
-    torso = angle_between(j["shoulder"] - j["hip"],
-                          np.broadcast_to(geom.floor_dir, j["hip"].shape))
+    torso = angle_between(j["shoulder"] - j["hip"], np.broadcast_to(geom.floor_dir, j["hip"].shape))
     torso = np.minimum(torso, 180.0 - torso)
     heel_h, far_heel_h = heel_heights(xy, geom)
     vis = visibility[:, [side_index(side, n) for n in ("shoulder", "hip", "knee", "ankle")]]

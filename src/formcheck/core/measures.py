@@ -58,26 +58,32 @@ def top_frames(raw_deg: np.ndarray, max_frames: int = 300) -> np.ndarray:
 HEEL_COMMON_MAX_M = 0.025
 
 
-def raw_heel_rises(movements: list[Movement], heel_height_m: np.ndarray,
-                   fps: float) -> list[tuple[float | None, int | None]]:
+def raw_heel_rises(
+    movements: list[Movement], heel_height_m: np.ndarray, fps: float
+) -> list[tuple[float | None, int | None]]:
     """Each movement's raw heel rise (metres) and the frame where it peaks: the heel's height
     at the top (90th percentile) minus its median in the 0.6 s before the movement starts.
     ``(None, None)`` where either is unknown."""
     raw: list[tuple[float | None, int | None]] = []
     pre_n = max(1, int(round(0.6 * fps)))
     for mv in movements:
-        top = heel_height_m[mv.top_start:mv.top_end + 1]
-        pre = heel_height_m[max(0, mv.start - pre_n):mv.start + 1]
+        top = heel_height_m[mv.top_start : mv.top_end + 1]
+        pre = heel_height_m[max(0, mv.start - pre_n) : mv.start + 1]
         if not (np.isfinite(top).any() and np.isfinite(pre).any()):
             raw.append((None, None))
             continue
-        raw.append((float(np.nanpercentile(top, 90) - np.nanmedian(pre)),
-                    mv.top_start + int(np.nanargmax(top))))
+        raw.append(
+            (
+                float(np.nanpercentile(top, 90) - np.nanmedian(pre)),
+                mv.top_start + int(np.nanargmax(top)),
+            )
+        )
     return raw
 
 
-def heel_common_shift(deltas: list[float], min_reps: int = 3,
-                      max_common_m: float = HEEL_COMMON_MAX_M) -> float | None:
+def heel_common_shift(
+    deltas: list[float], min_reps: int = 3, max_common_m: float = HEEL_COMMON_MAX_M
+) -> float | None:
     """The shift every rep's heel landmark shows (metres): the median of the reps' raw rises,
     capped at ``max_common_m``; None with fewer than ``min_reps`` reps."""
     return min(float(np.median(deltas)), max_common_m) if len(deltas) >= min_reps else None
@@ -88,8 +94,12 @@ def heel_common_shift(deltas: list[float], min_reps: int = 3,
 HEEL_JUMP_MIN_SEPARATION_M = 0.10
 
 
-def heel_jumps(movements: list[Movement], heel_height_m: np.ndarray,
-               far_heel_height_m: np.ndarray | None, fps: float) -> list[bool]:
+def heel_jumps(
+    movements: list[Movement],
+    heel_height_m: np.ndarray,
+    far_heel_height_m: np.ndarray | None,
+    fps: float,
+) -> list[bool]:
     """For each movement, whether the near heel landmark jumped to the far foot at the top.
 
     MediaPipe sometimes moves the near leg's landmarks onto the far leg in oblique views. Seen
@@ -106,8 +116,8 @@ def heel_jumps(movements: list[Movement], heel_height_m: np.ndarray,
     pre_n = max(1, int(round(0.6 * fps)))
     out = []
     for mv, (rise, _) in zip(movements, rises):
-        pre = sep[max(0, mv.start - pre_n):mv.start + 1]
-        top = sep[mv.top_start:mv.top_end + 1]
+        pre = sep[max(0, mv.start - pre_n) : mv.start + 1]
+        top = sep[mv.top_start : mv.top_end + 1]
         if rise is None or not (np.isfinite(pre).any() and np.isfinite(top).any()):
             out.append(False)
             continue
@@ -118,14 +128,21 @@ def heel_jumps(movements: list[Movement], heel_height_m: np.ndarray,
 def is_heel_jump(sep_before_m: float, rise_m: float, sep_now_m: float) -> bool:
     """The test of :func:`heel_jumps` for one rise: far-minus-near heel height before it and
     now, and the near heel's rise (metres)."""
-    return (sep_before_m >= HEEL_JUMP_MIN_SEPARATION_M and rise_m >= 0.8 * sep_before_m
-            and sep_now_m <= 0.2 * sep_before_m)
+    return (
+        sep_before_m >= HEEL_JUMP_MIN_SEPARATION_M
+        and rise_m >= 0.8 * sep_before_m
+        and sep_now_m <= 0.2 * sep_before_m
+    )
 
 
-def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
-               min_reps: int = 3,
-               max_common_m: float = HEEL_COMMON_MAX_M,
-               jumped: list[bool] | None = None) -> list[tuple[float | None, int | None]]:
+def heel_rises(
+    movements: list[Movement],
+    heel_height_m: np.ndarray,
+    fps: float,
+    min_reps: int = 3,
+    max_common_m: float = HEEL_COMMON_MAX_M,
+    jumped: list[bool] | None = None,
+) -> list[tuple[float | None, int | None]]:
     """Heel rise of each movement (metres) and the frame where it peaks.
 
     A movement's raw rise is :func:`raw_heel_rises`. MediaPipe's heel landmark also shifts with
@@ -144,14 +161,15 @@ def heel_rises(movements: list[Movement], heel_height_m: np.ndarray, fps: float,
 
 def top_arch(mv: Movement, arch: np.ndarray, geom: Geometry) -> tuple[float | None, float]:
     """A movement's silhouette bend (median over its top phase, degrees) and its confidence."""
-    a_top = arch[mv.top_start:mv.top_end + 1]
+    a_top = arch[mv.top_start : mv.top_end + 1]
     if not np.isfinite(a_top).any():
         return None, 0.0
     return float(np.nanmedian(a_top)), confidence(geom) * float(np.isfinite(a_top).mean())
 
 
-def arch_baseline(values: list[tuple[float | None, float]], min_confidence: float,
-                  kind: str = "least") -> tuple[float | None, int, float | None]:
+def arch_baseline(
+    values: list[tuple[float | None, float]], min_confidence: float, kind: str = "least"
+) -> tuple[float | None, int, float | None]:
     """The athlete's own lumbar baseline from ``(silhouette measure, confidence)`` pairs of the
     reps with the hips on the line (the caller picks those): ``(baseline, n, least)``, where
     ``n`` counts the reps with a usable estimate and ``least`` is the smallest of them.
@@ -162,5 +180,5 @@ def arch_baseline(values: list[tuple[float | None, float]], min_confidence: floa
     ok = sorted(a for a, c in values if a is not None and c >= min_confidence)
     if not ok:
         return None, 0, None
-    low = ok[:math.ceil(len(ok) / 2)] if kind == "lower_half" else ok[:1]
+    low = ok[: math.ceil(len(ok) / 2)] if kind == "lower_half" else ok[:1]
     return float(sum(low) / len(low)), len(ok), ok[0]

@@ -75,11 +75,12 @@ class Movement:
         return asdict(self)
 
 
-def _crossing(seg: np.ndarray, level: float, lo: int, hi: int, rising: bool,
-              last: bool) -> float | None:
+def _crossing(
+    seg: np.ndarray, level: float, lo: int, hi: int, rising: bool, last: bool
+) -> float | None:
     """Fractional index in ``[lo, hi]`` where ``seg`` crosses ``level`` upwards (``rising``)
     or downwards; the last such crossing if ``last`` else the first. None if there is none."""
-    x = seg[lo:hi + 1]
+    x = seg[lo : hi + 1]
     a, b = x[:-1], x[1:]
     ok = np.isfinite(a) & np.isfinite(b)
     hit = ok & ((a < level) & (b >= level) if rising else (a > level) & (b <= level))
@@ -107,7 +108,7 @@ def top_level(seg: np.ndarray, tolerance_deg: float) -> tuple[int, int, int, flo
     te = k_peak
     while te < n - 1 and (in_top[te + 1] or not finite[te + 1]):
         te += 1
-    return k_peak, ts, te, float(np.nanpercentile(seg[ts:te + 1], 75))
+    return k_peak, ts, te, float(np.nanpercentile(seg[ts : te + 1], 75))
 
 
 def rep_decision(top_deg: float, held_s: float | None, params: RepParams) -> tuple[bool, bool]:
@@ -117,14 +118,20 @@ def rep_decision(top_deg: float, held_s: float | None, params: RepParams) -> tup
     The one decision offline segmentation and live cues share: the top reaches
     ``min_peak_deg``; within ``boundary_band_deg`` of that line (where the angle cannot tell),
     the top is held at least ``boundary_hold_s`` instead."""
-    by_hold = held_s is not None and abs(top_deg - params.min_peak_deg) < params.boundary_band_deg
-    if by_hold:
+    if held_s is not None and abs(top_deg - params.min_peak_deg) < params.boundary_band_deg:
         return held_s >= params.boundary_hold_s, True
     return top_deg >= params.min_peak_deg, False
 
 
-def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params: RepParams,
-                     complete: bool = True, fps: float | None = None) -> Movement:
+def measure_movement(
+    a: np.ndarray,
+    s: int,
+    e: int,
+    bottom_before: float,
+    params: RepParams,
+    complete: bool = True,
+    fps: float | None = None,
+) -> Movement:
     """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
 
     The top level (``peak_angle_deg``) is the 75th percentile of the samples within
@@ -140,7 +147,7 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     ``is_rep``: the top level reaches ``min_peak_deg``; within ``boundary_band_deg`` of it
     (given ``fps``), the top is held at least ``boundary_hold_s`` instead.
     """
-    seg = a[s:e + 1]
+    seg = a[s : e + 1]
     n = len(seg)
     mx = float(np.nanmax(seg))
     k_peak, ts, te, peak = top_level(seg, params.top_tolerance_deg)
@@ -170,7 +177,7 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     i10, j10 = int(r10), int(np.ceil(l10))
     deep = seg < peak - params.top_dip_deg  # NaN is not deep (a gap does not split the top)
     before = np.flatnonzero(deep[i10:k_peak])
-    after = np.flatnonzero(deep[k_peak + 1:j10 + 1])
+    after = np.flatnonzero(deep[k_peak + 1 : j10 + 1])
     lo = i10 + int(before[-1]) if before.size else i10
     hi = k_peak + 1 + int(after[0]) if after.size else j10
     ts_f = _crossing(seg, band, lo, k_peak, True, last=False)
@@ -179,15 +186,26 @@ def measure_movement(a: np.ndarray, s: int, e: int, bottom_before: float, params
     top_end_f = float(te) if te_f is None else te_f
     top_start_f = min(max(top_start_f, start_f), end_f)
     top_end_f = min(max(top_end_f, top_start_f), end_f)
-    is_rep, by_hold = rep_decision(peak, (top_end_f - top_start_f) / fps if fps else None,
-                                   params)
+    is_rep, by_hold = rep_decision(peak, (top_end_f - top_start_f) / fps if fps else None, params)
     r = lambda x: int(round(x))  # noqa: E731
-    return Movement(start=s + r(start_f), top_start=s + r(top_start_f), top_end=s + r(top_end_f),
-                    end=s + r(end_f), peak_frame=s + k_peak, peak_angle_deg=peak,
-                    max_angle_deg=mx, bottom_before_deg=float(bottom_before),
-                    bottom_after_deg=bottom_after, is_rep=is_rep, complete=complete,
-                    by_hold=by_hold, start_f=s + start_f, top_start_f=s + top_start_f,
-                    top_end_f=s + top_end_f, end_f=s + end_f)
+    return Movement(
+        start=s + r(start_f),
+        top_start=s + r(top_start_f),
+        top_end=s + r(top_end_f),
+        end=s + r(end_f),
+        peak_frame=s + k_peak,
+        peak_angle_deg=peak,
+        max_angle_deg=mx,
+        bottom_before_deg=float(bottom_before),
+        bottom_after_deg=bottom_after,
+        is_rep=is_rep,
+        complete=complete,
+        by_hold=by_hold,
+        start_f=s + start_f,
+        top_start_f=s + top_start_f,
+        top_end_f=s + top_end_f,
+        end_f=s + end_f,
+    )
 
 
 @dataclass
@@ -218,33 +236,45 @@ class RepCounter:
     _invalid_run: int = 0
     _pending: tuple | None = None  # (start, bottom_before) of a movement back at the bottom
 
-    def update(self, t_s: float, angle_deg: float, torso_to_floor_deg: float = 0.0) -> \
-            Movement | None:
+    def update(
+        self, t_s: float, angle_deg: float, torso_to_floor_deg: float = 0.0
+    ) -> Movement | None:
+        """Add one frame (time s, corrected angle deg, trunk to floor deg); returns the
+        movement finalised at this frame, if any."""
         i = len(self._angles)
         self._angles.append(float(angle_deg))
-        self._gate.append(bool(np.isfinite(torso_to_floor_deg) and
-                               torso_to_floor_deg <= self.params.max_torso_to_floor_deg))
-        p = self.params
+        self._gate.append(
+            bool(
+                np.isfinite(torso_to_floor_deg)
+                and torso_to_floor_deg <= self.params.max_torso_to_floor_deg
+            )
+        )
         if not np.isfinite(angle_deg):
             self._invalid_run += 1
-            if self._move_start >= 0 and self._invalid_run / self.fps > p.max_invalid_s:
+            if self._move_start >= 0 and self._invalid_run / self.fps > self.params.max_invalid_s:
                 self._move_start = -1  # person lost mid-movement: drop it
                 self._to_bottom(i, float("nan"))
             return None
         self._invalid_run = 0
-        a = float(angle_deg)
-        if self._move_start < 0:  # at the bottom
-            done = None
-            if not np.isfinite(self.low) or a < self.low:
-                self.low, self.low_frame = a, i
-            elif self._pending and (i - self.low_frame) / self.fps >= self.settle_s:
+        if self._move_start < 0:
+            return self._at_bottom(i, float(angle_deg))
+        return self._in_movement(i, t_s, float(angle_deg))
+
+    def _at_bottom(self, i: int, a: float) -> Movement | None:
+        p = self.params
+        done = None
+        if not np.isfinite(self.low) or a < self.low:
+            self.low, self.low_frame = a, i
+        elif self._pending and (i - self.low_frame) / self.fps >= self.settle_s:
+            done = self._finalise(self.low_frame)
+        if a >= self.low + p.enter_delta_deg:
+            if self._pending:
                 done = self._finalise(self.low_frame)
-            if a >= self.low + p.enter_delta_deg:
-                if self._pending:
-                    done = self._finalise(self.low_frame)
-                self._start(self.low_frame, self.low, a)
-            return done
-        # inside a movement
+            self._start(self.low_frame, self.low, a)
+        return done
+
+    def _in_movement(self, i: int, t_s: float, a: float) -> Movement | None:
+        p = self.params
         if a > self.peak_deg:
             self.peak_deg = a
         if a >= self.peak_deg - p.top_tolerance_deg:
@@ -275,7 +305,7 @@ class RepCounter:
         there is none)."""
         if self._move_start < 0:
             return float("nan")
-        seg = np.asarray(self._angles[self._move_start:], float)
+        seg = np.asarray(self._angles[self._move_start :], float)
         if not np.isfinite(seg).any():
             return float("nan")
         return top_level(seg, self.params.top_tolerance_deg)[3]
@@ -298,11 +328,13 @@ class RepCounter:
         return (self._angles[i] - prev) * self.fps / k < 15.0
 
     def _finalise(self, end_frame: int) -> Movement | None:
+        assert self._pending is not None  # only called with a movement back at the bottom
         start, bottom = self._pending
         self._pending = None
         a = np.asarray(self._angles, float)
-        return self._accept(measure_movement(a, start, end_frame, bottom, self.params,
-                                             fps=self.fps))
+        return self._accept(
+            measure_movement(a, start, end_frame, bottom, self.params, fps=self.fps)
+        )
 
     def _accept(self, mv: Movement) -> Movement | None:
         dur = (mv.end - mv.start) / self.fps
@@ -321,14 +353,26 @@ class RepCounter:
         if self._trough > self.peak_deg - 0.5 * (self.peak_deg - self._move_low):
             return None
         a = np.asarray(self._angles, float)
-        mv = measure_movement(a, self._move_start, len(a) - 1, self._move_low, self.params,
-                              complete=False, fps=self.fps)
+        mv = measure_movement(
+            a,
+            self._move_start,
+            len(a) - 1,
+            self._move_low,
+            self.params,
+            complete=False,
+            fps=self.fps,
+        )
         self._move_start = -1
         return self._accept(mv)
 
 
-def segment(t_s: np.ndarray, angle_deg: np.ndarray, torso_to_floor_deg: np.ndarray,
-            params: RepParams, fps: float) -> list[Movement]:
+def segment(
+    t_s: np.ndarray,
+    angle_deg: np.ndarray,
+    torso_to_floor_deg: np.ndarray,
+    params: RepParams,
+    fps: float,
+) -> list[Movement]:
     """Run :class:`RepCounter` over a whole series; returns every accepted movement in order."""
     rc = RepCounter(params, fps)
     for t, a, g in zip(t_s.tolist(), angle_deg.tolist(), torso_to_floor_deg.tolist()):

@@ -47,8 +47,11 @@ class _Block:
     _OPTIONAL: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)  # type: ignore[arg-type]
-                if not (f.name in self._OPTIONAL and getattr(self, f.name) is None)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)  # type: ignore[arg-type]
+            if not (f.name in self._OPTIONAL and getattr(self, f.name) is None)
+        }
 
     @classmethod
     def from_dict(cls, d: dict | None):
@@ -224,27 +227,29 @@ class Session:
         return counts
 
     def to_dict(self) -> dict:
-        return _clean({
-            "schema": SCHEMA_ID,
-            "schema_version": SCHEMA_VERSION,
-            "formcheck_version": self.formcheck_version,
-            "created_utc": self.created_utc,
-            "video": self.video.to_dict(),
-            "model": self.model.to_dict(),
-            "exercise": self.exercise,
-            "exercise_check": self.exercise_check.to_dict(),
-            "camera": self.camera.to_dict(),
-            "person": self.person.to_dict(),
-            "rep_count": self.rep_count,
-            "fault_counts": self.fault_counts(),
-            "reps": [r.to_dict() for r in self.reps],
-            "attempts": [a.to_dict() for a in self.attempts],
-            "set_findings": [f.to_dict() for f in self.set_findings],
-            "warnings": list(self.warnings),
-            "profile": self.profile.to_dict(),
-            "calibration": self.calibration.to_dict(),
-            "files": dict(self.files),
-        })
+        return _clean(
+            {
+                "schema": SCHEMA_ID,
+                "schema_version": SCHEMA_VERSION,
+                "formcheck_version": self.formcheck_version,
+                "created_utc": self.created_utc,
+                "video": self.video.to_dict(),
+                "model": self.model.to_dict(),
+                "exercise": self.exercise,
+                "exercise_check": self.exercise_check.to_dict(),
+                "camera": self.camera.to_dict(),
+                "person": self.person.to_dict(),
+                "rep_count": self.rep_count,
+                "fault_counts": self.fault_counts(),
+                "reps": [r.to_dict() for r in self.reps],
+                "attempts": [a.to_dict() for a in self.attempts],
+                "set_findings": [f.to_dict() for f in self.set_findings],
+                "warnings": list(self.warnings),
+                "profile": self.profile.to_dict(),
+                "calibration": self.calibration.to_dict(),
+                "files": dict(self.files),
+            }
+        )
 
     def to_json(self, indent: int = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
@@ -252,8 +257,7 @@ class Session:
     @classmethod
     def from_dict(cls, d: dict) -> Session:
         if d.get("schema") != SCHEMA_ID:
-            raise InputError("not a formcheck session result (missing 'schema': "
-                             f"'{SCHEMA_ID}')")
+            raise InputError(f"not a formcheck session result (missing 'schema': '{SCHEMA_ID}')")
         major = str(d.get("schema_version", "0")).split(".")[0]
         if major != SCHEMA_VERSION.split(".")[0]:
             raise InputError(f"unsupported result schema version {d.get('schema_version')}")
@@ -261,18 +265,23 @@ class Session:
             profile = Profile.from_dict(d["profile"])
         except ConfigError as exc:
             raise InputError(f"the result's profile is not valid: {exc}") from None
-        return cls(video=VideoMeta.from_dict(d["video"]), model=ModelMeta.from_dict(d["model"]),
-                   exercise=d["exercise"], camera=Camera.from_dict(d["camera"]),
-                   person=Person.from_dict(d["person"]),
-                   reps=[Rep.from_dict(r) for r in d["reps"]],
-                   attempts=[Rep.from_dict(r) for r in d["attempts"]],
-                   set_findings=[Finding(**f) for f in d["set_findings"]],
-                   warnings=list(d["warnings"]), profile=profile,
-                   calibration=Calibration.from_dict(d["calibration"]),
-                   files=dict(d.get("files", {})),
-                   formcheck_version=d.get("formcheck_version", ""),
-                   created_utc=d.get("created_utc", ""),
-                   exercise_check=ExerciseCheckInfo.from_dict(d.get("exercise_check") or {}))
+        return cls(
+            video=VideoMeta.from_dict(d["video"]),
+            model=ModelMeta.from_dict(d["model"]),
+            exercise=d["exercise"],
+            camera=Camera.from_dict(d["camera"]),
+            person=Person.from_dict(d["person"]),
+            reps=[Rep.from_dict(r) for r in d["reps"]],
+            attempts=[Rep.from_dict(r) for r in d["attempts"]],
+            set_findings=[Finding(**f) for f in d["set_findings"]],
+            warnings=list(d["warnings"]),
+            profile=profile,
+            calibration=Calibration.from_dict(d["calibration"]),
+            files=dict(d.get("files", {})),
+            formcheck_version=d.get("formcheck_version", ""),
+            created_utc=d.get("created_utc", ""),
+            exercise_check=ExerciseCheckInfo.from_dict(d.get("exercise_check") or {}),
+        )
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Session:

@@ -38,11 +38,15 @@ class ExerciseCheck:
     bottoms: int
 
     def to_dict(self) -> dict:
-        return {"looks_like": self.looks_like,
-                "shoulder_rise_thighs": (round(self.shoulder_rise, 3)
-                                         if math.isfinite(self.shoulder_rise) else None),
-                "bottom_frames": self.bottoms,
-                "hip_thrust_min": HIP_THRUST_MIN_RISE, "glute_bridge_max": BRIDGE_MAX_RISE}
+        return {
+            "looks_like": self.looks_like,
+            "shoulder_rise_thighs": (
+                round(self.shoulder_rise, 3) if math.isfinite(self.shoulder_rise) else None
+            ),
+            "bottom_frames": self.bottoms,
+            "hip_thrust_min": HIP_THRUST_MIN_RISE,
+            "glute_bridge_max": BRIDGE_MAX_RISE,
+        }
 
 
 def shoulder_rise(xy: np.ndarray, side: str, up: np.ndarray, frames: np.ndarray) -> float:
@@ -60,8 +64,7 @@ def shoulder_rise(xy: np.ndarray, side: str, up: np.ndarray, frames: np.ndarray)
     return float(np.nanmedian(rise)) if np.isfinite(rise).any() else float("nan")
 
 
-def check_exercise(xy: np.ndarray, side: str, up: np.ndarray,
-                   bottoms: np.ndarray) -> ExerciseCheck:
+def check_exercise(xy: np.ndarray, side: str, up: np.ndarray, bottoms: np.ndarray) -> ExerciseCheck:
     """Classify the set-up from the movements' bottom frames ``bottoms`` (see module doc)."""
     rise = shoulder_rise(xy, side, up, bottoms)
     looks = None
@@ -73,15 +76,19 @@ def check_exercise(xy: np.ndarray, side: str, up: np.ndarray,
     return ExerciseCheck(looks, rise, int(np.asarray(bottoms).size))
 
 
-TITLES = {"hip_thrust": "hip thrust (shoulders on a bench)",
-          "glute_bridge": "glute bridge (shoulders on the floor)"}
+TITLES = {
+    "hip_thrust": "hip thrust (shoulders on a bench)",
+    "glute_bridge": "glute bridge (shoulders on the floor)",
+}
 
 
 def mismatch_warning(check: ExerciseCheck, analysed_as: str) -> str | None:
     """A one-line warning when the set-up contradicts the exercise it was analysed as."""
     if check.looks_like is None or check.looks_like == analysed_as:
         return None
-    return (f"this looks like a {TITLES[check.looks_like]} (shoulders "
-            f"{check.shoulder_rise:+.2f} thigh lengths above the hips at the bottoms), not a "
-            f"{TITLES[analysed_as].split(' (')[0]}: rerun with --exercise {check.looks_like} "
-            "or --exercise auto")
+    return (
+        f"this looks like a {TITLES[check.looks_like]} (shoulders "
+        f"{check.shoulder_rise:+.2f} thigh lengths above the hips at the bottoms), not a "
+        f"{TITLES[analysed_as].split(' (')[0]}: rerun with --exercise {check.looks_like} "
+        "or --exercise auto"
+    )

@@ -43,8 +43,9 @@ def fill_gaps(x: np.ndarray, t_s: np.ndarray, max_gap_s: float = DEFAULT_MAX_GAP
     return flat.reshape(x.shape)
 
 
-def lowpass(x: np.ndarray, fps: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
-            order: int = 2) -> np.ndarray:
+def lowpass(
+    x: np.ndarray, fps: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ, order: int = 2
+) -> np.ndarray:
     """Zero-phase Butterworth low-pass (``filtfilt``) over time, per finite segment.
 
     Segments too short for the filter's padding are returned unfiltered. ``cutoff_hz`` at or
@@ -67,9 +68,13 @@ def lowpass(x: np.ndarray, fps: float, cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     return out.reshape(x.shape)
 
 
-def smooth_track_xy(xy: np.ndarray, t_s: np.ndarray, fps: float,
-                    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
-                    max_gap_s: float = DEFAULT_MAX_GAP_S) -> np.ndarray:
+def smooth_track_xy(
+    xy: np.ndarray,
+    t_s: np.ndarray,
+    fps: float,
+    cutoff_hz: float = DEFAULT_CUTOFF_HZ,
+    max_gap_s: float = DEFAULT_MAX_GAP_S,
+) -> np.ndarray:
     """Fill short gaps then zero-phase low-pass landmark coordinates ``(T, K, D)``."""
     return lowpass(fill_gaps(xy, t_s, max_gap_s), fps, cutoff_hz)
 
@@ -82,8 +87,12 @@ class OneEuro:
     the affected elements.
     """
 
-    def __init__(self, min_cutoff_hz: float = DEFAULT_CUTOFF_HZ / 2, beta: float = 0.02,
-                 d_cutoff_hz: float = 1.0) -> None:
+    def __init__(
+        self,
+        min_cutoff_hz: float = DEFAULT_CUTOFF_HZ / 2,
+        beta: float = 0.02,
+        d_cutoff_hz: float = 1.0,
+    ) -> None:
         self.min_cutoff_hz = min_cutoff_hz
         self.beta = beta
         self.d_cutoff_hz = d_cutoff_hz

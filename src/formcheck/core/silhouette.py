@@ -11,8 +11,9 @@ from formcheck.core.geometry import Geometry, _nanmedian, _unit, signed_shk_angl
 from formcheck.core.track import side_index
 
 
-def _masked_near_side(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
-                      geom: Geometry) -> tuple[np.ndarray, ...] | None:
+def _masked_near_side(
+    xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry
+) -> tuple[np.ndarray, ...] | None:
     """The frames with a mask and all three near-side landmarks, and those landmarks in mask
     pixels: ``(idx, shoulder, hip, knee)`` (``(n,)`` and three ``(n, 2)``), or None if none."""
     if masks is None or masks.shape[0] != xy.shape[0] or geom.side not in ("left", "right"):
@@ -20,17 +21,28 @@ def _masked_near_side(xy: np.ndarray, masks: np.ndarray | None, mask_scale: floa
     sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
     hp = xy[:, side_index(geom.side, "hip")] * mask_scale
     kn = xy[:, side_index(geom.side, "knee")] * mask_scale
-    ok = np.all(np.isfinite(sh), axis=1) & np.all(np.isfinite(hp), axis=1) \
-        & np.all(np.isfinite(kn), axis=1) & masks.any(axis=(1, 2))
+    ok = (
+        np.all(np.isfinite(sh), axis=1)
+        & np.all(np.isfinite(hp), axis=1)
+        & np.all(np.isfinite(kn), axis=1)
+        & masks.any(axis=(1, 2))
+    )
     if not ok.any():
         return None
     idx = np.flatnonzero(ok)
     return idx, sh[idx], hp[idx], kn[idx]
 
 
-def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry,
-                    stations: int = 13, lo: float = 0.15, past_hip: float = 0.25,
-                    past_stations: int = 4) -> np.ndarray:
+def silhouette_arch(
+    xy: np.ndarray,
+    masks: np.ndarray,
+    mask_scale: float,
+    geom: Geometry,
+    stations: int = 13,
+    lo: float = 0.15,
+    past_hip: float = 0.25,
+    past_stations: int = 4,
+) -> np.ndarray:
     """Bend of the back outline from the upper back to the buttocks, from the silhouette (deg).
 
     For each frame, ``stations`` points are placed on the near-side shoulder→hip segment
@@ -54,14 +66,19 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     seg_len = np.linalg.norm(seg, axis=1)  # (n,) mask px
     fr = np.linspace(lo, 1.0, stations)
     fk = np.linspace(0.0, past_hip, past_stations + 1)[1:]
-    base = np.concatenate([sh[:, None, :] + fr[None, :, None] * seg[:, None, :],
-                           hp[:, None, :] + fk[None, :, None] * (kn - hp)[:, None, :]],
-                          axis=1)  # (n, K, 2)
+    base = np.concatenate(
+        [
+            sh[:, None, :] + fr[None, :, None] * seg[:, None, :],
+            hp[:, None, :] + fk[None, :, None] * (kn - hp)[:, None, :],
+        ],
+        axis=1,
+    )  # (n, K, 2)
     k = base.shape[1]
     max_d = int(np.ceil(np.nanmax(seg_len) * 0.9)) + 2
     steps = np.arange(max_d)
-    inside = _ray_inside(base.reshape(-1, 2), np.repeat(idx, k), masks, -geom.up,
-                         max_d).reshape(n, k, max_d)
+    inside = _ray_inside(base.reshape(-1, 2), np.repeat(idx, k), masks, -geom.up, max_d).reshape(
+        n, k, max_d
+    )
     # first pixel inside (the point may sit just outside the outline), then the first pixel
     # outside after it: the back surface of the body part under the point
     enter = np.argmax(inside, axis=2)  # (n, K)
@@ -83,16 +100,26 @@ def silhouette_arch(xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: 
     s[has] = np.nanmax(inner[has], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         bend = np.degrees(4 * np.arctan2(2 * s, span))
-    valid = np.isfinite(d[:, 0]) & np.isfinite(d[:, -1]) & (np.isfinite(d).sum(axis=1) >= 0.7 * k) \
+    valid = (
+        np.isfinite(d[:, 0])
+        & np.isfinite(d[:, -1])
+        & (np.isfinite(d).sum(axis=1) >= 0.7 * k)
         & (span > 1.0)
+    )
     out[idx[valid]] = bend[valid]
     return out
 
 
-def front_crease(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry,
-                 trunk: tuple[float, float] = (0.65, 0.85),
-                 thigh: tuple[float, float] = (0.05, 0.30),
-                 trunk_stations: int = 5, thigh_stations: int = 6) -> np.ndarray:
+def front_crease(
+    xy: np.ndarray,
+    masks: np.ndarray | None,
+    mask_scale: float,
+    geom: Geometry,
+    trunk: tuple[float, float] = (0.65, 0.85),
+    thigh: tuple[float, float] = (0.05, 0.30),
+    trunk_stations: int = 5,
+    thigh_stations: int = 6,
+) -> np.ndarray:
     """Step of the front (belly-side) outline at the hip crease, from the silhouette (deg).
 
     For each frame, ``trunk_stations`` points are placed on the near-side shoulder→hip segment
@@ -110,7 +137,7 @@ def front_crease(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, ge
     without a usable mask.
     """
     out = np.full(xy.shape[0], np.nan)
-    if (pts := _masked_near_side(xy, masks, mask_scale, geom)) is None:
+    if (pts := _masked_near_side(xy, masks, mask_scale, geom)) is None or masks is None:
         return out
     idx, sh, hp, kn = pts
     n = len(idx)
@@ -125,18 +152,20 @@ def front_crease(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, ge
     reach = int(np.ceil(np.nanmax(trunk_len) * 0.8)) + 2  # longest ray, mask px
     steps = np.arange(reach)
     heights = []
-    for a, b, fr in ((sh, hp, np.linspace(*trunk, trunk_stations)),
-                     (hp, kn, np.linspace(*thigh, thigh_stations))):
+    for a, b, fr in (
+        (sh, hp, np.linspace(*trunk, trunk_stations)),
+        (hp, kn, np.linspace(*thigh, thigh_stations)),
+    ):
         nrm = up_normal(b - a)
         k = len(fr)
         base = a[:, None, :] + fr[None, :, None] * (b - a)[:, None, :]  # (n, k, 2)
-        inside = _ray_inside(base.reshape(-1, 2), np.repeat(idx, k), masks,
-                             np.repeat(nrm, k, axis=0), reach).reshape(n, k, reach)
+        inside = _ray_inside(
+            base.reshape(-1, 2), np.repeat(idx, k), masks, np.repeat(nrm, k, axis=0), reach
+        ).reshape(n, k, reach)
         enter = np.argmax(inside, axis=2)
         after = ~inside & (steps[None, None, :] > enter[..., None])
         h = np.argmax(after, axis=2).astype(float)  # mask px above the segment
-        h[~inside.any(axis=2) | ~after.any(axis=2)
-          | (enter > 0.3 * trunk_len[:, None])] = np.nan
+        h[~inside.any(axis=2) | ~after.any(axis=2) | (enter > 0.3 * trunk_len[:, None])] = np.nan
         cnt = np.isfinite(h).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_h = np.where(np.isfinite(h), h, 0.0).sum(axis=1) / cnt
@@ -154,8 +183,9 @@ def front_crease(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, ge
 LUMBAR_MEASURES = {"back_bend": silhouette_arch, "front_crease": front_crease}
 
 
-def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
-                    geom: Geometry) -> float:
+def trunk_thickness(
+    xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry
+) -> float:
     """Body depth at mid-trunk over shoulder–hip length (median over frames), or NaN.
 
     Depth is measured on the silhouette along the floor normal through the midpoint of the
@@ -184,8 +214,9 @@ def trunk_thickness(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float,
         return float(_nanmedian(total / length))
 
 
-def _ray_inside(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
-                direction: np.ndarray, max_len: int) -> np.ndarray:
+def _ray_inside(
+    points: np.ndarray, frames: np.ndarray, masks: np.ndarray, direction: np.ndarray, max_len: int
+) -> np.ndarray:
     """Whether each of ``max_len`` one-pixel steps from ``points`` ``(n, 2)`` (mask px) along
     ``direction`` (``(2,)`` or one per point, ``(n, 2)``, unit length) lies inside the person
     mask ``masks[frames]``: ``(n, max_len)`` bool, False outside the image."""
@@ -201,8 +232,9 @@ def _ray_inside(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
     return masks[frames[:, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
 
 
-def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
-                direction: np.ndarray, max_len: int) -> np.ndarray:
+def _ray_extent(
+    points: np.ndarray, frames: np.ndarray, masks: np.ndarray, direction: np.ndarray, max_len: int
+) -> np.ndarray:
     """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` (``(2,)`` or one per
     point, ``(n, 2)``, unit length) to the first pixel outside the person. NaN where the ray
     starts outside or never leaves the mask.
@@ -213,9 +245,15 @@ def _ray_extent(points: np.ndarray, frames: np.ndarray, masks: np.ndarray,
     return d
 
 
-def midline_bias(xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry,
-                 frames: np.ndarray, hip_fraction: float = 0.5,
-                 shoulder_fraction: float = 0.5) -> float:
+def midline_bias(
+    xy: np.ndarray,
+    masks: np.ndarray | None,
+    mask_scale: float,
+    geom: Geometry,
+    frames: np.ndarray,
+    hip_fraction: float = 0.5,
+    shoulder_fraction: float = 0.5,
+) -> float:
     """Per-set bias of the raw shoulder–hip–knee angle from the body's own silhouette (deg).
 
     MediaPipe's hip and shoulder landmarks sit near the body surface. In each of ``frames``

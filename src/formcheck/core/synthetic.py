@@ -82,8 +82,17 @@ def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
         seg(r.lower_s, r.peak_deg, spec.bottom_deg, r.heel_lift_px, 0)
         end = t0
         seg(r.rest_s, spec.bottom_deg, spec.bottom_deg)
-        truth.append(dict(start_s=start, top_start_s=top_start, top_end_s=top_end, end_s=end,
-                          peak_deg=r.peak_deg, hold_s=r.hold_s, lower_s=r.lower_s))
+        truth.append(
+            dict(
+                start_s=start,
+                top_start_s=top_start,
+                top_end_s=top_end,
+                end_s=end,
+                peak_deg=r.peak_deg,
+                hold_s=r.hold_s,
+                lower_s=r.lower_s,
+            )
+        )
     seg(spec.lead_out_s, spec.bottom_deg, spec.bottom_deg)
     a = np.concatenate(parts_a)
     h = np.concatenate(parts_h)
@@ -97,8 +106,9 @@ def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
     return t, a, h, truth
 
 
-def hip_position(shoulder: np.ndarray, knee: np.ndarray, angle_deg: np.ndarray,
-                 up: np.ndarray) -> np.ndarray:
+def hip_position(
+    shoulder: np.ndarray, knee: np.ndarray, angle_deg: np.ndarray, up: np.ndarray
+) -> np.ndarray:
     """Hip positions making the signed shoulder–hip–knee angle exactly ``angle_deg``."""
     mid = (shoulder + knee) / 2
     half = np.linalg.norm(knee - shoulder) / 2
@@ -160,8 +170,14 @@ def _build_track(spec: SynthSpec, bias: float) -> tuple[PoseTrack, list[dict]]:
     head = shoulder - [sign * 110 * s, 10 * s]
     for name in LANDMARK_HEAD:
         pts[:, LM[name]] = head
-    for name in ("left_pinky", "right_pinky", "left_index", "right_index", "left_thumb",
-                 "right_thumb"):
+    for name in (
+        "left_pinky",
+        "right_pinky",
+        "left_index",
+        "right_index",
+        "left_thumb",
+        "right_thumb",
+    ):
         side = name.split("_")[0]
         pts[:, LM[name]] = pts[:, LM[f"{side}_wrist"]]
     if spec.noise_px > 0:
@@ -185,11 +201,30 @@ def _build_track(spec: SynthSpec, bias: float) -> tuple[PoseTrack, list[dict]]:
     for j in range(N_LANDMARKS):
         name = list(LM)[j]
         world[:, j, 2] = -0.1 if name.startswith(near) else (0.1 if name.startswith(far) else 0)
-    track = PoseTrack(image=image, world=world, visibility=vis, presence=vis.copy(), t_s=t,
-                      width=w, height=h, fps=spec.fps, meta={"source": "synthetic"})
+    track = PoseTrack(
+        image=image,
+        world=world,
+        visibility=vis,
+        presence=vis.copy(),
+        t_s=t,
+        width=w,
+        height=h,
+        fps=spec.fps,
+        meta={"source": "synthetic"},
+    )
     return track, truth
 
 
-LANDMARK_HEAD = ("nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner",
-                 "right_eye", "right_eye_outer", "left_ear", "right_ear", "mouth_left",
-                 "mouth_right")
+LANDMARK_HEAD = (
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+)

@@ -31,12 +31,39 @@ from formcheck.fsutil import atomic_path
 TRACK_FORMAT_VERSION = 1
 
 LANDMARK_NAMES: tuple[str, ...] = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
-    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
-    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
-    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
-    "right_heel", "left_foot_index", "right_foot_index",
+    "nose",
+    "left_eye_inner",
+    "left_eye",
+    "left_eye_outer",
+    "right_eye_inner",
+    "right_eye",
+    "right_eye_outer",
+    "left_ear",
+    "right_ear",
+    "mouth_left",
+    "mouth_right",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_pinky",
+    "right_pinky",
+    "left_index",
+    "right_index",
+    "left_thumb",
+    "right_thumb",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
+    "left_heel",
+    "right_heel",
+    "left_foot_index",
+    "right_foot_index",
 )
 LM: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 N_LANDMARKS = len(LANDMARK_NAMES)
@@ -52,8 +79,14 @@ def side_index(side: str, joint: str) -> int:
 
 #: Skeleton edges drawn on overlays (one body side is drawn by filtering on names).
 SKELETON_EDGES: tuple[tuple[str, str], ...] = (
-    ("shoulder", "elbow"), ("elbow", "wrist"), ("shoulder", "hip"), ("hip", "knee"),
-    ("knee", "ankle"), ("ankle", "heel"), ("heel", "foot_index"), ("ankle", "foot_index"),
+    ("shoulder", "elbow"),
+    ("elbow", "wrist"),
+    ("shoulder", "hip"),
+    ("hip", "knee"),
+    ("knee", "ankle"),
+    ("ankle", "heel"),
+    ("heel", "foot_index"),
+    ("ankle", "foot_index"),
 )
 
 
@@ -75,11 +108,16 @@ class PoseTrack:
 
     def __post_init__(self) -> None:
         t = self.t_s.shape[0]
-        for name, shape in (("image", (t, N_LANDMARKS, 3)), ("world", (t, N_LANDMARKS, 3)),
-                            ("visibility", (t, N_LANDMARKS)), ("presence", (t, N_LANDMARKS))):
+        for name, shape in (
+            ("image", (t, N_LANDMARKS, 3)),
+            ("world", (t, N_LANDMARKS, 3)),
+            ("visibility", (t, N_LANDMARKS)),
+            ("presence", (t, N_LANDMARKS)),
+        ):
             if getattr(self, name).shape != shape:
-                raise ValueError(f"PoseTrack.{name} has shape {getattr(self, name).shape}, "
-                                 f"expected {shape}")
+                raise ValueError(
+                    f"PoseTrack.{name} has shape {getattr(self, name).shape}, expected {shape}"
+                )
         if self.masks is not None and self.masks.shape[0] != t:
             raise ValueError("PoseTrack.masks must have one mask per frame")
         if t > 1 and not np.all(np.diff(self.t_s) > 0):
@@ -99,7 +137,7 @@ class PoseTrack:
     def duration_s(self) -> float:
         return float(self.n_frames / self.fps) if self.fps > 0 else float(self.t_s[-1])
 
-    def without_frames(self, drop: np.ndarray) -> "PoseTrack":
+    def without_frames(self, drop: np.ndarray) -> PoseTrack:
         """A copy with the frames in ``drop`` (``(T,)`` bool) as if no person were found there
         (their landmarks NaN, visibility and presence 0); times, masks and meta kept."""
         drop = np.asarray(drop, bool)
@@ -113,16 +151,24 @@ class PoseTrack:
 
     # --- constructors -----------------------------------------------------------------------
     @classmethod
-    def empty(cls, n_frames: int, fps: float, width: int, height: int, **kw: Any) -> "PoseTrack":
+    def empty(cls, n_frames: int, fps: float, width: int, height: int, **kw: Any) -> PoseTrack:
         """A track of ``n_frames`` frames with no person detected (all NaN)."""
         nan3 = np.full((n_frames, N_LANDMARKS, 3), np.nan, np.float32)
         zeros = np.zeros((n_frames, N_LANDMARKS), np.float32)
-        return cls(image=nan3, world=nan3.copy(), visibility=zeros, presence=zeros.copy(),
-                   t_s=np.arange(n_frames) / float(fps), width=width, height=height, fps=fps,
-                   **kw)
+        return cls(
+            image=nan3,
+            world=nan3.copy(),
+            visibility=zeros,
+            presence=zeros.copy(),
+            t_s=np.arange(n_frames) / float(fps),
+            width=width,
+            height=height,
+            fps=fps,
+            **kw,
+        )
 
     @classmethod
-    def from_npz(cls, path: str | Path) -> "PoseTrack":
+    def from_npz(cls, path: str | Path) -> PoseTrack:
         """Load a track saved by :meth:`save`. Raises :class:`InputError` on a bad file."""
         p = require_file(path, "track file", "a track .npz file")
         try:
@@ -136,10 +182,19 @@ class PoseTrack:
                     shape = tuple(int(v) for v in z["masks_shape"])
                     bits = np.unpackbits(z["masks_packed"], count=int(np.prod(shape)))
                     masks = bits.reshape(shape).astype(bool)
-                return cls(image=z["image"], world=z["world"], visibility=z["visibility"],
-                           presence=z["presence"], t_s=z["t_s"], width=int(meta["width"]),
-                           height=int(meta["height"]), fps=float(meta["fps"]), masks=masks,
-                           mask_scale=float(meta.get("mask_scale", 1.0)), meta=meta)
+                return cls(
+                    image=z["image"],
+                    world=z["world"],
+                    visibility=z["visibility"],
+                    presence=z["presence"],
+                    t_s=z["t_s"],
+                    width=int(meta["width"]),
+                    height=int(meta["height"]),
+                    fps=float(meta["fps"]),
+                    masks=masks,
+                    mask_scale=float(meta.get("mask_scale", 1.0)),
+                    meta=meta,
+                )
         except InputError:
             raise
         except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
@@ -149,13 +204,21 @@ class PoseTrack:
         """Write the track as a compressed ``.npz`` (masks bit-packed). Returns the path."""
         p = Path(path)
         meta = dict(self.meta)
-        meta.update(track_format_version=TRACK_FORMAT_VERSION, width=self.width,
-                    height=self.height, fps=self.fps, mask_scale=self.mask_scale)
+        meta.update(
+            track_format_version=TRACK_FORMAT_VERSION,
+            width=self.width,
+            height=self.height,
+            fps=self.fps,
+            mask_scale=self.mask_scale,
+        )
         arrays: dict[str, np.ndarray] = dict(
-            image=self.image.astype(np.float32), world=self.world.astype(np.float32),
+            image=self.image.astype(np.float32),
+            world=self.world.astype(np.float32),
             visibility=self.visibility.astype(np.float32),
-            presence=self.presence.astype(np.float32), t_s=self.t_s.astype(np.float64),
-            meta_json=np.array(json.dumps(meta)))
+            presence=self.presence.astype(np.float32),
+            t_s=self.t_s.astype(np.float64),
+            meta_json=np.array(json.dumps(meta)),
+        )
         if self.masks is not None:
             arrays["masks_packed"] = np.packbits(self.masks.astype(bool).ravel())
             arrays["masks_shape"] = np.array(self.masks.shape, np.int64)

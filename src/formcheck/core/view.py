@@ -23,11 +23,15 @@ def view_warning(geom: Geometry) -> str | None:
     # the view reading grows with the camera's yaw and, more, with its height (docs/method.md):
     # a side camera looking down from 1.2-1.6 m reads 30-40 deg
     if geom.view == "frontal":
-        return (f"camera looks frontal or from above (about {geom.yaw_deg:.0f} deg from a level "
-                "side view): sagittal angles are unreliable; film from the side with the camera "
-                "at about hip height")
+        return (
+            f"camera looks frontal or from above (about {geom.yaw_deg:.0f} deg from a level "
+            "side view): sagittal angles are unreliable; film from the side with the camera "
+            "at about hip height"
+        )
     if geom.view == "oblique":
-        return (f"camera is oblique or high (about {geom.yaw_deg:.0f} deg from a level side "
-                "view): angles are less reliable; film from the side with the camera at about "
-                "hip height")
+        return (
+            f"camera is oblique or high (about {geom.yaw_deg:.0f} deg from a level side "
+            "view): angles are less reliable; film from the side with the camera at about "
+            "hip height"
+        )
     return None

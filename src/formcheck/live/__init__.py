@@ -17,5 +17,6 @@ __all__ = ["run_live"]
 def __getattr__(name: str) -> Any:
     if name == "run_live":
         from formcheck.live.app import run_live
+
         return run_live
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -40,8 +40,16 @@ from formcheck.live.overlay import LiveWindow, RateLine, draw_live
 from formcheck.live.overlay import has_display as _has_display  # replaced in tests
 from formcheck.live.results import LiveResult, LiveStats, analyse, discard_recording, save_results
 
-__all__ = ["DEFAULT_TIMEOUT_S", "Frame", "LiveResult", "LiveStats", "Processed", "SourceInfo",
-           "luminance", "run_live"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "Frame",
+    "LiveResult",
+    "LiveStats",
+    "Processed",
+    "SourceInfo",
+    "luminance",
+    "run_live",
+]
 
 Log = Callable[[str], None]
 
@@ -68,8 +76,16 @@ class Processed:
 class _Worker(threading.Thread):
     """The model thread: newest frame → pose → analysis → cues → result mailbox."""
 
-    def __init__(self, estimator, analyzer: LiveAnalyzer, inbox: Mailbox, outbox: Mailbox,
-                 beeper: Beeper, on_cue: Callable[[Cue], None], t0: float) -> None:
+    def __init__(
+        self,
+        estimator,
+        analyzer: LiveAnalyzer,
+        inbox: Mailbox,
+        outbox: Mailbox,
+        beeper: Beeper,
+        on_cue: Callable[[Cue], None],
+        t0: float,
+    ) -> None:
         super().__init__(name="formcheck-live-model", daemon=True)
         self.est, self.an, self.inbox, self.outbox = estimator, analyzer, inbox, outbox
         self.beeper, self.on_cue, self.t0 = beeper, on_cue, t0
@@ -109,22 +125,41 @@ class _Worker(threading.Thread):
 class _Session:
     """One live set's threads and window, from the first frame to the last."""
 
-    def __init__(self, cap: cv2.VideoCapture, info: SourceInfo, profile, model_path,
-                 record_path: Path | None, *, log: Log, audio: bool, mirror: bool,
-                 realtime: bool, masks: bool, display: bool) -> None:
+    def __init__(
+        self,
+        cap: cv2.VideoCapture,
+        info: SourceInfo,
+        profile,
+        model_path,
+        record_path: Path | None,
+        *,
+        log: Log,
+        audio: bool,
+        mirror: bool,
+        realtime: bool,
+        masks: bool,
+        display: bool,
+    ) -> None:
         from formcheck.pose.estimator import PoseEstimator, PoseOptions, mask_scale_for
 
         self.info, self.log = info, log
         beeper = Beeper(audio, log)
         self.inbox, self.outbox = Mailbox(), Mailbox()
-        self.reader = FrameReader(cap, info, self.inbox, realtime=realtime, mirror=mirror,
-                                  record_path=record_path)
+        self.reader = FrameReader(
+            cap, info, self.inbox, realtime=realtime, mirror=mirror, record_path=record_path
+        )
         self.est = PoseEstimator(model_path, PoseOptions(masks=masks))
-        self.an = LiveAnalyzer(profile, info.fps, info.width, info.height,
-                               mask_scale=mask_scale_for(info.width, info.height))
+        self.an = LiveAnalyzer(
+            profile,
+            info.fps,
+            info.width,
+            info.height,
+            mask_scale=mask_scale_for(info.width, info.height),
+        )
         self.stats = LiveStats()
-        self.worker = _Worker(self.est, self.an, self.inbox, self.outbox, beeper,
-                              self._on_cue, time.perf_counter())
+        self.worker = _Worker(
+            self.est, self.an, self.inbox, self.outbox, beeper, self._on_cue, time.perf_counter()
+        )
         self.window = LiveWindow() if display else None
         self.rate = RateLine()
         self.t_end = 0.0
@@ -132,8 +167,12 @@ class _Session:
     def _on_cue(self, c: Cue) -> None:
         self.log(f"[{c.time_s:6.1f} s] {'!' if c.kind == 'fault' else ' '} {c.text}")
 
-    def run(self, duration_s: float | None, timeout_s: float,
-            on_overlay: Callable[[np.ndarray, Processed], None] | None) -> str | None:
+    def run(
+        self,
+        duration_s: float | None,
+        timeout_s: float,
+        on_overlay: Callable[[np.ndarray, Processed], None] | None,
+    ) -> str | None:
         """Run until the set ends; why it ended in error (a stall, a read error) or None."""
         error = None
         try:
@@ -210,8 +249,9 @@ def _default_stem(info: SourceInfo) -> str:
     return f"live-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def _record_path(info: SourceInfo, stem: str, out_dir, record_dir,
-                 write_video: bool) -> tuple[Path | None, bool]:
+def _record_path(
+    info: SourceInfo, stem: str, out_dir, record_dir, write_video: bool
+) -> tuple[Path | None, bool]:
     """Where to record the raw frames, and whether the recording is kept.
 
     Kept in ``record_dir`` when given; otherwise a camera or stream is recorded into
@@ -225,14 +265,26 @@ def _record_path(info: SourceInfo, stem: str, out_dir, record_dir,
     return None, False
 
 
-def run_live(camera: str = "0", *, exercise: str = "hip_thrust", model: str = "full",
-             config=None, out_dir: str | os.PathLike | None = "formcheck-live",
-             record_dir: str | os.PathLike | None = None, display: bool = True,
-             mirror: bool = False, audio: bool = True, duration_s: float | None = None,
-             timeout_s: float = DEFAULT_TIMEOUT_S, realtime: bool = True,
-             stem: str | None = None, write_video: bool = True, log: Log | None = None,
-             on_overlay: Callable[[np.ndarray, Processed], None] | None = None,
-             masks: bool = True) -> LiveResult:
+def run_live(
+    camera: str = "0",
+    *,
+    exercise: str = "hip_thrust",
+    model: str = "full",
+    config=None,
+    out_dir: str | os.PathLike | None = "formcheck-live",
+    record_dir: str | os.PathLike | None = None,
+    display: bool = True,
+    mirror: bool = False,
+    audio: bool = True,
+    duration_s: float | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    realtime: bool = True,
+    stem: str | None = None,
+    write_video: bool = True,
+    log: Log | None = None,
+    on_overlay: Callable[[np.ndarray, Processed], None] | None = None,
+    masks: bool = True,
+) -> LiveResult:
     """Run a live session on ``camera`` (device index, video file or stream URL).
 
     Ends on ``q``/Esc (with ``display``), after ``duration_s`` s, at the end of a file, or
@@ -251,22 +303,40 @@ def run_live(camera: str = "0", *, exercise: str = "hip_thrust", model: str = "f
     stem = stem or _default_stem(info)
     record_path, keep_record = _record_path(info, stem, out_dir, record_dir, write_video)
     if display and not _has_display():
-        log("note: no display found; running without a window (end with Ctrl-C or "
-            "--duration)")
+        log("note: no display found; running without a window (end with Ctrl-C or --duration)")
         display = False
-    session = _Session(cap, info, profile, model_path, record_path, log=log, audio=audio,
-                       mirror=mirror, realtime=realtime, masks=masks, display=display)
+    session = _Session(
+        cap,
+        info,
+        profile,
+        model_path,
+        record_path,
+        log=log,
+        audio=audio,
+        mirror=mirror,
+        realtime=realtime,
+        masks=masks,
+        display=display,
+    )
     error = session.run(duration_s, timeout_s, on_overlay)
     an = session.an
-    result = LiveResult(None, list(an.reps), list(an.attempts), list(an.cues), session.stats,
-                        {}, Path(out_dir) if out_dir is not None else None, stem, error)
+    result = LiveResult(
+        None,
+        list(an.reps),
+        list(an.attempts),
+        list(an.cues),
+        session.stats,
+        {},
+        Path(out_dir) if out_dir is not None else None,
+        stem,
+        error,
+    )
     if an.n_frames == 0:
         discard_recording(record_path, keep_record)
         raise InputError(error or f"no frames were read from {info.name}")
     result.analysis = analyse(an, info, model_path, session.stats)
     if out_dir is not None:
-        result.files = save_results(result, an, info, record_path, keep_record, write_video,
-                                    log)
+        result.files = save_results(result, an, info, record_path, keep_record, write_video, log)
     if error:
         where = f"; the set so far is saved in {out_dir}/" if out_dir is not None else ""
         raise InputError(f"{error}{where}")

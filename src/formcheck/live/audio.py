@@ -38,14 +38,16 @@ class Beeper:
     def _open(self) -> None:
         try:
             import sounddevice as sd
+
             sd.query_devices(kind="output")
             self._sd = sd
         except Exception as exc:  # OSError (no PortAudio), PortAudioError (no device), ...
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else \
-                type(exc).__name__
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self._bell = sys.stderr.isatty()
-            self._log(f"note: no sound device ({reason}); cues are "
-                      f"{'shown and rung on the terminal bell' if self._bell else 'visual only'}")
+            self._log(
+                f"note: no sound device ({reason}); cues are "
+                f"{'shown and rung on the terminal bell' if self._bell else 'visual only'}"
+            )
 
     def _tone(self, kind: str) -> np.ndarray:
         """0.12 s sine tone(s): two low beeps for a fault, one high beep otherwise."""
@@ -60,8 +62,9 @@ class Beeper:
         if not self.enabled:
             return
         now = time.perf_counter()
-        if now - self._last < self.MIN_GAP_S and (cue.kind != "fault" or
-                                                  self._last_kind == "fault"):
+        if now - self._last < self.MIN_GAP_S and (
+            cue.kind != "fault" or self._last_kind == "fault"
+        ):
             return  # two cues at once: one sound (a fault wins over a prompt)
         self._last, self._last_kind = now, cue.kind
         if self._sd is not None:

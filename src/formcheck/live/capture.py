@@ -80,8 +80,9 @@ def _open_camera(idx: int) -> tuple[cv2.VideoCapture, SourceInfo]:
     cap = cv2.VideoCapture(idx)
     if not cap.isOpened():
         cap.release()
-        raise InputError(f"cannot open camera {idx}: no such camera, or it is in use by "
-                         "another program")
+        raise InputError(
+            f"cannot open camera {idx}: no such camera, or it is in use by another program"
+        )
     cap.set(cv2.CAP_PROP_FRAME_WIDTH, CAMERA_SIZE[0])
     cap.set(cv2.CAP_PROP_FRAME_HEIGHT, CAMERA_SIZE[1])
     fps = _claimed_fps(cap)
@@ -99,6 +100,7 @@ def _open_stream(url: str) -> tuple[cv2.VideoCapture, SourceInfo]:
 
 def _open_file(name: str) -> tuple[cv2.VideoCapture, SourceInfo]:
     from formcheck.pose.video import probe_video
+
     info = probe_video(name)  # one-line InputError for missing / non-video files
     cap = cv2.VideoCapture(info.path, cv2.CAP_FFMPEG)
     if not cap.isOpened():
@@ -154,8 +156,9 @@ class Recorder:
         self.error: str | None = None
         self._q: deque = deque()
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name="formcheck-live-recorder")
+        self._thread = threading.Thread(
+            target=self._run, daemon=True, name="formcheck-live-recorder"
+        )
 
     def start(self) -> None:
         self._thread.start()
@@ -215,9 +218,16 @@ class Recorder:
 class FrameReader:
     """Reads frames on a thread into a :class:`Mailbox`; records every frame if asked."""
 
-    def __init__(self, cap: cv2.VideoCapture, info: SourceInfo, mailbox: Mailbox, *,
-                 realtime: bool = True, mirror: bool = False,
-                 record_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        cap: cv2.VideoCapture,
+        info: SourceInfo,
+        mailbox: Mailbox,
+        *,
+        realtime: bool = True,
+        mirror: bool = False,
+        record_path: Path | None = None,
+    ) -> None:
         self.cap, self.info, self.box = cap, info, mailbox
         self.realtime = realtime and info.kind == "file"
         self.mirror = mirror
@@ -229,8 +239,7 @@ class FrameReader:
         self.last_frame_at = time.perf_counter()
         self.t0 = time.perf_counter()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="formcheck-live-reader",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="formcheck-live-reader", daemon=True)
 
     @property
     def error(self) -> str | None:
@@ -257,9 +266,11 @@ class FrameReader:
         limit = timeout_s if self.count else max(timeout_s, FIRST_FRAME_TIMEOUT_S)
         if self.eof or waited <= limit:
             return None
-        why = ("it may be in use by another program or disconnected"
-               if self.count == 0 and self.info.kind == "camera"
-               else "the source stopped sending")
+        why = (
+            "it may be in use by another program or disconnected"
+            if self.count == 0 and self.info.kind == "camera"
+            else "the source stopped sending"
+        )
         return f"no frames from {self.info.name} for {waited:.0f} s ({why})"
 
     def _pace(self) -> None:

@@ -30,8 +30,15 @@ HEEL_FIRST_MARGIN_M = 0.015
 HOLD_TEXT = "hold..."
 #: Order in which cues that fire on the same frame are given: an angle fault before the prompt
 #: to hold, the prompt before the faults judged at the top.
-LIVE_ORDER = ("hyperextension", "sag", "hold", "lumbar_arch", "heel_lift", "short_hold",
-              "fast_lowering")
+LIVE_ORDER = (
+    "hyperextension",
+    "sag",
+    "hold",
+    "lumbar_arch",
+    "heel_lift",
+    "short_hold",
+    "fast_lowering",
+)
 
 
 def cue_text(rule_id: str) -> str:
@@ -52,8 +59,14 @@ class Cue:
     wall_s: float | None = None  # seconds since the session started (wall clock), if known
 
     def to_dict(self) -> dict:
-        d = {"time_s": round(self.time_s, 4), "frame": self.frame, "rule": self.rule,
-             "text": self.text, "kind": self.kind, "movement": self.movement}
+        d = {
+            "time_s": round(self.time_s, 4),
+            "frame": self.frame,
+            "rule": self.rule,
+            "text": self.text,
+            "kind": self.kind,
+            "movement": self.movement,
+        }
         if self.wall_s is not None:
             d["wall_s"] = round(self.wall_s, 4)
         return d
@@ -144,12 +157,16 @@ class CueEngine:
     def _begin(self, i: int) -> None:
         s, fps = self.an.s, self.an.fps
         pre_i = max(0, i - int(round(0.6 * fps)))
-        pre = s["heel_h"][pre_i:i + 1]
+        pre = s["heel_h"][pre_i : i + 1]
         heel_pre = float(np.nanmedian(pre)) if np.isfinite(pre).any() else None
-        sep = s["heel_far"][pre_i:i + 1] - pre
-        self.mv = _Movement(index=self.mv.index + 1, heel_pre=heel_pre,
-                            heel_sep_pre=float(np.nanmedian(sep)) if np.isfinite(sep).any()
-                            else float("nan"), top_vals=[], top_arch=[])
+        sep = s["heel_far"][pre_i : i + 1] - pre
+        self.mv = _Movement(
+            index=self.mv.index + 1,
+            heel_pre=heel_pre,
+            heel_sep_pre=float(np.nanmedian(sep)) if np.isfinite(sep).any() else float("nan"),
+            top_vals=[],
+            top_arch=[],
+        )
         self._over.clear()
 
     def step(self, i: int, t: float, a: float, out: list[Cue], wall_s) -> None:
@@ -166,9 +183,9 @@ class CueEngine:
         v = (a - float(an.s["shk"][i - k])) * fps / k if i >= k else float("nan")
         if phase == "rise" and np.isfinite(v):
             mv.vmax = max(mv.vmax, v)
-        stalled = (phase != "rise" or (np.isfinite(v) and mv.vmax > 30.0 and
-                                       v < 0.25 * mv.vmax)) and \
-            a >= an.counter.peak_deg - tol
+        stalled = (
+            phase != "rise" or (np.isfinite(v) and mv.vmax > 30.0 and v < 0.25 * mv.vmax)
+        ) and a >= an.counter.peak_deg - tol
         if stalled and not an.reps and not self.first_top_refreshed:
             # the first top: until now the bias came from the set-up alone (lying at the
             # bottom: the yaw read high, no silhouette midline), which put the first rep of
@@ -180,13 +197,15 @@ class CueEngine:
                 a = float(an.s["shk"][i])
         # at the top (or levelling off there) and not yet left it, as of the previous frame
         near_top = (phase == "top" or stalled) and not mv.left_top
-        hold_prompt = phase == "top" and prev != "top" and "sag" not in mv.faults and \
-            not mv.left_top
+        hold_prompt = (
+            phase == "top" and prev != "top" and "sag" not in mv.faults and not mv.left_top
+        )
         self._follow_top(i, t, a, v, phase, prev, stalled)
         self._judge(i, t, a, phase, stalled, near_top, hold_prompt, out, wall_s)
 
-    def _follow_top(self, i: int, t: float, a: float, v: float, phase: str, prev: str,
-                    stalled: bool) -> None:
+    def _follow_top(
+        self, i: int, t: float, a: float, v: float, phase: str, prev: str, stalled: bool
+    ) -> None:
         """The top: from the rise levelling off (or the counter's top) until the angle falls
         more than ``top_tolerance_deg`` below its level, the median of the top so far (not its
         maximum: a landmark flicker lifts the maximum and would end a steady hold)."""
@@ -200,11 +219,9 @@ class CueEngine:
             mv.top_t = t
         if mv.top_t is not None and not mv.left_top:
             mv.top_vals.append(a)
-        level = min(rc.peak_deg, float(np.median(mv.top_vals))) if mv.top_vals \
-            else rc.peak_deg
+        level = min(rc.peak_deg, float(np.median(mv.top_vals))) if mv.top_vals else rc.peak_deg
         falling = np.isfinite(v) and v < -15.0  # deg/s: on the way down, not a wobble
-        left = self._persist("left_top", a < level - tol or
-                             (falling and a < level - 0.5 * tol), 2)
+        left = self._persist("left_top", a < level - tol or (falling and a < level - 0.5 * tol), 2)
         self._left_now = left and not mv.left_top
         if self._left_now:
             mv.left_top = True
@@ -214,8 +231,18 @@ class CueEngine:
         if phase == "lowering" and prev in ("top", "rise"):
             mv.lowering_from = t - 1.0 / an.fps  # the last frame at the top
 
-    def _judge(self, i: int, t: float, a: float, phase: str, stalled: bool, near_top: bool,
-               hold_prompt: bool, out: list[Cue], wall_s) -> None:
+    def _judge(
+        self,
+        i: int,
+        t: float,
+        a: float,
+        phase: str,
+        stalled: bool,
+        near_top: bool,
+        hold_prompt: bool,
+        out: list[Cue],
+        wall_s,
+    ) -> None:
         an, mv, p = self.an, self.mv, self.an.profile
         # time at the top so far; once the angle has left the top, how long it was held
         held = mv.held_s if mv.left_top else 0.0 if mv.top_t is None else t - mv.top_t
@@ -225,15 +252,28 @@ class CueEngine:
         lowering = self._lowering(i, t, a, phase, is_rep)
         base, n_set = self._arch_base()
         now = LiveMoment(
-            phase=phase, angle_deg=a, peak_deg=an.counter.peak_deg, stalled=stalled,
-            near_top=near_top, is_rep=is_rep, left_top=self._left_now, held_s=held,
-            lowering_elapsed_s=lowering[0], lowering_done=lowering[1],
-            lowering_predicted_s=lowering[2], heel_rise_m=heel_rise, heel_margin_m=margin,
+            phase=phase,
+            angle_deg=a,
+            peak_deg=an.counter.peak_deg,
+            stalled=stalled,
+            near_top=near_top,
+            is_rep=is_rep,
+            left_top=self._left_now,
+            held_s=held,
+            lowering_elapsed_s=lowering[0],
+            lowering_done=lowering[1],
+            lowering_predicted_s=lowering[2],
+            heel_rise_m=heel_rise,
+            heel_margin_m=margin,
             heel_jumped=mv.heel_jumped,
             arch_deg=float(np.median(mv.top_arch)) if mv.top_arch else None,
-            arch_top_s=len(mv.top_arch) / an.fps, arch_frames=len(mv.top_arch),
-            arch_base_deg=base, arch_set_reps=n_set, view_confidence=confidence(an.geom),
-            faults=mv.faults)
+            arch_top_s=len(mv.top_arch) / an.fps,
+            arch_frames=len(mv.top_arch),
+            arch_base_deg=base,
+            arch_set_reps=n_set,
+            view_confidence=confidence(an.geom),
+            faults=mv.faults,
+        )
         for rid in LIVE_ORDER:
             if rid == "hold":  # top reached (the counter's hold timer starts): hold
                 if hold_prompt and "sag" not in mv.faults:
@@ -242,8 +282,7 @@ class CueEngine:
             if not p.enabled(rid):
                 continue
             r = rule(rid)
-            if self._persist(rid, r.live(_with_faults(now, mv.faults), p),
-                             r.live_persist_frames):
+            if self._persist(rid, r.live(_with_faults(now, mv.faults), p), r.live_persist_frames):
                 self._offer(rid, i, t, out, wall_s)
 
     def _heel(self, i: int, near_top: bool, is_rep: bool) -> tuple[float | None, float]:
@@ -259,11 +298,13 @@ class CueEngine:
         # once the heel landmark is seen on the far foot in a movement it is not trusted for
         # the rest of it (the far heel's own landmark wanders too)
         mv.heel_jumped = mv.heel_jumped or is_heel_jump(
-            mv.heel_sep_pre, heel - mv.heel_pre, float(an.s["heel_far"][i]) - heel)
+            mv.heel_sep_pre, heel - mv.heel_pre, float(an.s["heel_far"][i]) - heel
+        )
         return heel - mv.heel_pre - (common or 0.0), margin
 
-    def _lowering(self, i: int, t: float, a: float, phase: str,
-                  is_rep: bool) -> tuple[float | None, bool, float | None]:
+    def _lowering(
+        self, i: int, t: float, a: float, phase: str, is_rep: bool
+    ) -> tuple[float | None, bool, float | None]:
         """``(elapsed, done, predicted)`` of the lowering in progress, in seconds on the
         offline scale (:func:`formcheck.core.reps.measure_movement`: the 90 % → 10 %
         amplitude crossing time stretched by ``1 + 2 * ease_extension``). ``done``: the angle
@@ -301,9 +342,15 @@ class CueEngine:
         n_top = len(mv.top_arch)
         med = float(np.median(mv.top_arch)) if n_top else None
         base, n_set, _ = arch_baseline(
-            [(p.lumbar.silhouette_deg, p.lumbar.silhouette_confidence or 0.0)
-             for p in an.reps if on_the_line(p.peak_angle_deg, an.profile)]
-            + [(med, confidence(an.geom))], r.min_view_confidence, r.baseline)
+            [
+                (p.lumbar.silhouette_deg, p.lumbar.silhouette_confidence or 0.0)
+                for p in an.reps
+                if on_the_line(p.peak_angle_deg, an.profile)
+            ]
+            + [(med, confidence(an.geom))],
+            r.min_view_confidence,
+            r.baseline,
+        )
         return base, n_set
 
 
@@ -312,4 +359,5 @@ def _with_faults(now: LiveMoment, faults: tuple[str, ...]) -> LiveMoment:
     if now.faults == faults:
         return now
     from dataclasses import replace
+
     return replace(now, faults=faults)

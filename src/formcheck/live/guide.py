@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.core.geometry import Geometry, MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG
-from formcheck.core.kinematics import \
-    signed_shk_angle
+from formcheck.core.geometry import MIN_SEGMENT_SHARE, PLAUSIBLE_SHK_DEG, Geometry
+from formcheck.core.kinematics import signed_shk_angle
 from formcheck.core.track import side_index
 
 #: Mean frame luminance (0-255) below which the set-up asks for more light.
@@ -40,8 +39,9 @@ class SetupGuide:
         #: near torso and thigh lengths (px) at set-up, for the impossible-landmarks test
         self.segment_ref: tuple[float, float] | None = None
 
-    def notices(self, raw: tuple | None, luminance: float | None,
-                geom: Geometry | None) -> list[str]:
+    def notices(
+        self, raw: tuple | None, luminance: float | None, geom: Geometry | None
+    ) -> list[str]:
         """Notices for one frame (``raw``: image, world, visibility, presence, mask or None)."""
         out: list[str] = []
         if luminance is not None and luminance < DARK_LUMINANCE:
@@ -62,12 +62,19 @@ class SetupGuide:
         return out
 
     def _missing(self, img: np.ndarray, vis: np.ndarray, geom: Geometry | None) -> list[str]:
-        sides = [geom.side] if geom is not None and geom.side in ("left", "right") \
+        sides = (
+            [geom.side]
+            if geom is not None and geom.side in ("left", "right")
             else ["left", "right"]
+        )
         w, h, m = self.width, self.height, FRAME_MARGIN
         missing = []
-        for joint, label in (("shoulder", "shoulders"), ("knee", "knees"), ("hip", "hips"),
-                             ("ankle", "feet")):
+        for joint, label in (
+            ("shoulder", "shoulders"),
+            ("knee", "knees"),
+            ("hip", "hips"),
+            ("ankle", "feet"),
+        ):
             seen = False
             for sd in sides:
                 k = side_index(sd, joint)
@@ -88,8 +95,10 @@ class SetupGuide:
             vl = sum(vis[side_index("left", j)] for j in ("shoulder", "hip", "knee"))
             vr = sum(vis[side_index("right", j)] for j in ("shoulder", "hip", "knee"))
             side, up = ("left" if vl >= vr else "right"), np.array([0.0, -1.0])
-        s, h, k = (np.asarray(img[side_index(side, j), :2], float)[None]
-                   for j in ("shoulder", "hip", "knee"))
+        s, h, k = (
+            np.asarray(img[side_index(side, j), :2], float)[None]
+            for j in ("shoulder", "hip", "knee")
+        )
         a = float(signed_shk_angle(s, h, k, up)[0])
         if not PLAUSIBLE_SHK_DEG[0] <= a <= PLAUSIBLE_SHK_DEG[1]:
             return True

@@ -29,14 +29,25 @@ END_KEYS = (ord("q"), ord("Q"), 27)
 def overlay_state(st: LiveState, an: LiveAnalyzer, stats_text: str | None) -> OverlayState:
     """The overlay for one analysed frame (``stats_text``: the rate line, or None)."""
     return OverlayState(
-        xy=st.xy, side=st.side, angle_deg=st.angle_deg, phase=st.phase, rep_count=st.rep_count,
-        target=an.target, faults=st.faults, message=st.message, message_bad=st.message_bad,
-        hold_s=st.hold_s, hold_target_s=an.hold_target_s, notices=st.notices,
-        stats=stats_text)
+        xy=st.xy,
+        side=st.side,
+        angle_deg=st.angle_deg,
+        phase=st.phase,
+        rep_count=st.rep_count,
+        target=an.target,
+        faults=st.faults,
+        message=st.message,
+        message_bad=st.message_bad,
+        hold_s=st.hold_s,
+        hold_target_s=an.hold_target_s,
+        notices=st.notices,
+        stats=stats_text,
+    )
 
 
-def draw_live(image: np.ndarray, st: LiveState, an: LiveAnalyzer,
-              stats_text: str | None) -> np.ndarray:
+def draw_live(
+    image: np.ndarray, st: LiveState, an: LiveAnalyzer, stats_text: str | None
+) -> np.ndarray:
     """Draw the overlay on ``image`` (BGR, in place) and return it."""
     draw_overlay(image, overlay_state(st, an, stats_text))
     return image

@@ -55,13 +55,18 @@ class LiveStats:
         def pct(a: np.ndarray, q: float) -> float | None:
             return round(float(np.percentile(a, q)), 1) if a.size else None
 
-        return {"frames_read": self.frames_read, "frames_processed": self.frames_processed,
-                "frames_dropped": self.frames_dropped,
-                "dropped_share": round(self.dropped_share, 4),
-                "duration_s": round(self.duration_s, 3),
-                "processed_fps": round(self.processed_fps, 2),
-                "latency_ms_p50": pct(lat, 50), "latency_ms_p95": pct(lat, 95),
-                "model_ms_p50": pct(mod, 50), "model_ms_p95": pct(mod, 95)}
+        return {
+            "frames_read": self.frames_read,
+            "frames_processed": self.frames_processed,
+            "frames_dropped": self.frames_dropped,
+            "dropped_share": round(self.dropped_share, 4),
+            "duration_s": round(self.duration_s, 3),
+            "processed_fps": round(self.processed_fps, 2),
+            "latency_ms_p50": pct(lat, 50),
+            "latency_ms_p95": pct(lat, 95),
+            "model_ms_p50": pct(mod, 50),
+            "model_ms_p95": pct(mod, 95),
+        }
 
 
 @dataclass
@@ -86,14 +91,27 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
     from formcheck.pose.models import model_info
 
     mi = model_info(model_path)
-    track = an.track(meta=dict(source=info.path or info.name, model=str(model_path),
-                               model_sha256=mi.get("sha256"), live=True,
-                               source_kind=info.kind, frames_read=stats.frames_read,
-                               frames_processed=stats.frames_processed))
+    track = an.track(
+        meta=dict(
+            source=info.path or info.name,
+            model=str(model_path),
+            model_sha256=mi.get("sha256"),
+            live=True,
+            source_kind=info.kind,
+            frames_read=stats.frames_read,
+            frames_processed=stats.frames_processed,
+        )
+    )
     n = track.n_frames
-    meta = {"path": info.path or info.name, "name": Path(info.path).name if info.path
-            else info.name, "width": info.width, "height": info.height, "fps": info.fps,
-            "frames": n, "duration_s": round(n / info.fps, 3)}
+    meta = {
+        "path": info.path or info.name,
+        "name": Path(info.path).name if info.path else info.name,
+        "width": info.width,
+        "height": info.height,
+        "fps": info.fps,
+        "frames": n,
+        "duration_s": round(n / info.fps, 3),
+    }
     analysis = analyze_track(track, an.profile, video_meta=meta)
     model_meta(analysis.session, mi)
     return analysis
@@ -108,8 +126,9 @@ def write_annotated(analysis: Analysis, video_path, out_path: Path, n_frames: in
     w, h = analysis.track.width, analysis.track.height
     state = frame_states(analysis)
     with atomic_path(out_path) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"),
-                                 analysis.track.fps, (w, h))
+        writer = cv2.VideoWriter(
+            str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), analysis.track.fps, (w, h)
+        )
         try:
             if not writer.isOpened():
                 raise InputError(f"cannot write video {out_path}")
@@ -126,15 +145,26 @@ def write_annotated(analysis: Analysis, video_path, out_path: Path, n_frames: in
 
 def cues_document(result: LiveResult, info: SourceInfo) -> dict:
     """The content of ``<stem>.cues.json``: live verdicts, cues and timing."""
-    return {"schema": "formcheck.live_cues", "version": 1, "source": info.name,
-            "fps": info.fps, "stats": result.stats.to_dict(),
-            "live_reps": [r.to_dict() for r in result.reps],
-            "cues": [c.to_dict() for c in result.cues]}
+    return {
+        "schema": "formcheck.live_cues",
+        "version": 1,
+        "source": info.name,
+        "fps": info.fps,
+        "stats": result.stats.to_dict(),
+        "live_reps": [r.to_dict() for r in result.reps],
+        "cues": [c.to_dict() for c in result.cues],
+    }
 
 
-def save_results(result: LiveResult, an: LiveAnalyzer, info: SourceInfo,
-                 record_path: Path | None, keep_record: bool, write_video: bool,
-                 log: Callable[[str], None]) -> dict[str, str]:
+def save_results(
+    result: LiveResult,
+    an: LiveAnalyzer,
+    info: SourceInfo,
+    record_path: Path | None,
+    keep_record: bool,
+    write_video: bool,
+    log: Callable[[str], None],
+) -> dict[str, str]:
     """Write the set's result files into ``result.out_dir``; returns ``{kind: file name}``.
 
     ``record_path``: the raw frames (deleted afterwards unless ``keep_record``)."""
@@ -153,8 +183,7 @@ def save_results(result: LiveResult, an: LiveAnalyzer, info: SourceInfo,
             extra["annotated_video"] = f"{stem}.annotated.mp4"
         except FormcheckError as exc:
             log(f"warning: no annotated video ({exc})")
-    atomic_write_text(out / f"{stem}.cues.json", json.dumps(cues_document(result, info),
-                                                            indent=2))
+    atomic_write_text(out / f"{stem}.cues.json", json.dumps(cues_document(result, info), indent=2))
     extra["cues"] = f"{stem}.cues.json"
     if recorded and keep_record:
         extra["raw_video"] = os.path.relpath(record_path, out)

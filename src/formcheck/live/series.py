@@ -36,7 +36,7 @@ class Series:
         self.n += 1
 
     def __getitem__(self, k: str) -> np.ndarray:
-        return self.data[k][:self.n]
+        return self.data[k][: self.n]
 
 
 #: One grid frame as the live engine keeps it: (image (33, 3), world (33, 3), visibility (33,),
@@ -50,12 +50,19 @@ def interp_raw(a: RawFrame, b: RawFrame, w: float) -> RawFrame:
     if a is None or b is None:
         return None
     mask = pack_mask(a[4] if w < 0.5 else b[4])
-    return tuple((1 - w) * np.asarray(x) + w * np.asarray(y) for x, y in
-                 zip(a[:4], b[:4], strict=True)) + (mask,)
+    return tuple(
+        (1 - w) * np.asarray(x) + w * np.asarray(y) for x, y in zip(a[:4], b[:4], strict=True)
+    ) + (mask,)
 
 
-def raw_track(raw: list[RawFrame], fps: float, width: int, height: int, mask_scale: float,
-              meta: dict | None = None) -> PoseTrack:
+def raw_track(
+    raw: list[RawFrame],
+    fps: float,
+    width: int,
+    height: int,
+    mask_scale: float,
+    meta: dict | None = None,
+) -> PoseTrack:
     """Every grid frame as a :class:`PoseTrack` (NaN landmarks where nobody was found)."""
     n = len(raw)
     img = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
@@ -70,23 +77,45 @@ def raw_track(raw: list[RawFrame], fps: float, width: int, height: int, mask_sca
         img[i], world[i], vis[i], pres[i] = r[0], r[1], r[2], r[3]
         if masks is not None and r[4] is not None and r[4][1] == shape:
             masks[i] = unpack_mask(r[4])
-    return PoseTrack(image=img, world=world, visibility=vis, presence=pres,
-                     t_s=np.arange(n) / fps, width=width, height=height, fps=fps, masks=masks,
-                     mask_scale=mask_scale, meta=dict(meta or {}))
+    return PoseTrack(
+        image=img,
+        world=world,
+        visibility=vis,
+        presence=pres,
+        t_s=np.arange(n) / fps,
+        width=width,
+        height=height,
+        fps=fps,
+        masks=masks,
+        mask_scale=mask_scale,
+        meta=dict(meta or {}),
+    )
 
 
-def raw_subtrack(raw: list[RawFrame], idx: list[int], fps: float, width: int, height: int,
-                 mask_scale: float, with_masks: bool = True) -> PoseTrack:
+def raw_subtrack(
+    raw: list[RawFrame],
+    idx: list[int],
+    fps: float,
+    width: int,
+    height: int,
+    mask_scale: float,
+    with_masks: bool = True,
+) -> PoseTrack:
     """Grid frames ``idx`` (all with a person) as a :class:`PoseTrack`; masks only when every
     one has a mask of the same shape."""
     rows = [raw[k] for k in idx]
     masks = None
-    if with_masks and all(r[4] is not None for r in rows) and \
-            len({r[4][1] for r in rows}) == 1:
+    if with_masks and all(r[4] is not None for r in rows) and len({r[4][1] for r in rows}) == 1:
         masks = np.stack([unpack_mask(r[4]) for r in rows])
-    return PoseTrack(image=np.stack([r[0] for r in rows]),
-                     world=np.stack([r[1] for r in rows]),
-                     visibility=np.stack([r[2] for r in rows]),
-                     presence=np.stack([r[3] for r in rows]),
-                     t_s=np.asarray(idx, float) / fps, width=width, height=height, fps=fps,
-                     masks=masks, mask_scale=mask_scale)
+    return PoseTrack(
+        image=np.stack([r[0] for r in rows]),
+        world=np.stack([r[1] for r in rows]),
+        visibility=np.stack([r[2] for r in rows]),
+        presence=np.stack([r[3] for r in rows]),
+        t_s=np.asarray(idx, float) / fps,
+        width=width,
+        height=height,
+        fps=fps,
+        masks=masks,
+        mask_scale=mask_scale,
+    )

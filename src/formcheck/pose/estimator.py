@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from formcheck.core.track import N_LANDMARKS, PoseTrack
 from formcheck.errors import InputError, ModelError
 from formcheck.pose.models import model_info, resolve_model
-from formcheck.core.track import N_LANDMARKS, PoseTrack
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video
 
 #: Longest side of the stored silhouette masks, in pixels.
@@ -36,7 +36,8 @@ class PoseOptions:
 
 @dataclass
 class FramePose:
-    """One frame's chosen person: image ``(33,3)`` px, world ``(33,3)`` m, vis/presence ``(33,)``."""
+    """One frame's chosen person: image ``(33,3)`` px, world ``(33,3)`` m, visibility and
+    presence ``(33,)``."""
 
     image: np.ndarray
     world: np.ndarray
@@ -45,8 +46,9 @@ class FramePose:
     mask: np.ndarray | None = None  # (h, w) bool at mask scale
 
 
-def _choose(candidates: list[np.ndarray], width: int, height: int,
-            previous: np.ndarray | None) -> int:
+def _choose(
+    candidates: list[np.ndarray], width: int, height: int, previous: np.ndarray | None
+) -> int:
     """Index of the person to follow among ``candidates`` (each ``(33, 2)`` pixels)."""
     if len(candidates) == 1:
         return 0
@@ -65,8 +67,9 @@ class PoseEstimator:
     Use as a context manager. ``process`` returns the chosen person's :class:`FramePose` or None.
     """
 
-    def __init__(self, model: str | os.PathLike | None = "full",
-                 options: PoseOptions | None = None) -> None:
+    def __init__(
+        self, model: str | os.PathLike | None = "full", options: PoseOptions | None = None
+    ) -> None:
         self.model_path = resolve_model(model)
         self.options = options or PoseOptions()
         self._landmarker = self._create()
@@ -83,11 +86,13 @@ class PoseEstimator:
         o = self.options
         opts = PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=VisionTaskRunningMode.VIDEO, num_poses=o.num_poses,
+            running_mode=VisionTaskRunningMode.VIDEO,
+            num_poses=o.num_poses,
             min_pose_detection_confidence=o.min_detection_confidence,
             min_pose_presence_confidence=o.min_presence_confidence,
             min_tracking_confidence=o.min_tracking_confidence,
-            output_segmentation_masks=o.masks)
+            output_segmentation_masks=o.masks,
+        )
         try:
             return PoseLandmarker.create_from_options(opts)
         except Exception as exc:
@@ -107,7 +112,7 @@ class PoseEstimator:
             self._landmarker.close()
             self._landmarker = None
 
-    def __enter__(self) -> "PoseEstimator":
+    def __enter__(self) -> PoseEstimator:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -127,24 +132,30 @@ class PoseEstimator:
         result = self._landmarker.detect_for_video(image, ts)
         if not result.pose_landmarks:
             return None
-        cands = [np.array([[lm.x * w, lm.y * h] for lm in pose], np.float32)
-                 for pose in result.pose_landmarks]
+        cands = [
+            np.array([[lm.x * w, lm.y * h] for lm in pose], np.float32)
+            for pose in result.pose_landmarks
+        ]
         k = _choose(cands, w, h, self._previous_centre)
         pose = result.pose_landmarks[k]
         img = np.array([[lm.x * w, lm.y * h, lm.z * w] for lm in pose], np.float32)
         vis = np.array([lm.visibility or 0.0 for lm in pose], np.float32)
         pres = np.array([lm.presence or 0.0 for lm in pose], np.float32)
-        world = (np.array([[lm.x, lm.y, lm.z] for lm in result.pose_world_landmarks[k]],
-                          np.float32) if result.pose_world_landmarks else
-                 np.full((N_LANDMARKS, 3), np.nan, np.float32))
+        world = (
+            np.array([[lm.x, lm.y, lm.z] for lm in result.pose_world_landmarks[k]], np.float32)
+            if result.pose_world_landmarks
+            else np.full((N_LANDMARKS, 3), np.nan, np.float32)
+        )
         self._previous_centre = np.nanmean(img[:, :2], axis=0)
         mask = None
         if result.segmentation_masks:
             m = result.segmentation_masks[k].numpy_view()
             scale = mask_scale_for(w, h)
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            mask = cv2.resize(np.asarray(m, np.float32).squeeze(), size,
-                              interpolation=cv2.INTER_AREA) > 0.5
+            mask = (
+                cv2.resize(np.asarray(m, np.float32).squeeze(), size, interpolation=cv2.INTER_AREA)
+                > 0.5
+            )
         return FramePose(img, world, vis, pres, mask)
 
 
@@ -153,9 +164,13 @@ def mask_scale_for(width: int, height: int) -> float:
     return min(1.0, MASK_MAX_SIDE / max(width, height))
 
 
-def extract_track(video: str | os.PathLike, model: str | os.PathLike | None = "full",
-                  options: PoseOptions | None = None, info: VideoInfo | None = None,
-                  progress: Callable[[int], None] | None = None) -> PoseTrack:
+def extract_track(
+    video: str | os.PathLike,
+    model: str | os.PathLike | None = "full",
+    options: PoseOptions | None = None,
+    info: VideoInfo | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PoseTrack:
     """Run the pose model over every frame of ``video`` and return its :class:`PoseTrack`.
 
     ``progress(n)`` is called with the number of frames just processed.
@@ -166,8 +181,9 @@ def extract_track(video: str | os.PathLike, model: str | os.PathLike | None = "f
         return track_from_frames(est, iter_frames(video, info), info, progress)
 
 
-def track_from_frames(est: PoseEstimator, frames, info: VideoInfo,
-                      progress: Callable[[int], None] | None = None) -> PoseTrack:
+def track_from_frames(
+    est: PoseEstimator, frames, info: VideoInfo, progress: Callable[[int], None] | None = None
+) -> PoseTrack:
     """Build a :class:`PoseTrack` from ``(index, t_s, frame)`` items (see :func:`iter_frames`)."""
     cap = max(info.frame_count, 1)
     img = np.full((cap, N_LANDMARKS, 3), np.nan, np.float32)
@@ -198,12 +214,25 @@ def track_from_frames(est: PoseEstimator, frames, info: VideoInfo,
     if n == 0:
         raise InputError(f"{info.path} has no decodable video frames")
     declared = info.frame_count
-    meta = dict(source=str(info.path), model=str(est.model_path),
-                model_sha256=model_info(est.model_path).get("sha256"),
-                rotation_deg=info.rotation_deg, frames_declared=declared, frames_decoded=n,
-                fps_assumed=info.fps_assumed)
-    return PoseTrack(image=img[:n], world=world[:n], visibility=vis[:n], presence=pres[:n],
-                     t_s=np.arange(n) / info.fps, width=info.width, height=info.height,
-                     fps=info.fps, masks=None if masks is None else masks[:n], mask_scale=scale,
-                     meta=meta)
-
+    meta = dict(
+        source=str(info.path),
+        model=str(est.model_path),
+        model_sha256=model_info(est.model_path).get("sha256"),
+        rotation_deg=info.rotation_deg,
+        frames_declared=declared,
+        frames_decoded=n,
+        fps_assumed=info.fps_assumed,
+    )
+    return PoseTrack(
+        image=img[:n],
+        world=world[:n],
+        visibility=vis[:n],
+        presence=pres[:n],
+        t_s=np.arange(n) / info.fps,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        masks=None if masks is None else masks[:n],
+        mask_scale=scale,
+        meta=meta,
+    )

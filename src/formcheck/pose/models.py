@@ -59,14 +59,18 @@ class RemoteModel:
 # these exact URLs (see models/README.md, "Fetched models").
 REMOTE_MODELS: dict[str, RemoteModel] = {
     "lite": RemoteModel(
-        "lite", "pose_landmarker_lite.task",
+        "lite",
+        "pose_landmarker_lite.task",
         "pose_landmarker_lite/float16/1/pose_landmarker_lite.task",
-        "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a", 5_777_746,
+        "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a",
+        5_777_746,
     ),
     "heavy": RemoteModel(
-        "heavy", "pose_landmarker_heavy.task",
+        "heavy",
+        "pose_landmarker_heavy.task",
         "pose_landmarker_heavy/float16/1/pose_landmarker_heavy.task",
-        "64437af838a65d18e5ba7a0d39b465540069bc8aae8308de3e318aad31fcbc7b", 30_664_242,
+        "64437af838a65d18e5ba7a0d39b465540069bc8aae8308de3e318aad31fcbc7b",
+        30_664_242,
     ),
 }
 
@@ -163,7 +167,8 @@ def check_model_file(path: Path) -> Path:
         require_file(path, "pose model", "a pose model .task file", ModelError)
         if not zipfile.is_zipfile(path):
             raise ModelError(
-                f"pose model is not a MediaPipe .task bundle (not a zip archive): {path}")
+                f"pose model is not a MediaPipe .task bundle (not a zip archive): {path}"
+            )
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
             missing = [m for m in BUNDLE_MEMBERS if m not in names]
@@ -229,8 +234,10 @@ def _fetched_model(model: RemoteModel, cache_dir: Path | None, allow_download: b
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     target = cache / model.filename
     url = model_url(model.name)
-    manual = (f"download {url} yourself and place it at {target} "
-              "(it must match the pinned sha256), or pass a path to a .task file")
+    manual = (
+        f"download {url} yourself and place it at {target} "
+        "(it must match the pinned sha256), or pass a path to a .task file"
+    )
     if target.is_file():
         digest = _cached_sha256(target.resolve())
         if digest == model.sha256:
@@ -243,7 +250,8 @@ def _fetched_model(model: RemoteModel, cache_dir: Path | None, allow_download: b
         log.warning("cached %s does not match its pinned sha256; downloading again", target)
     elif not allow_download:
         raise ModelError(
-            f"pose model '{model.name}' is not in the cache and downloads are off; {manual}")
+            f"pose model '{model.name}' is not in the cache and downloads are off; {manual}"
+        )
     _download(url, target, model, manual)
     return check_model_file(target)
 
@@ -253,7 +261,8 @@ def _download(url: str, target: Path, model: RemoteModel, manual: str) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
     except OSError as exc:
         raise ModelError(f"cannot write to model cache {target.parent}: {_one_line(exc)}") from None
     tmp = Path(tmp_name)
@@ -282,7 +291,8 @@ def _download(url: str, target: Path, model: RemoteModel, manual: str) -> None:
         raise
     except (OSError, http.client.HTTPException, ValueError) as exc:
         raise ModelError(
-            f"cannot download pose model '{model.name}' ({_one_line(exc)}); {manual}") from None
+            f"cannot download pose model '{model.name}' ({_one_line(exc)}); {manual}"
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
 

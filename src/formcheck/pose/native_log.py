@@ -30,8 +30,7 @@ def quiet_native_stderr():
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8",
-                               errors="replace")
+        sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace")
         yield
     finally:
         try:

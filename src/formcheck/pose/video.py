@@ -74,8 +74,9 @@ def _open(p: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(p), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        reason = _sniff_not_video(p) or "cannot be opened as a video (corrupt, truncated or " \
-                                        "not a video)"
+        reason = (
+            _sniff_not_video(p) or "cannot be opened as a video (corrupt, truncated or not a video)"
+        )
         raise InputError(f"{p} {reason}")
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
@@ -95,8 +96,9 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     try:
         ok, frame = cap.read()
         if not ok or frame is None:
-            raise InputError(f"{p} has no decodable video frames (audio-only, truncated or "
-                             "corrupt)")
+            raise InputError(
+                f"{p} has no decodable video frames (audio-only, truncated or corrupt)"
+            )
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)
@@ -106,12 +108,20 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     if assumed:
         fps = 30.0
     h, w = frame.shape[:2]
-    return VideoInfo(path=str(p), width=int(w), height=int(h), fps=fps,
-                     frame_count=max(count, 1), rotation_deg=rotation % 360, fps_assumed=assumed)
+    return VideoInfo(
+        path=str(p),
+        width=int(w),
+        height=int(h),
+        fps=fps,
+        frame_count=max(count, 1),
+        rotation_deg=rotation % 360,
+        fps_assumed=assumed,
+    )
 
 
-def iter_frames(path: str | os.PathLike, info: VideoInfo | None = None,
-                prefetch: int = 8) -> Iterator[tuple[int, float, np.ndarray]]:
+def iter_frames(
+    path: str | os.PathLike, info: VideoInfo | None = None, prefetch: int = 8
+) -> Iterator[tuple[int, float, np.ndarray]]:
     """Yield ``(index, t_s, frame_bgr)`` for every decodable frame, rotation applied.
 
     Decoding runs on a background thread (OpenCV releases the GIL), ``prefetch`` frames ahead,

@@ -30,9 +30,15 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 CACHE_DIR_NAME = ".formcheck-cache"  # beside the store: WebM copies of read-only result folders
 
 
-def create_app(store: Store, *, token: str | None = None, reviewer: str = "",
-               allowed_hosts: list[str] | None = None, prepare_videos: bool = False,
-               import_dir: str | os.PathLike | None = None) -> Guard:
+def create_app(
+    store: Store,
+    *,
+    token: str | None = None,
+    reviewer: str = "",
+    allowed_hosts: list[str] | None = None,
+    prepare_videos: bool = False,
+    import_dir: str | os.PathLike | None = None,
+) -> Guard:
     """The review app over ``store``, wrapped in its :class:`Guard`.
 
     ``token``: required on every request when set; ``allowed_hosts``: accepted ``Host`` names
@@ -40,8 +46,9 @@ def create_app(store: Store, *, token: str | None = None, reviewer: str = "",
     background now; ``import_dir``: result folder rescanned for new results when the sets list
     is opened."""
     cache_dir = store.path.parent / CACHE_DIR_NAME
-    handlers = ReviewRoutes(store, templates(), reviewer=reviewer, cache_dir=cache_dir,
-                            import_dir=import_dir)
+    handlers = ReviewRoutes(
+        store, templates(), reviewer=reviewer, cache_dir=cache_dir, import_dir=import_dir
+    )
     app = Starlette(routes=handlers.routes(), exception_handlers={HTTPException: _error_page})
     app.state.store = store
     if prepare_videos:
@@ -51,13 +58,18 @@ def create_app(store: Store, *, token: str | None = None, reviewer: str = "",
 
 def templates() -> Jinja2Templates:
     """The app's templates: autoescaped, strict about undefined names."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
-                             autoescape=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["rule_title"] = rule_title
     env.globals["verdicts"] = VERDICTS
     return Jinja2Templates(env=env)
 
 
 async def _error_page(request, exc: HTTPException) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><title>{exc.status_code}</title><p>"
-                        f"{html.escape(str(exc.detail))}</p>", exc.status_code)
+    return HTMLResponse(
+        f"<!doctype html><title>{exc.status_code}</title><p>{html.escape(str(exc.detail))}</p>",
+        exc.status_code,
+    )

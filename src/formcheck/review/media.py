@@ -25,9 +25,13 @@ from formcheck.sinks.report import (
 )
 
 #: The result files of a set that may be served, by kind -> file name pattern.
-MEDIA_FILES = {"annotated": "{stem}.annotated.mp4", "json": "{stem}.json",
-               "reps_csv": "{stem}.reps.csv", "frames_csv": "{stem}.frames.csv",
-               "webm": "{stem}.review.webm"}
+MEDIA_FILES = {
+    "annotated": "{stem}.annotated.mp4",
+    "json": "{stem}.json",
+    "reps_csv": "{stem}.reps.csv",
+    "frames_csv": "{stem}.frames.csv",
+    "webm": "{stem}.review.webm",
+}
 WEBM_MAX_WIDTH = 960  # px; wider videos are scaled down for the browser
 THUMB_WIDTH = 320  # px
 JPEG_QUALITY = 80
@@ -74,6 +78,7 @@ def ensure_webm(s: dict, cache_dir: Path) -> Path | None:
 def transcode_webm(src: Path, out: Path, max_width: int = WEBM_MAX_WIDTH) -> Path:
     """Write ``src`` as VP8 WebM to ``out`` (atomically), at most ``max_width`` px wide."""
     import cv2
+
     cap = cv2.VideoCapture(str(src))
     if not cap.isOpened():
         raise InputError(f"cannot open {src.name}")
@@ -91,6 +96,7 @@ def transcode_webm(src: Path, out: Path, max_width: int = WEBM_MAX_WIDTH) -> Pat
 def _scaled_frames(cap, max_width: int) -> Iterator:
     """The frames of ``cap``, scaled down to ``max_width`` (even height) when wider."""
     import cv2
+
     while True:
         ok, frame = cap.read()
         if not ok:
@@ -105,12 +111,17 @@ def _scaled_frames(cap, max_width: int) -> Iterator:
 def _write_webm(frames: Iterator, path: Path, fps: float) -> int:
     """Write ``frames`` to ``path`` as VP8; how many were written."""
     import cv2
+
     writer, n = None, 0
     try:
         for frame in frames:
             if writer is None:
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), fps,
-                                         (frame.shape[1], frame.shape[0]))
+                writer = cv2.VideoWriter(
+                    str(path),
+                    cv2.VideoWriter_fourcc(*"VP80"),
+                    fps,
+                    (frame.shape[1], frame.shape[0]),
+                )
                 if not writer.isOpened():
                     raise InputError("this OpenCV build cannot write VP8 WebM")
             writer.write(frame)
@@ -135,8 +146,9 @@ def prepare_all(store: Store, cache_dir: Path) -> None:
 
 def start_preparing(store: Store, cache_dir: Path) -> threading.Thread:
     """:func:`prepare_all` in a daemon thread."""
-    th = threading.Thread(target=prepare_all, args=(store, cache_dir), daemon=True,
-                          name="formcheck-webm")
+    th = threading.Thread(
+        target=prepare_all, args=(store, cache_dir), daemon=True, name="formcheck-webm"
+    )
     th.start()
     return th
 
@@ -165,6 +177,7 @@ def rep_thumbnail_jpeg(session, base_dir: str | os.PathLike, rep) -> bytes | Non
     if frame is None:
         return None
     import cv2
+
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     return buf.tobytes()
 

@@ -23,17 +23,23 @@ _LIST_SETS = (
     "AS n_findings, "
     "(SELECT COUNT(DISTINCT r.finding_id) FROM reviews r JOIN findings f ON "
     "f.id = r.finding_id WHERE f.set_id = s.id AND f.present = 1) AS n_reviewed "
-    "FROM sets s")
+    "FROM sets s"
+)
 _FINDINGS = (
     "SELECT f.*, r.verdict, r.note, r.reviewer, r.created_utc AS reviewed_utc, "
     "r.id AS review_id FROM findings f LEFT JOIN reviews r ON r.id = "
-    "(SELECT MAX(id) FROM reviews WHERE finding_id = f.id) WHERE f.set_id=?")
+    "(SELECT MAX(id) FROM reviews WHERE finding_id = f.id) WHERE f.set_id=?"
+)
 
 
-def set_filters(athlete: str | None = None, date: str | None = None,
-                date_from: str | None = None, date_to: str | None = None,
-                exercise: str | None = None, fault: str | None = None
-                ) -> tuple[list[str], list[str]]:
+def set_filters(
+    athlete: str | None = None,
+    date: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    exercise: str | None = None,
+    fault: str | None = None,
+) -> tuple[list[str], list[str]]:
     """SQL conditions on ``sets s`` and their arguments for the given (non-empty) filters."""
     conds = [
         ("s.athlete = ?", athlete),
@@ -41,8 +47,11 @@ def set_filters(athlete: str | None = None, date: str | None = None,
         ("s.set_date >= ?", date_from),
         ("s.set_date <= ?", date_to),
         ("s.exercise = ?", exercise),
-        ("EXISTS (SELECT 1 FROM findings f WHERE f.set_id = s.id AND "
-         "f.rule = ? AND f.present = 1)", fault),
+        (
+            "EXISTS (SELECT 1 FROM findings f WHERE f.set_id = s.id AND "
+            "f.rule = ? AND f.present = 1)",
+            fault,
+        ),
     ]
     used = [(sql, arg) for sql, arg in conds if arg]
     return [sql for sql, _ in used], [arg for _, arg in used]
@@ -65,9 +74,15 @@ class StoreQueries:
         with self.connect() as con:
             return con.execute("PRAGMA user_version").fetchone()[0]
 
-    def list_sets(self, athlete: str | None = None, date: str | None = None,
-                  date_from: str | None = None, date_to: str | None = None,
-                  exercise: str | None = None, fault: str | None = None) -> list[dict]:
+    def list_sets(
+        self,
+        athlete: str | None = None,
+        date: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        exercise: str | None = None,
+        fault: str | None = None,
+    ) -> list[dict]:
         """Sets, newest first, filtered by athlete, date (prefix, e.g. 2026-11), exercise, fault."""
         where, args = set_filters(athlete, date, date_from, date_to, exercise, fault)
         sql = _LIST_SETS
@@ -79,14 +94,22 @@ class StoreQueries:
     def facets(self) -> dict[str, list[str]]:
         """Distinct athletes, dates, exercises and fault rules (for filter menus)."""
         return {
-            "athletes": [r[0] for r in self._rows(
-                "SELECT DISTINCT athlete FROM sets ORDER BY athlete")],
-            "dates": [r[0] for r in self._rows(
-                "SELECT DISTINCT set_date FROM sets ORDER BY set_date DESC")],
-            "exercises": [r[0] for r in self._rows(
-                "SELECT DISTINCT exercise FROM sets ORDER BY exercise")],
-            "faults": [r[0] for r in self._rows(
-                "SELECT DISTINCT rule FROM findings WHERE present=1 ORDER BY rule")],
+            "athletes": [
+                r[0] for r in self._rows("SELECT DISTINCT athlete FROM sets ORDER BY athlete")
+            ],
+            "dates": [
+                r[0]
+                for r in self._rows("SELECT DISTINCT set_date FROM sets ORDER BY set_date DESC")
+            ],
+            "exercises": [
+                r[0] for r in self._rows("SELECT DISTINCT exercise FROM sets ORDER BY exercise")
+            ],
+            "faults": [
+                r[0]
+                for r in self._rows(
+                    "SELECT DISTINCT rule FROM findings WHERE present=1 ORDER BY rule"
+                )
+            ],
         }
 
     def get_set(self, set_id: int) -> dict | None:
@@ -107,8 +130,9 @@ class StoreQueries:
         return Session.from_dict(json.loads(s["session_json"]))
 
     def reps(self, set_id: int) -> list[dict]:
-        return [dict(r) for r in self._rows(
-            "SELECT * FROM reps WHERE set_id=? ORDER BY idx", (set_id,))]
+        return [
+            dict(r) for r in self._rows("SELECT * FROM reps WHERE set_id=? ORDER BY idx", (set_id,))
+        ]
 
     def findings(self, set_id: int, include_gone: bool = False) -> list[dict]:
         """Findings of a set with their current (latest) review, if any."""
@@ -124,16 +148,27 @@ class StoreQueries:
 
     def review_history(self, set_id: int) -> list[dict]:
         """Every review row of a set, oldest first, with its finding's rep and rule."""
-        return [dict(r) for r in self._rows(
-            "SELECT r.*, f.rep_idx, f.rule FROM reviews r JOIN findings f ON f.id = "
-            "r.finding_id WHERE f.set_id=? ORDER BY r.id", (set_id,))]
+        return [
+            dict(r)
+            for r in self._rows(
+                "SELECT r.*, f.rep_idx, f.rule FROM reviews r JOIN findings f ON f.id = "
+                "r.finding_id WHERE f.set_id=? ORDER BY r.id",
+                (set_id,),
+            )
+        ]
 
     def reviews_for_report(self, set_id: int) -> dict[tuple[int, str], dict]:
         """``{(rep index (0: set-level), rule): latest review}`` for :func:`report.write_report`."""
-        return {(f["rep_idx"], f["rule"]): {"verdict": f["verdict"], "note": f["note"],
-                                            "reviewer": f["reviewer"],
-                                            "time": f["reviewed_utc"]}
-                for f in self.findings(set_id) if f["verdict"]}
+        return {
+            (f["rep_idx"], f["rule"]): {
+                "verdict": f["verdict"],
+                "note": f["note"],
+                "reviewer": f["reviewer"],
+                "time": f["reviewed_utc"],
+            }
+            for f in self.findings(set_id)
+            if f["verdict"]
+        }
 
 
 def _decoded(rows: list[sqlite3.Row]) -> Iterator[dict]:

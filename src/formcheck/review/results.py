@@ -19,9 +19,28 @@ from formcheck.core.session import Session
 ATHLETE_SIDECARS = ("{stem}.athlete.txt", "athlete.txt")
 UNASSIGNED = "unassigned"
 #: Source-video folder names that do not name an athlete.
-GENERIC_FOLDERS = {"samples", "sample", "videos", "video", "clips", "input", "inputs", "data",
-                   "raw", "uploads", "tmp", "temp", "downloads", "movies", "camera", "dcim",
-                   "runs", "results", "out", "output"}
+GENERIC_FOLDERS = {
+    "samples",
+    "sample",
+    "videos",
+    "video",
+    "clips",
+    "input",
+    "inputs",
+    "data",
+    "raw",
+    "uploads",
+    "tmp",
+    "temp",
+    "downloads",
+    "movies",
+    "camera",
+    "dcim",
+    "runs",
+    "results",
+    "out",
+    "output",
+}
 #: JSON files formcheck writes that are not analysis results.
 NOT_RESULTS = (".label.json", ".review.json", ".schema.json", ".done.json")
 
@@ -91,8 +110,12 @@ class SetRecord:
     json_size: int | None
 
 
-def set_record(session: Session, json_path: str | os.PathLike, root: str | os.PathLike | None,
-               stamp: FileStamp | None) -> SetRecord:
+def set_record(
+    session: Session,
+    json_path: str | os.PathLike,
+    root: str | os.PathLike | None,
+    stamp: FileStamp | None,
+) -> SetRecord:
     """The ``sets`` row for ``session`` read from ``json_path`` (athlete folders under
     ``root``)."""
     jp = Path(json_path).resolve()
@@ -101,20 +124,32 @@ def set_record(session: Session, json_path: str | os.PathLike, root: str | os.Pa
     athlete, source = derive_athlete(jp, root, video)
     stamp = stamp or FileStamp(None, None)
     return SetRecord(
-        key=str(jp), json_path=str(jp), base_dir=str(jp.parent), stem=stem,
+        key=str(jp),
+        json_path=str(jp),
+        base_dir=str(jp.parent),
+        stem=stem,
         video_name=str(session.video.name or Path(str(session.video.path or stem)).name),
-        video_path=str(video or ""), athlete=athlete, athlete_source=source,
-        set_date=set_date(session, video, jp), exercise=session.exercise,
-        rep_count=session.rep_count, attempt_count=len(session.attempts),
+        video_path=str(video or ""),
+        athlete=athlete,
+        athlete_source=source,
+        set_date=set_date(session, video, jp),
+        exercise=session.exercise,
+        rep_count=session.rep_count,
+        attempt_count=len(session.attempts),
         fault_counts=json.dumps(session.fault_counts()),
         camera_view=str(session.camera.view or ""),
-        camera_warning=session.camera.warning, created_utc=session.created_utc or "",
-        imported_utc=utc_now(), session_json=session.to_json(indent=None),
-        json_mtime_ns=stamp.mtime_ns, json_size=stamp.size)
+        camera_warning=session.camera.warning,
+        created_utc=session.created_utc or "",
+        imported_utc=utc_now(),
+        session_json=session.to_json(indent=None),
+        json_mtime_ns=stamp.mtime_ns,
+        json_size=stamp.size,
+    )
 
 
-def derive_athlete(json_path: Path, root: str | os.PathLike | None,
-                   video: str | os.PathLike | None = None) -> tuple[str, str]:
+def derive_athlete(
+    json_path: Path, root: str | os.PathLike | None, video: str | os.PathLike | None = None
+) -> tuple[str, str]:
     """The athlete of a set and where the name came from.
 
     A sidecar (``<stem>.athlete.txt`` or ``athlete.txt`` beside the result) wins; otherwise the

@@ -30,8 +30,7 @@ from formcheck.sinks.report import render_report
 STATIC_DIR = Path(__file__).parent / "static"
 RESCAN_S = 5.0  # at most this often, the sets list looks for new result files
 #: The standalone HTML report's own policy: its inline styles are its own.
-REPORT_CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-              "frame-ancestors 'none'")
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
 FILTERS = ("athlete", "date", "exercise", "fault")
 
 
@@ -39,8 +38,15 @@ class ReviewRoutes:
     """The handlers over one store; ``import_dir``: result folder rescanned for new results
     when the sets list is opened (at most every :data:`RESCAN_S` s)."""
 
-    def __init__(self, store: Store, templates: Jinja2Templates, *, reviewer: str = "",
-                 cache_dir: Path, import_dir: str | os.PathLike | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        templates: Jinja2Templates,
+        *,
+        reviewer: str = "",
+        cache_dir: Path,
+        import_dir: str | os.PathLike | None = None,
+    ) -> None:
         self.store = store
         self.templates = templates
         self.reviewer = reviewer
@@ -92,15 +98,30 @@ class ReviewRoutes:
         sets = self.store.list_sets(**filters)
         for s in sets:
             s["faults_list"] = _faults_in_rule_order(s["fault_counts"])
-        return self.templates.TemplateResponse(request, "index.html", {
-            "sets": sets, "facets": self.store.facets(), "filters": filters,
-            "csrf": request.state.csrf, "reviewer": self.reviewer})
+        return self.templates.TemplateResponse(
+            request,
+            "index.html",
+            {
+                "sets": sets,
+                "facets": self.store.facets(),
+                "filters": filters,
+                "csrf": request.state.csrf,
+                "reviewer": self.reviewer,
+            },
+        )
 
     def set_page(self, request: Request):
         view = self._view(request)
-        return self.templates.TemplateResponse(request, "set.html", {
-            **view.context(), "data": views.page_data(view, self.reviewer),
-            "csrf": request.state.csrf, "reviewer": self.reviewer})
+        return self.templates.TemplateResponse(
+            request,
+            "set.html",
+            {
+                **view.context(),
+                "data": views.page_data(view, self.reviewer),
+                "csrf": request.state.csrf,
+                "reviewer": self.reviewer,
+            },
+        )
 
     def favicon(self, request: Request):
         return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
@@ -114,8 +135,9 @@ class ReviewRoutes:
             raise HTTPException(500, str(exc)) from None
         if p is None:
             raise HTTPException(404, "this set has no video")
-        return FileResponse(p, media_type="video/webm",
-                            headers={"cache-control": "private, max-age=60"})
+        return FileResponse(
+            p, media_type="video/webm", headers={"cache-control": "private, max-age=60"}
+        )
 
     def media(self, request: Request):
         """Only the set's own result files, by their exact names: no paths at all."""
@@ -142,8 +164,9 @@ class ReviewRoutes:
         jpeg = media.rep_thumbnail_jpeg(view.session, view.set["base_dir"], rep)
         if jpeg is None:
             raise HTTPException(404, "no video frame")
-        return Response(jpeg, media_type="image/jpeg",
-                        headers={"cache-control": "private, max-age=3600"})
+        return Response(
+            jpeg, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"}
+        )
 
     # -- API -------------------------------------------------------------------------------
     async def save_review(self, request: Request):
@@ -155,8 +178,9 @@ class ReviewRoutes:
         if not isinstance(note, str) or not isinstance(who, str):
             return JSONResponse({"error": "note and reviewer must be text"}, 400)
         try:
-            row = await run_in_threadpool(self.store.add_review,
-                                          request.path_params["finding_id"], verdict, note, who)
+            row = await run_in_threadpool(
+                self.store.add_review, request.path_params["finding_id"], verdict, note, who
+            )
         except KeyError:
             return JSONResponse({"error": "no such finding"}, 404)
         return JSONResponse(row)
@@ -179,24 +203,39 @@ class ReviewRoutes:
     # -- exports ---------------------------------------------------------------------------
     def export_csv(self, request: Request):
         view = self._view(request)
-        return Response(views.export_csv(view), media_type="text/csv; charset=utf-8", headers={
-            "content-disposition": views.attachment(f"{view.set['stem']}.review.csv")})
+        return Response(
+            views.export_csv(view),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": views.attachment(f"{view.set['stem']}.review.csv")},
+        )
 
     def export_json(self, request: Request):
         view = self._view(request)
         doc = views.export_json(view, self.store.review_history(view.set["id"]))
-        return Response(json.dumps(doc, indent=2), media_type="application/json", headers={
-            "content-disposition": views.attachment(f"{view.set['stem']}.review.json")})
+        return Response(
+            json.dumps(doc, indent=2),
+            media_type="application/json",
+            headers={"content-disposition": views.attachment(f"{view.set['stem']}.review.json")},
+        )
 
     def export_report(self, request: Request):
         view = self._view(request)
         s = view.set
-        html = render_report(view.session, s["base_dir"], self.store.reviews_for_report(s["id"]),
-                             athlete=s["athlete"], date=s["set_date"])
+        html = render_report(
+            view.session,
+            s["base_dir"],
+            self.store.reviews_for_report(s["id"]),
+            athlete=s["athlete"],
+            date=s["set_date"],
+        )
         disp = "inline" if request.query_params.get("view") else "attachment"
-        return HTMLResponse(html, headers={
-            "content-disposition": views.attachment(f"{s['stem']}.report.html", disp),
-            "content-security-policy": REPORT_CSP})
+        return HTMLResponse(
+            html,
+            headers={
+                "content-disposition": views.attachment(f"{s['stem']}.report.html", disp),
+                "content-security-policy": REPORT_CSP,
+            },
+        )
 
 
 def _faults_in_rule_order(counts: dict[str, int]) -> list[tuple[str, int]]:

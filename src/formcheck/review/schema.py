@@ -86,8 +86,10 @@ def migrate(con: sqlite3.Connection, path: Path, migrations: Sequence[str]) -> N
     try:
         version = con.execute("PRAGMA user_version").fetchone()[0]
         if version > len(migrations):
-            raise InputError(f"{path} was written by a newer formcheck (schema "
-                             f"{version}, this one knows {len(migrations)})")
+            raise InputError(
+                f"{path} was written by a newer formcheck (schema "
+                f"{version}, this one knows {len(migrations)})"
+            )
         for i in range(version, len(migrations)):
             for stmt in statements(migrations[i]):
                 con.execute(stmt)

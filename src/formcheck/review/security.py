@@ -20,21 +20,27 @@ CSRF_COOKIE = "formcheck_csrf"
 CSRF_HEADER = "x-csrf-token"
 TOKEN_ENV = "FORMCHECK_REVIEW_TOKEN"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
-CSP = ("default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; "
-       "style-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-       "form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; script-src 'self'; "
+    "style-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 #: Headers added to every response that does not set them itself.
-SECURITY_HEADERS = ((b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"cross-origin-resource-policy", b"same-origin"))
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _CSRF_FORMAT = re.compile(r"[A-Za-z0-9_\-]{32,64}")
-_DENIED_HTML = ("<!doctype html><title>formcheck review: token needed</title>"
-                "<h1>Access token needed</h1><p>Open the address printed by "
-                "<code>formcheck review</code> (it ends in <code>?token=...</code>), or send "
-                "<code>Authorization: Bearer TOKEN</code>.</p>")
+_DENIED_HTML = (
+    "<!doctype html><title>formcheck review: token needed</title>"
+    "<h1>Access token needed</h1><p>Open the address printed by "
+    "<code>formcheck review</code> (it ends in <code>?token=...</code>), or send "
+    "<code>Authorization: Bearer TOKEN</code>.</p>"
+)
 
 
 def is_loopback(host: str) -> bool:
@@ -51,8 +57,9 @@ def is_loopback(host: str) -> bool:
 class Guard:
     """Pure ASGI middleware: access token, Host check, CSRF, security headers."""
 
-    def __init__(self, app, token: str | None = None,
-                 allowed_hosts: list[str] | None = None) -> None:
+    def __init__(
+        self, app, token: str | None = None, allowed_hosts: list[str] | None = None
+    ) -> None:
         self.app = app
         self.token = token or None
         self.allowed_hosts = [h.lower() for h in allowed_hosts] if allowed_hosts else None
@@ -134,27 +141,34 @@ def _csrf_cookie(req) -> tuple[str, str | None]:
 
 def _with_headers(send, new_csrf: str | None):
     """``send`` adding the security headers (and the new CSRF cookie) to the response start."""
+
     async def send_wrapped(message):
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
             names = {k.lower() for k, _ in headers}
             headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
             if new_csrf:
-                headers.append((b"set-cookie", f"{CSRF_COOKIE}={new_csrf}; Path=/; "
-                                               f"SameSite=Strict; HttpOnly".encode()))
+                headers.append(
+                    (
+                        b"set-cookie",
+                        f"{CSRF_COOKIE}={new_csrf}; Path=/; SameSite=Strict; HttpOnly".encode(),
+                    )
+                )
             message = {**message, "headers": headers}
         await send(message)
+
     return send_wrapped
 
 
 def _denied():
     from starlette.responses import HTMLResponse
+
     return HTMLResponse(_DENIED_HTML, 401, headers={"www-authenticate": "Bearer"})
 
 
 def _hostname(host: str) -> str:
     if host.startswith("["):
-        return host[:host.find("]") + 1] if "]" in host else host
+        return host[: host.find("]") + 1] if "]" in host else host
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 

@@ -37,8 +37,16 @@ from formcheck.review.results import (
 )
 from formcheck.review.schema import MIGRATIONS, migrate
 
-__all__ = ["DB_NAME", "MIGRATIONS", "VERDICTS", "Store", "db_path_for", "open_store",
-           "record_session", "utc_now"]
+__all__ = [
+    "DB_NAME",
+    "MIGRATIONS",
+    "VERDICTS",
+    "Store",
+    "db_path_for",
+    "open_store",
+    "record_session",
+    "utc_now",
+]
 
 DB_NAME = "formcheck.sqlite"
 VERDICTS = ("agree", "overrule", "unsure")
@@ -49,7 +57,7 @@ def db_path_for(dir_or_url: str | os.PathLike) -> Path:
     .sqlite/.sqlite3/.db suffix, -> ``DIR/formcheck.sqlite``."""
     s = os.fspath(dir_or_url)
     if s.startswith("sqlite:///"):  # as SQLAlchemy: sqlite:///rel/path, sqlite:////abs/path
-        rest = s[len("sqlite:///"):]
+        rest = s[len("sqlite:///") :]
         if not rest:
             raise InputError(f"database URL '{s}' names no file")
         return Path(rest)
@@ -95,9 +103,13 @@ class Store(StoreQueries):
             con.execute("COMMIT")
 
     # -- sets ------------------------------------------------------------------------------
-    def record_session(self, session: Session, json_path: str | os.PathLike,
-                       root: str | os.PathLike | None = None,
-                       stamp: FileStamp | None = None) -> int:
+    def record_session(
+        self,
+        session: Session,
+        json_path: str | os.PathLike,
+        root: str | os.PathLike | None = None,
+        stamp: FileStamp | None = None,
+    ) -> int:
         """Insert or update the set stored in ``json_path`` (its reps and findings); its id.
 
         ``root``: the imported folder, whose first level names the athlete (default: the
@@ -107,8 +119,7 @@ class Store(StoreQueries):
         """
         if stamp is None and os.path.isfile(json_path):
             stamp = FileStamp.of(json_path)
-        rec = set_record(session, json_path, root if root is not None else self.path.parent,
-                         stamp)
+        rec = set_record(session, json_path, root if root is not None else self.path.parent, stamp)
         with self.transaction() as con:
             set_id = _upsert_set(con, rec)
             _replace_reps(con, set_id, session)
@@ -119,8 +130,10 @@ class Store(StoreQueries):
         """Import every result json under ``root`` that is new or changed (size or modification
         time) since it was stored; the ids of the sets imported."""
         root = Path(root)
-        known = {r["key"]: FileStamp(r["json_mtime_ns"], r["json_size"]) for r in self._rows(
-            "SELECT key, json_mtime_ns, json_size FROM sets")}
+        known = {
+            r["key"]: FileStamp(r["json_mtime_ns"], r["json_size"])
+            for r in self._rows("SELECT key, json_mtime_ns, json_size FROM sets")
+        }
         ids = []
         for jp in result_candidates(root):
             try:
@@ -142,14 +155,21 @@ class Store(StoreQueries):
         if not athlete:
             raise ValueError("athlete name is empty")
         with self.transaction() as con:
-            cur = con.execute("UPDATE sets SET athlete=?, athlete_source='edited' WHERE id=?",
-                              (athlete, set_id))
+            cur = con.execute(
+                "UPDATE sets SET athlete=?, athlete_source='edited' WHERE id=?", (athlete, set_id)
+            )
             if cur.rowcount == 0:
                 raise KeyError(set_id)
 
     # -- reviews ---------------------------------------------------------------------------
-    def add_review(self, finding_id: int, verdict: str, note: str = "", reviewer: str = "",
-                   when: str | None = None) -> dict:
+    def add_review(
+        self,
+        finding_id: int,
+        verdict: str,
+        note: str = "",
+        reviewer: str = "",
+        when: str | None = None,
+    ) -> dict:
         """Append a review row (the latest row per finding is its verdict); the saved row."""
         if verdict not in VERDICTS:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}")
@@ -158,9 +178,11 @@ class Store(StoreQueries):
         with self.transaction() as con:
             if con.execute("SELECT 1 FROM findings WHERE id=?", (finding_id,)).fetchone() is None:
                 raise KeyError(finding_id)
-            cur = con.execute("INSERT INTO reviews (finding_id, verdict, note, reviewer, "
-                              "created_utc) VALUES (?,?,?,?,?) RETURNING *",
-                              (finding_id, verdict, note, reviewer, when or utc_now()))
+            cur = con.execute(
+                "INSERT INTO reviews (finding_id, verdict, note, reviewer, "
+                "created_utc) VALUES (?,?,?,?,?) RETURNING *",
+                (finding_id, verdict, note, reviewer, when or utc_now()),
+            )
             return dict(cur.fetchone())
 
 
@@ -170,8 +192,10 @@ def _upsert_set(con: sqlite3.Connection, rec: SetRecord) -> int:
     row = dataclasses.asdict(rec)
     old = con.execute("SELECT id, athlete_source FROM sets WHERE key=?", (rec.key,)).fetchone()
     if old is None:
-        cur = con.execute(f"INSERT INTO sets ({', '.join(row)}) VALUES "
-                          f"({', '.join('?' for _ in row)})", tuple(row.values()))
+        cur = con.execute(
+            f"INSERT INTO sets ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+            tuple(row.values()),
+        )
         assert cur.lastrowid is not None
         return cur.lastrowid
     if old["athlete_source"] == "edited":  # a coach's edit wins over derivation
@@ -189,9 +213,23 @@ def _replace_reps(con: sqlite3.Connection, set_id: int, session: Session) -> Non
             "INSERT INTO reps (set_id, idx, start_s, top_start_s, top_end_s, end_s, "
             "start_frame, top_start_frame, top_end_frame, end_frame, peak_angle_deg, "
             "hold_s, lowering_s, faults) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (set_id, r.index, r.start_s, r.top_start_s, r.top_end_s, r.end_s,
-             r.start_frame, r.top_start_frame, r.top_end_frame, r.end_frame,
-             _num(r.peak_angle_deg), _num(r.hold_s), _num(r.lowering_s), ";".join(r.faults)))
+            (
+                set_id,
+                r.index,
+                r.start_s,
+                r.top_start_s,
+                r.top_end_s,
+                r.end_s,
+                r.start_frame,
+                r.top_start_frame,
+                r.top_end_frame,
+                r.end_frame,
+                _num(r.peak_angle_deg),
+                _num(r.hold_s),
+                _num(r.lowering_s),
+                ";".join(r.faults),
+            ),
+        )
 
 
 _UPSERT_FINDING = (
@@ -202,7 +240,8 @@ _UPSERT_FINDING = (
     " value=excluded.value, unit=excluded.unit, threshold=excluded.threshold, "
     "comparison=excluded.comparison, time_s=excluded.time_s, "
     "frame=excluded.frame, cue=excluded.cue, message=excluded.message, present=1 "
-    "RETURNING id")
+    "RETURNING id"
+)
 
 
 def _upsert_findings(con: sqlite3.Connection, set_id: int, session: Session) -> None:
@@ -212,9 +251,23 @@ def _upsert_findings(con: sqlite3.Connection, set_id: int, session: Session) -> 
     pairs += [(0, f) for f in session.set_findings]
     keep = set()
     for rep_idx, f in pairs:
-        cur = con.execute(_UPSERT_FINDING, (
-            set_id, rep_idx, f.rule, f.severity, _num(f.value), f.unit, _num(f.threshold),
-            f.comparison, _num(f.time_s), f.frame, f.cue, f.message))
+        cur = con.execute(
+            _UPSERT_FINDING,
+            (
+                set_id,
+                rep_idx,
+                f.rule,
+                f.severity,
+                _num(f.value),
+                f.unit,
+                _num(f.threshold),
+                f.comparison,
+                _num(f.time_s),
+                f.frame,
+                f.cue,
+                f.message,
+            ),
+        )
         keep.add(cur.fetchone()[0])
     for (fid,) in con.execute("SELECT id FROM findings WHERE set_id=?", (set_id,)).fetchall():
         if fid in keep:
@@ -251,8 +304,9 @@ def open_store(dir_or_url: str | os.PathLike) -> Store:
         return st
 
 
-def record_session(store_dir: str | os.PathLike, session: Session,
-                   json_path: str | os.PathLike) -> int:
+def record_session(
+    store_dir: str | os.PathLike, session: Session, json_path: str | os.PathLike
+) -> int:
     """Record one analysed set in ``store_dir``'s store (athlete folders under ``store_dir``).
 
     An explicit write for library users and tests; no command calls it: ``formcheck review DIR``

@@ -14,20 +14,80 @@ from formcheck.review.media import playable_source
 from formcheck.review.store import Store
 from formcheck.sinks.report import PLOT_AXES, RULE_TITLES, form_score, rep_measures
 
-EXPORT_COLUMNS = ("set", "athlete", "date", "exercise", "video", "rep", "rep_start_s",
-                  "rep_end_s", "rule", "severity", "value", "unit", "threshold", "comparison",
-                  "time_s", "message", "cue", "verdict", "note", "reviewer", "reviewed_utc")
+EXPORT_COLUMNS = (
+    "set",
+    "athlete",
+    "date",
+    "exercise",
+    "video",
+    "rep",
+    "rep_start_s",
+    "rep_end_s",
+    "rule",
+    "severity",
+    "value",
+    "unit",
+    "threshold",
+    "comparison",
+    "time_s",
+    "message",
+    "cue",
+    "verdict",
+    "note",
+    "reviewer",
+    "reviewed_utc",
+)
 #: Finding fields copied into an export row.
-_FINDING_EXPORT = ("rule", "severity", "value", "unit", "threshold", "comparison", "time_s",
-                   "message", "cue", "verdict", "note", "reviewer", "reviewed_utc")
+_FINDING_EXPORT = (
+    "rule",
+    "severity",
+    "value",
+    "unit",
+    "threshold",
+    "comparison",
+    "time_s",
+    "message",
+    "cue",
+    "verdict",
+    "note",
+    "reviewer",
+    "reviewed_utc",
+)
 #: Finding fields in the JSON export.
-_FINDING_JSON = ("id", "rep_idx", "rule", "severity", "value", "unit", "threshold",
-                 "comparison", "time_s", "frame", "message", "cue", "verdict", "note",
-                 "reviewer", "reviewed_utc")
+_FINDING_JSON = (
+    "id",
+    "rep_idx",
+    "rule",
+    "severity",
+    "value",
+    "unit",
+    "threshold",
+    "comparison",
+    "time_s",
+    "frame",
+    "message",
+    "cue",
+    "verdict",
+    "note",
+    "reviewer",
+    "reviewed_utc",
+)
 #: Set fields shown outside the app (API, JSON export).
-PUBLIC_SET_FIELDS = ("id", "stem", "video_name", "athlete", "athlete_source", "set_date",
-                     "exercise", "rep_count", "attempt_count", "fault_counts", "camera_view",
-                     "camera_warning", "created_utc")
+PUBLIC_SET_FIELDS = (
+    "id",
+    "stem",
+    "video_name",
+    "athlete",
+    "athlete_source",
+    "set_date",
+    "exercise",
+    "rep_count",
+    "attempt_count",
+    "fault_counts",
+    "camera_view",
+    "camera_warning",
+    "created_utc",
+)
 _UNIT_FORMATS = {"deg": "{:.1f}°", "s": "{:.1f} s", "reps": "{:.0f} reps"}
 
 
@@ -98,8 +158,7 @@ class SetView:
 
 
 def _verdicts(findings: list[dict]) -> dict[tuple[int, str], dict]:
-    return {(f["rep_idx"], f["rule"]): {"verdict": f["verdict"]} for f in findings
-            if f["verdict"]}
+    return {(f["rep_idx"], f["rule"]): {"verdict": f["verdict"]} for f in findings if f["verdict"]}
 
 
 def set_view(store: Store, set_id: int) -> SetView | None:
@@ -111,11 +170,17 @@ def set_view(store: Store, set_id: int) -> SetView | None:
     findings = store.findings(set_id)
     by_rep = _annotate_findings(findings, session)
     reps = [_rep_view(r, session, by_rep.get(r.index, [])) for r in session.reps]
-    return SetView(set=s, session=session, reps=reps, set_findings=by_rep.get(0, []),
-                   findings=findings, score=form_score(session),
-                   reviewed_score=form_score(session, _verdicts(findings)),
-                   duration=float(session.video.duration_s or 0.0),
-                   has_video=playable_source(s) is not None)
+    return SetView(
+        set=s,
+        session=session,
+        reps=reps,
+        set_findings=by_rep.get(0, []),
+        findings=findings,
+        score=form_score(session),
+        reviewed_score=form_score(session, _verdicts(findings)),
+        duration=float(session.video.duration_s or 0.0),
+        has_video=playable_source(s) is not None,
+    )
 
 
 def _annotate_findings(findings: list[dict], session: Session) -> dict[int, list[dict]]:
@@ -133,23 +198,51 @@ def _annotate_findings(findings: list[dict], session: Session) -> dict[int, list
 
 
 def _rep_view(r, session: Session, findings: list[dict]) -> RepView:
-    return RepView(index=r.index, start_s=r.start_s, end_s=r.end_s, top_start_s=r.top_start_s,
-                   top_end_s=r.top_end_s, peak=r.peak_angle_deg, hold=r.hold_s,
-                   lowering=r.lowering_s, faults=list(r.faults),
-                   measures=rep_measures(r, session), findings=findings,
-                   flagged=bool(r.faults) or bool(findings))
+    return RepView(
+        index=r.index,
+        start_s=r.start_s,
+        end_s=r.end_s,
+        top_start_s=r.top_start_s,
+        top_end_s=r.top_end_s,
+        peak=r.peak_angle_deg,
+        hold=r.hold_s,
+        lowering=r.lowering_s,
+        faults=list(r.faults),
+        measures=rep_measures(r, session),
+        findings=findings,
+        flagged=bool(r.faults) or bool(findings),
+    )
 
 
 def page_data(view: SetView, reviewer: str) -> dict:
     """The JSON the set page's script reads (reps, findings, plot axes, default reviewer)."""
-    return {"id": view.set["id"], "duration": view.duration, "plot_axes": PLOT_AXES,
-            "reps": [{"index": r.index, "start_s": r.start_s, "end_s": r.end_s,
-                      "top_start_s": r.top_start_s, "top_end_s": r.top_end_s,
-                      "flagged": r.flagged} for r in view.reps],
-            "findings": [{"id": f["id"], "rep": f["rep_idx"], "rule": f["rule"],
-                          "time_s": f["time_s"], "verdict": f["verdict"]}
-                         for f in view.findings],
-            "default_reviewer": reviewer}
+    return {
+        "id": view.set["id"],
+        "duration": view.duration,
+        "plot_axes": PLOT_AXES,
+        "reps": [
+            {
+                "index": r.index,
+                "start_s": r.start_s,
+                "end_s": r.end_s,
+                "top_start_s": r.top_start_s,
+                "top_end_s": r.top_end_s,
+                "flagged": r.flagged,
+            }
+            for r in view.reps
+        ],
+        "findings": [
+            {
+                "id": f["id"],
+                "rep": f["rep_idx"],
+                "rule": f["rule"],
+                "time_s": f["time_s"],
+                "verdict": f["verdict"],
+            }
+            for f in view.findings
+        ],
+        "default_reviewer": reviewer,
+    }
 
 
 def public_set(s: dict) -> dict:
@@ -158,20 +251,28 @@ def public_set(s: dict) -> dict:
 
 def api_doc(view: SetView) -> dict:
     """``GET /api/sets/{id}``: the set, its findings with verdicts, the scores."""
-    return {"set": public_set(view.set), "findings": view.findings, "score": view.score,
-            "reviewed_score": view.reviewed_score}
+    return {
+        "set": public_set(view.set),
+        "findings": view.findings,
+        "score": view.score,
+        "reviewed_score": view.reviewed_score,
+    }
 
 
 # -- exports ---------------------------------------------------------------------------------
 def export_rows(view: SetView) -> list[dict]:
     """One row per finding (and one per clean rep), with the coach's current verdict."""
     s = view.set
-    base = dict(set=s["stem"], athlete=s["athlete"], date=s["set_date"],
-                exercise=s["exercise"], video=s["video_name"])
+    base = dict(
+        set=s["stem"],
+        athlete=s["athlete"],
+        date=s["set_date"],
+        exercise=s["exercise"],
+        video=s["video_name"],
+    )
     rows = []
     for r in view.reps:
-        rep = dict(base, rep=r.index, rep_start_s=round(r.start_s, 3),
-                   rep_end_s=round(r.end_s, 3))
+        rep = dict(base, rep=r.index, rep_start_s=round(r.start_s, 3), rep_end_s=round(r.end_s, 3))
         if not r.findings:
             rows.append({k: rep.get(k, "") for k in EXPORT_COLUMNS})
         rows += [_finding_row(rep, f) for f in r.findings]
@@ -197,12 +298,16 @@ def export_csv(view: SetView) -> str:
 
 def export_json(view: SetView, history: list[dict]) -> dict:
     """The JSON export: the set, findings with verdicts, the review history, the result."""
-    return {"schema": "formcheck.review", "schema_version": "1.0",
-            "set": public_set(view.set), "form_score": view.score,
-            "reviewed_form_score": view.reviewed_score,
-            "findings": [{k: f[k] for k in _FINDING_JSON} for f in view.findings],
-            "review_history": history,
-            "session": view.session.to_dict()}
+    return {
+        "schema": "formcheck.review",
+        "schema_version": "1.0",
+        "set": public_set(view.set),
+        "form_score": view.score,
+        "reviewed_form_score": view.reviewed_score,
+        "findings": [{k: f[k] for k in _FINDING_JSON} for f in view.findings],
+        "review_history": history,
+        "session": view.session.to_dict(),
+    }
 
 
 def csv_safe(v):

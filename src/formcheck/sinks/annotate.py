@@ -78,32 +78,57 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     s = max(0.5, min(w, h) / 720.0)
     bad = bool(st.faults)
     if st.xy is not None and st.side in ("left", "right") and np.isfinite(st.xy).all(axis=1).any():
-        pts = {j: st.xy[side_index(st.side, j)] for j in
-               ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")}
+        pts = {
+            j: st.xy[side_index(st.side, j)]
+            for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")
+        }
         ok = {j: bool(np.all(np.isfinite(p))) for j, p in pts.items()}
         if ok["shoulder"] and ok["knee"]:  # the straight-line guide
-            cv2.line(frame, tuple(np.round(pts["shoulder"]).astype(int)),
-                     tuple(np.round(pts["knee"]).astype(int)), GREY, max(1, int(2 * s)),
-                     cv2.LINE_AA)
+            cv2.line(
+                frame,
+                tuple(np.round(pts["shoulder"]).astype(int)),
+                tuple(np.round(pts["knee"]).astype(int)),
+                GREY,
+                max(1, int(2 * s)),
+                cv2.LINE_AA,
+            )
         limb_col = RED if bad else GREEN
         for a, b in SKELETON_EDGES:
             if ok[a] and ok[b]:
-                cv2.line(frame, tuple(np.round(pts[a]).astype(int)),
-                         tuple(np.round(pts[b]).astype(int)), limb_col, max(2, int(4 * s)),
-                         cv2.LINE_AA)
+                cv2.line(
+                    frame,
+                    tuple(np.round(pts[a]).astype(int)),
+                    tuple(np.round(pts[b]).astype(int)),
+                    limb_col,
+                    max(2, int(4 * s)),
+                    cv2.LINE_AA,
+                )
         for j, p in pts.items():
             if ok[j]:
-                cv2.circle(frame, tuple(np.round(p).astype(int)), max(3, int(6 * s)), WHITE, -1,
-                           cv2.LINE_AA)
+                cv2.circle(
+                    frame,
+                    tuple(np.round(p).astype(int)),
+                    max(3, int(6 * s)),
+                    WHITE,
+                    -1,
+                    cv2.LINE_AA,
+                )
         if ok["hip"] and st.angle_deg is not None and np.isfinite(st.angle_deg):
             hp = np.round(pts["hip"]).astype(int)
-            _text(frame, f"{st.angle_deg:.0f} deg", (hp[0] + int(12 * s), hp[1] - int(12 * s)),
-                  0.8 * s, RED if bad else WHITE, max(1, int(2 * s)))
+            _text(
+                frame,
+                f"{st.angle_deg:.0f} deg",
+                (hp[0] + int(12 * s), hp[1] - int(12 * s)),
+                0.8 * s,
+                RED if bad else WHITE,
+                max(1, int(2 * s)),
+            )
     # panel: text lines on a translucent dark box, top left
     th = max(1, int(round(1.6 * s)))
     lo, hi = st.target
-    lines: list[tuple[str, tuple, float]] = [(f"Reps {st.rep_count}  (target {lo}-{hi})", WHITE,
-                                              0.85 * s)]
+    lines: list[tuple[str, tuple, float]] = [
+        (f"Reps {st.rep_count}  (target {lo}-{hi})", WHITE, 0.85 * s)
+    ]
     phase = st.phase
     if st.hold_s is not None and st.phase == "top":
         goal = f" / {st.hold_target_s:.1f}" if st.hold_target_s else ""
@@ -114,8 +139,12 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     _panel(frame, lines, (int(10 * s), int(10 * s)), th)
     if st.message:
         (tw, tht), _ = cv2.getTextSize(st.message, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * s, th)
-        _panel(frame, [(st.message, RED if st.message_bad else GREEN, 0.7 * s)],
-               (int(10 * s), h - tht - int(26 * s)), th)
+        _panel(
+            frame,
+            [(st.message, RED if st.message_bad else GREEN, 0.7 * s)],
+            (int(10 * s), h - tht - int(26 * s)),
+            th,
+        )
     if st.stats:
         (tw, _), _ = cv2.getTextSize(st.stats, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, th)
         _panel(frame, [(st.stats, GREY, 0.6 * s)], (w - tw - int(24 * s), int(10 * s)), th)
@@ -135,8 +164,11 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
         for f in r.findings:
             if f.severity != "fault":
                 continue
-            a, b = ((r.top_end_frame, r.end_frame) if f.rule == "fast_lowering"
-                    else (r.top_start_frame, r.top_end_frame))
+            a, b = (
+                (r.top_end_frame, r.end_frame)
+                if f.rule == "fast_lowering"
+                else (r.top_start_frame, r.top_end_frame)
+            )
             for i in range(a, b + 1):
                 show.setdefault(i, []).append(f.rule)
         if r.findings and any(f.severity == "fault" for f in r.findings):
@@ -157,18 +189,30 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
             if rep is not None:
                 hold = float(fr["time_s"][i] - fr["time_s"][rep.top_start_frame])
         xy = analysis.xy[i] if i < len(analysis.xy) else None
-        return OverlayState(xy=xy, side=s.camera.side,
-                            angle_deg=float(fr["shk_angle_deg"][i]) if i < len(fr["time_s"])
-                            else None, phase=ph, rep_count=k, target=target,
-                            faults=show.get(i, []), message=msg[1] if msg else None,
-                            message_bad=msg[2] if msg else False, hold_s=hold,
-                            hold_target_s=hold_target, notices=[warning] if warning else [])
+        return OverlayState(
+            xy=xy,
+            side=s.camera.side,
+            angle_deg=float(fr["shk_angle_deg"][i]) if i < len(fr["time_s"]) else None,
+            phase=ph,
+            rep_count=k,
+            target=target,
+            faults=show.get(i, []),
+            message=msg[1] if msg else None,
+            message_bad=msg[2] if msg else False,
+            hold_s=hold,
+            hold_target_s=hold_target,
+            notices=[warning] if warning else [],
+        )
+
     return state
 
 
-def write_annotated_video(analysis: Analysis, video_path: str | os.PathLike,
-                          out_path: str | os.PathLike,
-                          progress: Callable[[int], None] | None = None) -> Path:
+def write_annotated_video(
+    analysis: Analysis,
+    video_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
     """Re-read ``video_path`` and write the annotated copy to ``out_path`` (MPEG-4, .mp4).
 
     The video is encoded under a temporary name and renamed when complete, so a failed encode
@@ -179,8 +223,9 @@ def write_annotated_video(analysis: Analysis, video_path: str | os.PathLike,
     info = probe_video(video_path)
     out = Path(out_path)
     with atomic_path(out) as tmp:  # keeps the suffix: VideoWriter picks the container by it
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), info.fps,
-                                 (info.width, info.height))
+        writer = cv2.VideoWriter(
+            str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), info.fps, (info.width, info.height)
+        )
         if not writer.isOpened():
             raise OSError(f"cannot write video {out}")
         state = frame_states(analysis)

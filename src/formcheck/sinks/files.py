@@ -23,14 +23,41 @@ if TYPE_CHECKING:
 
 __all__ = ["REPS_COLUMNS", "FRAMES_COLUMNS", "reps_csv", "frames_csv", "write_outputs"]
 
-REPS_COLUMNS = ("index", "start_s", "top_start_s", "top_end_s", "end_s", "peak_angle_deg",
-                "peak_angle_raw_deg", "hold_s", "lowering_s", "rising_s", "knee_angle_deg",
-                "heel_rise_m", "lumbar_silhouette_deg", "complete", "counted_by", "faults")
+REPS_COLUMNS = (
+    "index",
+    "start_s",
+    "top_start_s",
+    "top_end_s",
+    "end_s",
+    "peak_angle_deg",
+    "peak_angle_raw_deg",
+    "hold_s",
+    "lowering_s",
+    "rising_s",
+    "knee_angle_deg",
+    "heel_rise_m",
+    "lumbar_silhouette_deg",
+    "complete",
+    "counted_by",
+    "faults",
+)
 
-FRAMES_COLUMNS = ("frame", "time_s", "detected", "phase", "rep", "shk_angle_deg",
-                  "shk_angle_raw_deg", "shk_angle_world_deg", "knee_angle_deg",
-                  "shin_to_vertical_deg", "torso_to_floor_deg", "heel_lift_m",
-                  "lumbar_silhouette_deg", "visibility")
+FRAMES_COLUMNS = (
+    "frame",
+    "time_s",
+    "detected",
+    "phase",
+    "rep",
+    "shk_angle_deg",
+    "shk_angle_raw_deg",
+    "shk_angle_world_deg",
+    "knee_angle_deg",
+    "shin_to_vertical_deg",
+    "torso_to_floor_deg",
+    "heel_lift_m",
+    "lumbar_silhouette_deg",
+    "visibility",
+)
 
 
 def _fmt(v) -> str:
@@ -46,12 +73,29 @@ def reps_csv(analysis: Analysis) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(REPS_COLUMNS)
     for r in analysis.session.reps:
-        w.writerow([_fmt(v) for v in (r.index, r.start_s, r.top_start_s, r.top_end_s, r.end_s,
-                                      r.peak_angle_deg, r.peak_angle_raw_deg, r.hold_s,
-                                      r.lowering_s, r.rising_s, r.knee_angle_deg, r.heel_rise_m,
-                                      r.lumbar.silhouette_deg, int(r.complete),
-                                      r.counted_by)]
-                   + [";".join(r.faults)])
+        w.writerow(
+            [
+                _fmt(v)
+                for v in (
+                    r.index,
+                    r.start_s,
+                    r.top_start_s,
+                    r.top_end_s,
+                    r.end_s,
+                    r.peak_angle_deg,
+                    r.peak_angle_raw_deg,
+                    r.hold_s,
+                    r.lowering_s,
+                    r.rising_s,
+                    r.knee_angle_deg,
+                    r.heel_rise_m,
+                    r.lumbar.silhouette_deg,
+                    int(r.complete),
+                    r.counted_by,
+                )
+            ]
+            + [";".join(r.faults)]
+        )
     return buf.getvalue()
 
 
@@ -63,14 +107,28 @@ def frames_csv(analysis: Analysis) -> str:
     n = len(f["time_s"])
     cols = [f[c] for c in FRAMES_COLUMNS[5:]]
     for i in range(n):
-        w.writerow([i, f"{f['time_s'][i]:.4f}", int(f["detected"][i]), PHASES[int(f["phase"][i])],
-                    int(f["rep"][i])] + [_fmt(c[i]) for c in cols])
+        w.writerow(
+            [
+                i,
+                f"{f['time_s'][i]:.4f}",
+                int(f["detected"][i]),
+                PHASES[int(f["phase"][i])],
+                int(f["rep"][i]),
+            ]
+            + [_fmt(c[i]) for c in cols]
+        )
     return buf.getvalue()
 
 
-def write_outputs(analysis: Analysis, out_dir: str | os.PathLike, *,
-                  video_path: str | os.PathLike | None = None, write_video: bool = True,
-                  write_track: bool = True, stem: str | None = None) -> dict[str, str]:
+def write_outputs(
+    analysis: Analysis,
+    out_dir: str | os.PathLike,
+    *,
+    video_path: str | os.PathLike | None = None,
+    write_video: bool = True,
+    write_track: bool = True,
+    stem: str | None = None,
+) -> dict[str, str]:
     """Write every result file for ``analysis`` into ``out_dir``; returns ``{kind: path}``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,6 +144,7 @@ def write_outputs(analysis: Analysis, out_dir: str | os.PathLike, *,
     files["frames_csv"] = f"{stem}.frames.csv"
     if write_video and video_path is not None:
         from formcheck.sinks.annotate import write_annotated_video
+
         write_annotated_video(analysis, video_path, out / f"{stem}.annotated.mp4")
         files["annotated_video"] = f"{stem}.annotated.mp4"
     elif (out / f"{stem}.track.npz").exists() and not write_track:

@@ -27,13 +27,15 @@ def band(session: Session) -> tuple[float, float]:
     return float(rules.sag.min_peak_deg), float(rules.hyperextension.max_peak_deg)
 
 
-def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
-                   reviews: Any = None) -> bytes:
+def angle_plot_png(
+    session: Session, frames: dict[str, np.ndarray] | None, reviews: Any = None
+) -> bytes:
     """PNG of the shoulder–hip–knee angle over time: reps shaded, faults marked, band drawn.
 
     The axes fill :data:`PLOT_AXES` and the x axis spans 0 .. the video duration.
     """
     import matplotlib
+
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
@@ -49,10 +51,16 @@ def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
     for y in (lo, hi):
         ax.axhline(y, color="#2e7d32", lw=0.8, ls="--")
     for r in session.reps:
-        ax.axvspan(r.start_s, r.end_s, color="#1565c0" if not r.faults else "#c62828",
-                   alpha=0.08, lw=0)
-        ax.axvspan(r.top_start_s, r.top_end_s, color="#1565c0" if not r.faults else "#c62828",
-                   alpha=0.12, lw=0)
+        ax.axvspan(
+            r.start_s, r.end_s, color="#1565c0" if not r.faults else "#c62828", alpha=0.08, lw=0
+        )
+        ax.axvspan(
+            r.top_start_s,
+            r.top_end_s,
+            color="#1565c0" if not r.faults else "#c62828",
+            alpha=0.12,
+            lw=0,
+        )
     ymin, ymax = lo - 60, hi + 10
     if frames is not None:
         t, a = frames["time_s"], frames["shk_angle_deg"]
@@ -62,23 +70,48 @@ def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
             ymax = max(ymax, float(np.nanmax(a)) + 5)
     ymax += 16  # room for the rep numbers and finding labels
     for r in session.reps:
-        ax.text((r.start_s + r.end_s) / 2, ymax - 1.5, str(r.index), ha="center", va="top",
-                fontsize=9, color="#333", fontweight="bold")
+        ax.text(
+            (r.start_s + r.end_s) / 2,
+            ymax - 1.5,
+            str(r.index),
+            ha="center",
+            va="top",
+            fontsize=9,
+            color="#333",
+            fontweight="bold",
+        )
         stacked: dict[int, int] = {}
         for f in r.findings:
             if f.time_s is None:
                 continue
             overruled = (rv.get((r.index, f.rule)) or {}).get("verdict") == "overrule"
-            y = f.value if f.unit == "deg" and f.rule in ("sag", "hyperextension") \
-                and f.value is not None else _angle_at(frames, f.time_s, r.peak_angle_deg)
-            color = "#9e9e9e" if overruled else ("#c62828" if f.severity == "fault"
-                                                 else "#ef6c00")
-            ax.plot([f.time_s], [y], marker="v" if f.severity == "fault" else "o", ms=7,
-                    color=color, mec="white", mew=0.8, ls="none")
+            y = (
+                f.value
+                if f.unit == "deg" and f.rule in ("sag", "hyperextension") and f.value is not None
+                else _angle_at(frames, f.time_s, r.peak_angle_deg)
+            )
+            color = "#9e9e9e" if overruled else ("#c62828" if f.severity == "fault" else "#ef6c00")
+            ax.plot(
+                [f.time_s],
+                [y],
+                marker="v" if f.severity == "fault" else "o",
+                ms=7,
+                color=color,
+                mec="white",
+                mew=0.8,
+                ls="none",
+            )
             slot = int(round(f.time_s * 2))  # labels within ~0.5 s stack upwards
             k = stacked[slot] = stacked.get(slot, -1) + 1
-            ax.annotate(f.rule.replace("_", " "), (f.time_s, y), textcoords="offset points",
-                        xytext=(0, -12 - 8 * k), ha="center", fontsize=6.5, color=color)
+            ax.annotate(
+                f.rule.replace("_", " "),
+                (f.time_s, y),
+                textcoords="offset points",
+                xytext=(0, -12 - 8 * k),
+                ha="center",
+                fontsize=6.5,
+                color=color,
+            )
     ax.set_xlim(0, duration)
     ax.set_ylim(ymin, ymax)
     ax.set_xlabel("time (s)", fontsize=9)
@@ -86,8 +119,7 @@ def angle_plot_png(session: Session, frames: dict[str, np.ndarray] | None,
     ax.tick_params(labelsize=8)
     ax.grid(alpha=0.25)
     if frames is None:
-        ax.text(0.5, 0.5, "frame data not found", transform=ax.transAxes, ha="center",
-                color="#666")
+        ax.text(0.5, 0.5, "frame data not found", transform=ax.transAxes, ha="center", color="#666")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PLOT_DPI)
     return buf.getvalue()

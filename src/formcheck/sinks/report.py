@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from formcheck.core.rules import RULE_IDS, RULES
-from formcheck.core.rules.profile import LumbarArchSettings
+from formcheck.core.rules.settings import LumbarArchSettings
 from formcheck.core.session import Rep, Session
 from formcheck.fsutil import atomic_write_text
 from formcheck.sinks.plots import PLOT_AXES, angle_plot_png, band
@@ -96,8 +96,9 @@ def grab_frame(video: str | os.PathLike | None, frame_index: int, max_width: int
         cap.release()
     h, w = frame.shape[:2]
     if w > max_width:
-        frame = cv2.resize(frame, (max_width, max(1, round(h * max_width / w))),
-                           interpolation=cv2.INTER_AREA)
+        frame = cv2.resize(
+            frame, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA
+        )
     return frame
 
 
@@ -106,6 +107,7 @@ def jpeg_b64(frame) -> str | None:
     if frame is None:
         return None
     import cv2
+
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 80])
     return base64.b64encode(buf.tobytes()).decode("ascii") if ok else None
 
@@ -131,43 +133,82 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
     """Rows of measured value vs threshold for a rep card."""
     rules = session.profile.rules
     lo, hi = band(session)
-    rows = [dict(name="Peak shoulder–hip–knee", value=f"{_fmt(rep.peak_angle_deg)}°",
-                 target=f"{lo:.0f}–{hi:.0f}°",
-                 bad=any(f in rep.faults for f in ("sag", "hyperextension")))]
-    rows.append(dict(name="Hold at the top", value=f"{_fmt(rep.hold_s)} s",
-                     target=f"≥ {rules.short_hold.min_hold_s:.1f} s",
-                     bad="short_hold" in rep.faults))
-    rows.append(dict(name="Lowering", value=f"{_fmt(rep.lowering_s)} s",
-                     target=f"≥ {rules.fast_lowering.min_lowering_s:.1f} s",
-                     bad="fast_lowering" in rep.faults))
+    rows = [
+        dict(
+            name="Peak shoulder–hip–knee",
+            value=f"{_fmt(rep.peak_angle_deg)}°",
+            target=f"{lo:.0f}–{hi:.0f}°",
+            bad=any(f in rep.faults for f in ("sag", "hyperextension")),
+        )
+    ]
+    rows.append(
+        dict(
+            name="Hold at the top",
+            value=f"{_fmt(rep.hold_s)} s",
+            target=f"≥ {rules.short_hold.min_hold_s:.1f} s",
+            bad="short_hold" in rep.faults,
+        )
+    )
+    rows.append(
+        dict(
+            name="Lowering",
+            value=f"{_fmt(rep.lowering_s)} s",
+            target=f"≥ {rules.fast_lowering.min_lowering_s:.1f} s",
+            bad="fast_lowering" in rep.faults,
+        )
+    )
     if rep.knee_angle_deg is not None:
         k = rules.knee_angle
-        rows.append(dict(name="Knee angle at the top", value=f"{_fmt(rep.knee_angle_deg)}°",
-                         target=f"{k.min_knee_deg:.0f}–{k.max_knee_deg:.0f}°",
-                         bad=any(f.rule == "knee_angle" for f in rep.findings)))
+        rows.append(
+            dict(
+                name="Knee angle at the top",
+                value=f"{_fmt(rep.knee_angle_deg)}°",
+                target=f"{k.min_knee_deg:.0f}–{k.max_knee_deg:.0f}°",
+                bad=any(f.rule == "knee_angle" for f in rep.findings),
+            )
+        )
     if rep.heel_rise_m is not None:
-        rows.append(dict(name="Heel rise", value=f"{_fmt(rep.heel_rise_m * 100)} cm",
-                         target=f"≤ {rules.heel_lift.max_heel_rise_m * 100:.1f} cm",
-                         bad="heel_lift" in rep.faults))
+        rows.append(
+            dict(
+                name="Heel rise",
+                value=f"{_fmt(rep.heel_rise_m * 100)} cm",
+                target=f"≤ {rules.heel_lift.max_heel_rise_m * 100:.1f} cm",
+                bad="heel_lift" in rep.faults,
+            )
+        )
     lum = rep.lumbar
     arch = lum.silhouette_deg
     if arch is not None:
         base = lum.silhouette_set_baseline_deg
         base = lum.silhouette_set_min_deg if base is None else base
-        value = f"{_fmt(arch)}°" + (f" ({_fmt(arch - base)}° over your own baseline)"
-                                    if base is not None else "")
-        name = "Belly-to-thigh crease (outline)" if lum.silhouette_measure == \
-            "front_crease" else "Lower-back bend (outline)"
-        rows.append(dict(name=name, value=value,
-                         target=_arch_target(rules.lumbar_arch),
-                         bad="lumbar_arch" in rep.faults))
+        value = f"{_fmt(arch)}°" + (
+            f" ({_fmt(arch - base)}° over your own baseline)" if base is not None else ""
+        )
+        name = (
+            "Belly-to-thigh crease (outline)"
+            if lum.silhouette_measure == "front_crease"
+            else "Lower-back bend (outline)"
+        )
+        rows.append(
+            dict(
+                name=name,
+                value=value,
+                target=_arch_target(rules.lumbar_arch),
+                bad="lumbar_arch" in rep.faults,
+            )
+        )
     if rep.counted_by == "hold":
         rp = session.profile.reps
-        rows.append(dict(name="Counted as a rep", value=f"held {_fmt(rep.hold_s)} s",
-                         target=f"≥ {rp.boundary_hold_s:.1f} s: the top was within "
-                                f"{rp.boundary_band_deg:.0f}° of the "
-                                f"{rp.min_peak_deg:.0f}° rep line",
-                         bad=False))
+        rows.append(
+            dict(
+                name="Counted as a rep",
+                value=f"held {_fmt(rep.hold_s)} s",
+                target=f"≥ {rp.boundary_hold_s:.1f} s: the top was within "
+                f"{rp.boundary_band_deg:.0f}° of the "
+                f"{rp.min_peak_deg:.0f}° rep line",
+                bad=False,
+            )
+        )
     return rows
 
 
@@ -187,20 +228,33 @@ REPORT_TEMPLATE = (Path(__file__).parent / "templates" / "report.html").read_tex
 
 def _env():
     import jinja2
+
     return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def _finding_view(f, rep_idx: int, rv: dict) -> dict:
-    return dict(rule=f.rule, title=RULE_TITLES.get(f.rule, f.rule), severity=f.severity,
-                message=f.message, cue=f.cue, confidence=f.confidence,
-                review=rv.get((rep_idx, f.rule)))
+    return dict(
+        rule=f.rule,
+        title=RULE_TITLES.get(f.rule, f.rule),
+        severity=f.severity,
+        message=f.message,
+        cue=f.cue,
+        confidence=f.confidence,
+        review=rv.get((rep_idx, f.rule)),
+    )
 
 
-def render_report(session: Session, base_dir: str | os.PathLike | None = None,
-                  reviews: Any = None, athlete: str | None = None,
-                  date: str | None = None, title: str | None = None) -> str:
+def render_report(
+    session: Session,
+    base_dir: str | os.PathLike | None = None,
+    reviews: Any = None,
+    athlete: str | None = None,
+    date: str | None = None,
+    title: str | None = None,
+) -> str:
     """The report HTML (a string); see :func:`write_report`."""
     from formcheck import __version__
+
     rv = normalize_reviews(reviews)
     files = result_files(session, base_dir)
     frames = load_frames(files["frames_csv"])
@@ -209,40 +263,73 @@ def render_report(session: Session, base_dir: str | os.PathLike | None = None,
     reps = []
     for r in session.reps:
         thumb = jpeg_b64(grab_frame(video, thumb_frame(r))) if video is not None else None
-        reps.append(dict(index=r.index, faults=counted_faults(r, rv), thumb=thumb,
-                         span=f"{r.start_s:.1f}–{r.end_s:.1f} s",
-                         measures=rep_measures(r, session),
-                         findings=[_finding_view(f, r.index, rv) for f in r.findings]))
+        reps.append(
+            dict(
+                index=r.index,
+                faults=counted_faults(r, rv),
+                thumb=thumb,
+                span=f"{r.start_s:.1f}–{r.end_s:.1f} s",
+                measures=rep_measures(r, session),
+                findings=[_finding_view(f, r.index, rv) for f in r.findings],
+            )
+        )
     counts = session.fault_counts()
     sev = {f.rule: f.severity for r in session.reps for f in r.findings}
     sev.update({f.rule: f.severity for f in session.set_findings})
     cues = {r.id: r.cue(session.profile) for r in RULES}
     order = [k for k in RULE_IDS if k in counts] + sorted(k for k in counts if k not in RULE_IDS)
-    fault_rows = [dict(title=RULE_TITLES.get(k, k), count=counts[k], severity=sev.get(k, ""),
-                       cue=cues.get(k, "")) for k in order]
+    fault_rows = [
+        dict(
+            title=RULE_TITLES.get(k, k),
+            count=counts[k],
+            severity=sev.get(k, ""),
+            cue=cues.get(k, ""),
+        )
+        for k in order
+    ]
     score = form_score(session, rv)
     auto_score = form_score(session)
     n_findings = sum(len(r.findings) for r in session.reps) + len(session.set_findings)
     exercise = session.profile.exercise.title or session.exercise
     name = title or str(session.video.name or Path(str(session.video.path or "set")).name)
     lo, hi = band(session)
-    return _env().from_string(REPORT_TEMPLATE).render(
-        title=name, exercise_title=exercise, athlete=athlete, date=date,
-        created=(session.created_utc or "")[:16].replace("T", " "),
-        version=session.formcheck_version or __version__,
-        camera_warning=session.camera.warning, warnings=session.warnings,
-        rep_count=session.rep_count, attempts=len(session.attempts),
-        clean=sum(1 for r in reps if not r["faults"]),
-        score_text="–" if score is None else f"{score:.0f}",
-        auto_score_text="–" if auto_score is None else f"{auto_score:.0f}",
-        reviewed=bool(rv), n_reviewed=len(rv), n_findings=n_findings,
-        fault_rows=fault_rows, plot=plot, band_lo=f"{lo:.0f}", band_hi=f"{hi:.0f}",
-        set_findings=[_finding_view(f, 0, rv) for f in session.set_findings], reps=reps)
+    return (
+        _env()
+        .from_string(REPORT_TEMPLATE)
+        .render(
+            title=name,
+            exercise_title=exercise,
+            athlete=athlete,
+            date=date,
+            created=(session.created_utc or "")[:16].replace("T", " "),
+            version=session.formcheck_version or __version__,
+            camera_warning=session.camera.warning,
+            warnings=session.warnings,
+            rep_count=session.rep_count,
+            attempts=len(session.attempts),
+            clean=sum(1 for r in reps if not r["faults"]),
+            score_text="–" if score is None else f"{score:.0f}",
+            auto_score_text="–" if auto_score is None else f"{auto_score:.0f}",
+            reviewed=bool(rv),
+            n_reviewed=len(rv),
+            n_findings=n_findings,
+            fault_rows=fault_rows,
+            plot=plot,
+            band_lo=f"{lo:.0f}",
+            band_hi=f"{hi:.0f}",
+            set_findings=[_finding_view(f, 0, rv) for f in session.set_findings],
+            reps=reps,
+        )
+    )
 
 
-def write_report(session: Session, html_path: str | os.PathLike,
-                 base_dir: str | os.PathLike | None = None, reviews: Any = None,
-                 **kw) -> Path:
+def write_report(
+    session: Session,
+    html_path: str | os.PathLike,
+    base_dir: str | os.PathLike | None = None,
+    reviews: Any = None,
+    **kw,
+) -> Path:
     """Write the self-contained HTML report of ``session`` to ``html_path``.
 
     ``base_dir`` is the folder with the result files (frames CSV, annotated video); ``reviews``
@@ -254,7 +341,22 @@ def write_report(session: Session, html_path: str | os.PathLike,
 
 
 # The review app (views, media, routes) and the tests import these from here.
-__all__ = ["write_report", "render_report", "form_score", "angle_plot_png", "PLOT_AXES",
-           "RULE_TITLES", "RULE_WEIGHTS", "band", "counted_faults", "grab_frame", "jpeg_b64",
-           "load_frames", "normalize_reviews", "rep_measures", "rep_score", "result_files",
-           "thumb_frame"]
+__all__ = [
+    "write_report",
+    "render_report",
+    "form_score",
+    "angle_plot_png",
+    "PLOT_AXES",
+    "RULE_TITLES",
+    "RULE_WEIGHTS",
+    "band",
+    "counted_faults",
+    "grab_frame",
+    "jpeg_b64",
+    "load_frames",
+    "normalize_reviews",
+    "rep_measures",
+    "rep_score",
+    "result_files",
+    "thumb_frame",
+]

@@ -40,8 +40,9 @@ def normalize_reviews(reviews: Any) -> dict[tuple[int, str], dict]:
 def counted_faults(rep: Rep, reviews: Mapping[tuple[int, str], dict] | None = None) -> list[str]:
     """The rep's faults, less those a coach overruled."""
     reviews = reviews or {}
-    return [f for f in rep.faults
-            if (reviews.get((rep.index, f)) or {}).get("verdict") != "overrule"]
+    return [
+        f for f in rep.faults if (reviews.get((rep.index, f)) or {}).get("verdict") != "overrule"
+    ]
 
 
 def rep_score(faults: Iterable[str]) -> float:

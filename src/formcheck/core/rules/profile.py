@@ -20,6 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from formcheck.core.reps import RepParams
+from formcheck.core.rules.settings import (
+    ExerciseInfo,
+    FastLoweringSettings,
+    HeelLiftSettings,
+    HyperextensionSettings,
+    KneeAngleSettings,
+    LumbarArchSettings,
+    RepCountSettings,
+    RuleSettings,
+    SagSettings,
+    SetParams,
+    ShortHoldSettings,
+)
 from formcheck.errors import ConfigError, require_file
 
 EXERCISES = ("hip_thrust", "glute_bridge")
@@ -30,96 +43,6 @@ EXERCISE_CHOICES = EXERCISES + ("auto",)
 LUMBAR_MEASURE_NAMES = {"back_bend": "back-outline bend", "front_crease": "front-outline crease"}
 #: The set baselines ``rules.lumbar_arch.baseline`` may name (``measures.arch_baseline``).
 ARCH_BASELINES = ("least", "lower_half")
-
-
-@dataclass(frozen=True)
-class ExerciseInfo:
-    name: str
-    title: str
-    support: str  # what the shoulders rest on: "bench" or "floor"
-
-
-@dataclass(frozen=True)
-class SetParams:
-    min_reps: int
-    max_reps: int
-
-
-@dataclass(frozen=True)
-class SagSettings:
-    enabled: bool
-    min_peak_deg: float  # a rep whose top (corrected angle) is lower sags
-    cue: str
-
-
-@dataclass(frozen=True)
-class HyperextensionSettings:
-    enabled: bool
-    max_peak_deg: float  # a rep whose top is higher pushes the hips past the line
-    cue: str
-
-
-@dataclass(frozen=True)
-class LumbarArchSettings:
-    enabled: bool
-    measure: str  # a key of LUMBAR_MEASURE_NAMES
-    min_arch_rise_deg: float  # over the athlete's own baseline
-    max_arch_alone_deg: float  # absolute limit; 0 = off
-    min_set_reps: int | float  # reps with the hips on the line the baseline needs
-    baseline: str  # a member of ARCH_BASELINES
-    min_view_confidence: float  # 0..1
-    cue: str
-
-
-@dataclass(frozen=True)
-class ShortHoldSettings:
-    enabled: bool
-    min_hold_s: float
-    cue: str
-
-
-@dataclass(frozen=True)
-class FastLoweringSettings:
-    enabled: bool
-    min_lowering_s: float
-    cue: str
-
-
-@dataclass(frozen=True)
-class HeelLiftSettings:
-    enabled: bool
-    max_heel_rise_m: float  # beyond the set's common shift
-    cue: str
-
-
-@dataclass(frozen=True)
-class KneeAngleSettings:
-    enabled: bool
-    advisory: bool
-    min_knee_deg: float
-    max_knee_deg: float
-    cue: str
-
-
-@dataclass(frozen=True)
-class RepCountSettings:
-    enabled: bool
-    advisory: bool
-    cue: str
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    """Every rule's settings, one typed record per rule id."""
-
-    sag: SagSettings
-    hyperextension: HyperextensionSettings
-    lumbar_arch: LumbarArchSettings
-    short_hold: ShortHoldSettings
-    fast_lowering: FastLoweringSettings
-    heel_lift: HeelLiftSettings
-    knee_angle: KneeAngleSettings
-    rep_count: RepCountSettings
 
 
 @dataclass(frozen=True)
@@ -142,10 +65,12 @@ class Profile:
 
     def to_dict(self) -> dict:
         """The profile as the nested tables of its TOML (the result's ``profile``)."""
-        return {"exercise": _record(self.exercise), "reps": _record(self.reps, config_only=True),
-                "set": _record(self.set),
-                "rules": {f.name: _record(getattr(self.rules, f.name))
-                          for f in fields(self.rules)}}
+        return {
+            "exercise": _record(self.exercise),
+            "reps": _record(self.reps, config_only=True),
+            "set": _record(self.set),
+            "rules": {f.name: _record(getattr(self.rules, f.name)) for f in fields(self.rules)},
+        }
 
     @classmethod
     def from_dict(cls, data: dict, src: str = "result") -> Profile:
@@ -161,15 +86,30 @@ def _record(obj: Any, config_only: bool = False) -> dict:
 
 
 #: The ``[reps]`` keys a profile sets (RepParams has internal settings beyond these).
-_RepParamsKeys = ("enter_delta_deg", "exit_delta_deg", "min_peak_deg", "boundary_band_deg",
-                  "boundary_hold_s", "top_tolerance_deg", "top_band_deg", "top_dip_deg",
-                  "ease_extension", "min_duration_s", "max_torso_to_floor_deg")
+_RepParamsKeys = (
+    "enter_delta_deg",
+    "exit_delta_deg",
+    "min_peak_deg",
+    "boundary_band_deg",
+    "boundary_hold_s",
+    "top_tolerance_deg",
+    "top_band_deg",
+    "top_dip_deg",
+    "ease_extension",
+    "min_duration_s",
+    "max_torso_to_floor_deg",
+)
 
-_RULE_TYPES = {f.name: f.type for f in fields(RuleSettings)}
-_SETTINGS = {"sag": SagSettings, "hyperextension": HyperextensionSettings,
-             "lumbar_arch": LumbarArchSettings, "short_hold": ShortHoldSettings,
-             "fast_lowering": FastLoweringSettings, "heel_lift": HeelLiftSettings,
-             "knee_angle": KneeAngleSettings, "rep_count": RepCountSettings}
+_SETTINGS = {
+    "sag": SagSettings,
+    "hyperextension": HyperextensionSettings,
+    "lumbar_arch": LumbarArchSettings,
+    "short_hold": ShortHoldSettings,
+    "fast_lowering": FastLoweringSettings,
+    "heel_lift": HeelLiftSettings,
+    "knee_angle": KneeAngleSettings,
+    "rep_count": RepCountSettings,
+}
 
 
 def _read_toml(path: Path) -> dict:
@@ -213,9 +153,14 @@ def _merge(base: dict, over: dict, where: str, src: str) -> None:
 
 def _build(name: str, d: dict, sources: tuple[str, ...]) -> Profile:
     rules = RuleSettings(**{k: _SETTINGS[k](**d["rules"][k]) for k in _SETTINGS})
-    return Profile(name=name, exercise=ExerciseInfo(**d["exercise"]),
-                   reps=RepParams(**d["reps"]), set=SetParams(**d["set"]), rules=rules,
-                   sources=sources)
+    return Profile(
+        name=name,
+        exercise=ExerciseInfo(**d["exercise"]),
+        reps=RepParams(**d["reps"]),
+        set=SetParams(**d["set"]),
+        rules=rules,
+        sources=sources,
+    )
 
 
 def _finite(p: Profile, path: str) -> float:
@@ -227,55 +172,101 @@ def _finite(p: Profile, path: str) -> float:
     return float(node)
 
 
+#: Settings that must be > 0, >= 0, and angles strictly between 0 and 360 degrees.
+_POSITIVE = (
+    "reps.enter_delta_deg",
+    "reps.exit_delta_deg",
+    "reps.top_tolerance_deg",
+    "reps.top_band_deg",
+    "reps.top_dip_deg",
+    "reps.boundary_hold_s",
+    "reps.min_duration_s",
+    "rules.short_hold.min_hold_s",
+    "rules.fast_lowering.min_lowering_s",
+    "rules.heel_lift.max_heel_rise_m",
+    "rules.lumbar_arch.min_set_reps",
+)
+_NON_NEGATIVE = {
+    "reps.boundary_band_deg": "0 (off) or more",
+    "rules.lumbar_arch.max_arch_alone_deg": "0 (no absolute limit) or more",
+    "rules.lumbar_arch.min_arch_rise_deg": "0 or more",
+}
+_ANGLES = (
+    "reps.min_peak_deg",
+    "rules.sag.min_peak_deg",
+    "rules.hyperextension.max_peak_deg",
+    "rules.knee_angle.min_knee_deg",
+    "rules.knee_angle.max_knee_deg",
+    "reps.max_torso_to_floor_deg",
+)
+#: (lower, higher, may they be equal, message): the first setting must stay below the second.
+_ORDERED = (
+    (
+        "reps.top_band_deg",
+        "reps.top_dip_deg",
+        True,
+        "reps.top_dip_deg must be at least reps.top_band_deg in {src}",
+    ),
+    (
+        "reps.exit_delta_deg",
+        "reps.enter_delta_deg",
+        False,
+        "reps.exit_delta_deg must be below reps.enter_delta_deg in {src} (the gap is the "
+        "hysteresis)",
+    ),
+    (
+        "rules.sag.min_peak_deg",
+        "rules.hyperextension.max_peak_deg",
+        False,
+        "rules.sag.min_peak_deg must be below rules.hyperextension.max_peak_deg in {src}",
+    ),
+    (
+        "rules.knee_angle.min_knee_deg",
+        "rules.knee_angle.max_knee_deg",
+        False,
+        "rules.knee_angle.min_knee_deg must be below max_knee_deg in {src}",
+    ),
+)
+
+
 def _validate(p: Profile) -> None:
+    """ConfigError (one line naming the setting and its source) for an impossible profile."""
     src = p.sources[-1]
-
-    def num(path: str) -> float:
-        return _finite(p, path)
-
-    for path in ("reps.enter_delta_deg", "reps.exit_delta_deg", "reps.top_tolerance_deg",
-                 "reps.top_band_deg", "reps.top_dip_deg", "reps.boundary_hold_s",
-                 "reps.min_duration_s", "rules.short_hold.min_hold_s",
-                 "rules.fast_lowering.min_lowering_s", "rules.heel_lift.max_heel_rise_m",
-                 "rules.lumbar_arch.min_set_reps"):
-        if num(path) <= 0:
+    for path in _POSITIVE:
+        if _finite(p, path) <= 0:
             raise ConfigError(f"'{path}' in {src} must be greater than 0")
-    if num("reps.boundary_band_deg") < 0:
-        raise ConfigError(f"'reps.boundary_band_deg' in {src} must be 0 (off) or more")
-    if num("reps.top_dip_deg") < num("reps.top_band_deg"):
-        raise ConfigError(f"reps.top_dip_deg must be at least reps.top_band_deg in {src}")
-    if num("reps.exit_delta_deg") >= num("reps.enter_delta_deg"):
-        raise ConfigError(f"reps.exit_delta_deg must be below reps.enter_delta_deg in {src} "
-                          "(the gap is the hysteresis)")
-    if not 0 <= num("reps.ease_extension") <= 1:
-        raise ConfigError(f"'reps.ease_extension' in {src} must be between 0 and 1")
-    for path in ("reps.min_peak_deg", "rules.sag.min_peak_deg",
-                 "rules.hyperextension.max_peak_deg", "rules.knee_angle.min_knee_deg",
-                 "rules.knee_angle.max_knee_deg", "reps.max_torso_to_floor_deg"):
-        if not 0 < num(path) < 360:
+    for path, what in _NON_NEGATIVE.items():
+        if _finite(p, path) < 0:
+            raise ConfigError(f"'{path}' in {src} must be {what}")
+    for path in _ANGLES:
+        if not 0 < _finite(p, path) < 360:
             raise ConfigError(f"'{path}' in {src} must be an angle between 0 and 360 degrees")
-    if num("rules.sag.min_peak_deg") >= num("rules.hyperextension.max_peak_deg"):
-        raise ConfigError(f"rules.sag.min_peak_deg must be below "
-                          f"rules.hyperextension.max_peak_deg in {src}")
-    if num("rules.knee_angle.min_knee_deg") >= num("rules.knee_angle.max_knee_deg"):
-        raise ConfigError(f"rules.knee_angle.min_knee_deg must be below max_knee_deg in {src}")
-    if num("rules.lumbar_arch.max_arch_alone_deg") < 0:
-        raise ConfigError(f"'rules.lumbar_arch.max_arch_alone_deg' in {src} must be 0 (no "
-                          "absolute limit) or more")
-    if num("rules.lumbar_arch.min_arch_rise_deg") < 0:
-        raise ConfigError(f"'rules.lumbar_arch.min_arch_rise_deg' in {src} must be 0 or more")
+    for lo, hi, may_equal, msg in _ORDERED:
+        low, high = _finite(p, lo), _finite(p, hi)
+        if low > high or (low == high and not may_equal):
+            raise ConfigError(msg.format(src=src))
+    if not 0 <= _finite(p, "reps.ease_extension") <= 1:
+        raise ConfigError(f"'reps.ease_extension' in {src} must be between 0 and 1")
+    _validate_choices(p, src)
+
+
+def _validate_choices(p: Profile, src: str) -> None:
     arch = p.rules.lumbar_arch
     for key, choices in (("measure", LUMBAR_MEASURE_NAMES), ("baseline", ARCH_BASELINES)):
         val = getattr(arch, key)
         if val not in choices:
-            raise ConfigError(f"'rules.lumbar_arch.{key}' in {src} must be one of "
-                              f"{', '.join(choices)}, got {val!r}")
-    if not 0 <= num("rules.lumbar_arch.min_view_confidence") <= 1:
+            raise ConfigError(
+                f"'rules.lumbar_arch.{key}' in {src} must be one of "
+                f"{', '.join(choices)}, got {val!r}"
+            )
+    if not 0 <= _finite(p, "rules.lumbar_arch.min_view_confidence") <= 1:
         raise ConfigError(f"'rules.lumbar_arch.min_view_confidence' in {src} must be in [0, 1]")
     lo, hi = p.set.min_reps, p.set.max_reps
     if not (isinstance(lo, int) and isinstance(hi, int) and 0 < lo <= hi):
-        raise ConfigError(f"set.min_reps and set.max_reps in {src} must be whole numbers with "
-                          "0 < min_reps <= max_reps")
+        raise ConfigError(
+            f"set.min_reps and set.max_reps in {src} must be whole numbers with "
+            "0 < min_reps <= max_reps"
+        )
 
 
 def _named_exercise(over: dict) -> str | None:
@@ -289,22 +280,28 @@ def resolve_exercise(exercise: str, config: str | os.PathLike | dict | None = No
     video's set-up). A config that names its exercise (``[exercise] name``) settles ``auto``.
     ConfigError for an unknown exercise or an unreadable config."""
     if exercise not in EXERCISE_CHOICES:
-        raise ConfigError(f"unknown exercise '{exercise}' (choose from "
-                          f"{', '.join(EXERCISE_CHOICES)})")
+        raise ConfigError(
+            f"unknown exercise '{exercise}' (choose from {', '.join(EXERCISE_CHOICES)})"
+        )
     if exercise != "auto" or config is None:
         return exercise
     name = _named_exercise(config if isinstance(config, dict) else _read_toml(Path(config)))
     if name is None:
         return "auto"
     if name not in EXERCISES:
-        raise ConfigError(f"{config if not isinstance(config, dict) else 'config'} names an "
-                          f"unknown exercise '{name}' (choose from {', '.join(EXERCISES)})")
+        raise ConfigError(
+            f"{config if not isinstance(config, dict) else 'config'} names an "
+            f"unknown exercise '{name}' (choose from {', '.join(EXERCISES)})"
+        )
     return name
 
 
-def load_profile(exercise: str = "hip_thrust",
-                 config: str | os.PathLike | dict | None = None, *,
-                 src: str = "config") -> Profile:
+def load_profile(
+    exercise: str = "hip_thrust",
+    config: str | os.PathLike | dict | None = None,
+    *,
+    src: str = "config",
+) -> Profile:
     """The packaged profile for ``exercise``, overridden by ``config`` (a TOML path or a dict;
     ``src`` names a dict in messages). A config may also name the exercise in
     ``[exercise] name``; it must then match."""

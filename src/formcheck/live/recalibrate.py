@@ -1,0 +1,76 @@
+"""Re-reading the scene as a live set goes on: the floor and metre scale over every usable
+frame so far, and the silhouette midline at the tops (what offline analysis reads over the whole
+set). Pure functions of the live engine's grid frames. Pixels, metres, degrees."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from formcheck.core.geometry import Geometry, estimate_geometry
+from formcheck.core.measures import top_frames
+from formcheck.core.silhouette import midline_bias
+from formcheck.core.track import N_LANDMARKS
+from formcheck.live.series import RawFrame, raw_subtrack, unpack_mask
+
+
+def grid_xy(xy: list[np.ndarray | None], n: int) -> np.ndarray:
+    """The smoothed landmarks of the first ``n`` grid frames as ``(n, 33, 2)`` (NaN: nobody)."""
+    out = np.full((n, N_LANDMARKS, 2), np.nan)
+    for k in range(min(n, len(xy))):
+        if xy[k] is not None:
+            out[k] = xy[k]
+    return out
+
+
+def rescaled_geometry(
+    geom: Geometry,
+    raw: list[RawFrame],
+    xy: list[np.ndarray | None],
+    usable: list[int],
+    fps: float,
+    size: tuple[int, int],
+    mask_scale: float,
+) -> tuple[Geometry, Geometry] | None:
+    """``geom`` with the floor and the metre scale re-read over the ``usable`` frames, as
+    ``estimate_geometry`` does offline over the whole set, and the geometry read there (its
+    yaw is the view's over the same frames); None if it cannot be read or sees another side.
+    From the set-up alone (lying at the bottom) the scale read up to 26 % large and the floor
+    10° off, which made every heel rise read about 1 cm high."""
+    if len(usable) < 3 or geom.side not in ("left", "right"):
+        return None
+    sub = raw_subtrack(raw, usable, fps, size[0], size[1], mask_scale, with_masks=False)
+    g = estimate_geometry(sub, np.stack([xy[k] for k in usable]))
+    if g.side != geom.side or not math.isfinite(g.m_per_px):
+        return None
+    new = replace(
+        geom, floor_dir=g.floor_dir, up=g.up, m_per_px=g.m_per_px, floor_source=g.floor_source
+    )
+    return new, g
+
+
+def tops_midline(
+    raw: list[RawFrame],
+    xy: list[np.ndarray | None],
+    shk_raw: np.ndarray,
+    blocked: np.ndarray,
+    geom: Geometry,
+    mask_scale: float,
+) -> float | None:
+    """The silhouette midline bias (degrees) over the tops seen so far (frames near the top of
+    the raw angle, usable and with a mask of one shape); None with fewer than 3 such frames."""
+    n = len(shk_raw)
+    frames = top_frames(np.where(blocked > 0, np.nan, shk_raw))
+    frames = [int(k) for k in frames if k < n and raw[k] is not None and raw[k][4] is not None]
+    if len(frames) < 3:
+        return None
+    shape = raw[frames[0]][4][1]
+    frames = [k for k in frames if raw[k][4][1] == shape]
+    pts = np.full((n, N_LANDMARKS, 2), np.nan)
+    masks = np.zeros((n, *shape), bool)
+    for k in frames:
+        pts[k] = xy[k]
+        masks[k] = unpack_mask(raw[k][4])
+    return midline_bias(pts, masks, mask_scale, geom, np.asarray(frames))
