@@ -6,7 +6,7 @@ A set of n reps with the hips on the line: straight reps read the silhouette mea
 Gaussian rep-to-rep noise (SD sigma, degrees); up to n/3 of them are arched and read
 ``--effect`` higher (SD ``--effect-sd``). A rep is flagged when it is at least ``thr`` over the
 set's baseline: the least rep ("least", the hip thrust's) or the mean of the lower half
-("lower_half", the bridge's; pipeline.arch_baseline). Prints, per noise, set size, baseline
+("lower_half", the bridge's; core.measures.arch_baseline). Prints, per noise, set size, baseline
 and threshold, the share of straight reps flagged (false flags per rep) and of arched reps
 flagged (recall). The measured noise: SD 0.45 deg for the bridge's front crease on clear-cut
 clips, 2.2 deg for the hip thrust's back bend (benchmarks/calibrate.py --thresholds).

@@ -135,7 +135,7 @@ def calibrate_thresholds(
     # the rule looks at (usable view, hips on the line: not flagged as sag or hyperextension;
     # the set baseline comes from those reps too, as in the analyser). One number:
     # min_arch_rise_deg, the F1-best rise of a rep's silhouette measure over the set's baseline
-    # (pipeline.arch_baseline, with the profile's measure and min_set_reps). No absolute limit
+    # (core.measures.arch_baseline, with the profile's measure and min_set_reps). No absolute limit
     # is fitted: a straight back's reading differs a lot between bodies and cameras (printed
     # below), and absolute limits fitted here (29 / 39.5 deg) false-flagged straight backs on
     # fresh bodies (docs/accuracy.md). Also printed: the SD of straight reps about their clip's

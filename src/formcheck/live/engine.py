@@ -279,7 +279,7 @@ class LiveAnalyzer:
 
     def _complete(self, mv, done: list[Rep], finishing: bool = False) -> None:
         """A movement ended: refresh the bias from the tops seen so far, then evaluate every
-        movement with the pipeline's rep code (the newest one is the verdict shown)."""
+        movement with the offline rep code (the newest one is the verdict shown)."""
         if self.refresh_bias():
             self.replay()
             if finishing:
