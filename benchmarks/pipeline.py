@@ -42,6 +42,7 @@ def main() -> None:
     from formcheck.pose.estimator import PoseEstimator, PoseOptions
     from formcheck.pose.native_log import quiet_native_stderr
     from formcheck.pose.video import probe_video
+    from formcheck.sinks.files import write_outputs
 
     info = probe_video(args.video)
 
@@ -79,14 +80,16 @@ def main() -> None:
             for f in frames:
                 w.write(f)
             w.release()
+
+        def full(out: str, write_video: bool):
+            a = analyze_video(clip, model=args.model)
+            write_outputs(a, out, video_path=clip, write_video=write_video)
+            return a
+
         with tempfile.TemporaryDirectory() as out:
-            t_full_nv, a = best(
-                lambda: analyze_video(clip, out_dir=out, write_video=False, model=args.model)
-            )
+            t_full_nv, a = best(lambda: full(out, False))
         with tempfile.TemporaryDirectory() as out:
-            t_full_v, _ = best(
-                lambda: analyze_video(clip, out_dir=out, write_video=True, model=args.model)
-            )
+            t_full_v, _ = best(lambda: full(out, True))
         profile = load_profile("hip_thrust")
         reps = max(3, args.repeat)
         t_an, _ = best(lambda: [analyze_track(a.track, profile) for _ in range(reps)])

@@ -334,7 +334,7 @@ def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
     cues = json.loads((out / f"{stem}.cues.json").read_text())
     live_faults = [r["faults"] for r in cues["live_reps"]]
 
-    offline = analyze_video(CLIP, write_video=False).session
+    offline = analyze_video(CLIP).session
     # live verdicts (causal), the saved result (offline analysis of what live saw) and
     # `analyze` on the whole file agree rep for rep; a rule may differ only where a
     # measurement sits right at its threshold (then the frames live skipped, or the causal
