@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from formcheck.core.session import Session
+from formcheck.errors import FormcheckError
+from formcheck.resultfile import load_result
 from formcheck.sinks.report import write_report
 
 
@@ -30,12 +31,17 @@ from formcheck.sinks.report import write_report
 @click.option("--no-reviews", is_flag=True, help="Leave the coach's reviews out.")
 def command(result: Path, out: Path | None, db: str | None, no_reviews: bool) -> None:
     """Write a self-contained HTML report for RESULT.json."""
-    session = Session.load(result)
+    session = load_result(result)  # validated: a bad file is one line, exit 2
     stem = result.name[:-5] if result.name.endswith(".json") else result.stem
     out = out or result.with_name(f"{stem}.report.html")
     reviews, extra = None, {}
     if not no_reviews:
-        reviews, extra = _reviews_from_store(result, db)
+        try:
+            reviews, extra = _reviews_from_store(result, db)
+        except FormcheckError as exc:  # a store that cannot be read: the report without it
+            if db is not None:
+                raise
+            click.echo(f"warning: the coach's reviews are left out: {exc}", err=True)
     write_report(session, out, base_dir=result.parent, reviews=reviews, **extra)
     click.echo(str(out))
 

@@ -2,7 +2,10 @@
 review app (:mod:`formcheck.review`) with uvicorn.
 
 This command is the store's writer: on start, and when the sets list is reloaded, it imports the
-result jsons under DIR that are new or changed (``DIR/formcheck.sqlite`` unless ``--db``).
+result jsons under DIR that are new or changed (``DIR/formcheck.sqlite`` unless ``--db``). The
+import at start runs in the background: it is waited for up to :data:`START_WAIT_S` seconds,
+then the app serves what is imported so far and the list shows the progress. A store that
+cannot be used (locked, corrupt, read-only) is one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -14,8 +17,14 @@ import click
 
 from formcheck.errors import FormcheckError, InputError
 from formcheck.review.app import create_app
+from formcheck.review.importer import BackgroundImport
 from formcheck.review.security import LOOPBACK_NAMES, TOKEN_ENV, is_loopback
-from formcheck.review.store import open_store
+from formcheck.review.store import Store, open_store
+
+#: Seconds the start waits for the import of new result files before serving.
+START_WAIT_S = 2.0
+#: Problem files named at start (all are listed on the sets page).
+SHOWN_PROBLEMS = 5
 
 
 @click.command("review")
@@ -59,10 +68,12 @@ def command(
         directory = Path(".")
     _check_options(directory, host, token)
     store = open_store(db or directory)
+    store.check()
+    importer = None
     if directory is not None:
-        n = len(store.import_dir(directory))
-        if n:
-            click.echo(f"imported {n} result(s) from {directory}", err=True)
+        importer = BackgroundImport(store, directory)
+        importer.start()
+        _report_start(importer, store)
     reviewer = reviewer or os.environ.get("USER") or os.environ.get("USERNAME") or ""
     allowed = None if token else [*LOOPBACK_NAMES, host.lower()]
     app = create_app(
@@ -72,6 +83,7 @@ def command(
         allowed_hosts=allowed,
         prepare_videos=not no_prepare,
         import_dir=directory,
+        importer=importer,
     )
     import uvicorn
 
@@ -81,6 +93,33 @@ def command(
         err=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _report_start(importer: BackgroundImport, store: Store) -> None:
+    """Say what the import at start did (or that it goes on); raise if the store failed."""
+    done = importer.wait(START_WAIT_S)
+    p = importer.progress
+    if p.error:
+        raise FormcheckError(p.error)
+    if not done:
+        click.echo(
+            f"importing {p.total} result file(s) from {importer.root} in the background "
+            f"({p.done} read so far); the sets list shows the progress",
+            err=True,
+        )
+    elif p.ids:
+        click.echo(f"imported {len(p.ids)} result(s) from {importer.root}", err=True)
+    problems = sorted(store.import_problems.values(), key=lambda q: q.path)
+    if problems:
+        names = "; ".join(f"{q.path} ({q.reason})" for q in problems[:SHOWN_PROBLEMS])
+        rest = len(problems) - SHOWN_PROBLEMS
+        more = f"; and {rest} more" if rest > 0 else ""
+        click.echo(
+            f"warning: {len(problems)} result file{'s' if len(problems) != 1 else ''} could not "
+            f"be read and {'are' if len(problems) != 1 else 'is'} skipped: "
+            f"{names}{more}",
+            err=True,
+        )
 
 
 def _check_options(directory: Path | None, host: str, token: str | None) -> None:

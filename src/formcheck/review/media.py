@@ -40,14 +40,38 @@ _TRANSCODE_LOCKS: dict[str, threading.Lock] = {}
 _TRANSCODE_GUARD = threading.Lock()
 
 
-def playable_source(s: dict) -> Path | None:
-    """The video to show for a set (a ``sets`` row): its annotated video, else the source."""
+def within(path: str | os.PathLike | None, root: str | os.PathLike | None) -> Path | None:
+    """``path`` resolved (links followed) if it is an existing file inside ``root`` (also
+    resolved; None: anywhere), else None."""
+    if not path:
+        return None
+    try:
+        real = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if root is not None and not real.is_relative_to(Path(root).resolve()):
+        return None
+    return real if real.is_file() else None
+
+
+def _base(s: dict, root: str | os.PathLike | None) -> Path | None:
+    """The set's result folder if it is inside ``root``."""
     base = Path(s["base_dir"])
-    ann = base / MEDIA_FILES["annotated"].format(stem=s["stem"])
-    if ann.is_file():
-        return ann
-    vp = s.get("video_path")
-    return Path(vp) if vp and Path(vp).is_file() else None
+    if root is not None and not base.resolve().is_relative_to(Path(root).resolve()):
+        return None
+    return base
+
+
+def playable_source(s: dict, root: str | os.PathLike | None = None) -> Path | None:
+    """The video to show for a set (a ``sets`` row): its annotated video, else the source;
+    only a file inside ``root`` (the served folder; None: the set's own result folder), links
+    resolved."""
+    root = root if root is not None else s["base_dir"]
+    base = _base(s, root)
+    if base is None:
+        return None
+    ann = within(base / MEDIA_FILES["annotated"].format(stem=s["stem"]), root)
+    return ann or within(s.get("video_path"), root)
 
 
 def webm_path(s: dict, cache_dir: Path) -> Path:
@@ -59,20 +83,28 @@ def webm_path(s: dict, cache_dir: Path) -> Path:
     return cache_dir / f"set{s['id']}.review.webm"
 
 
-def ensure_webm(s: dict, cache_dir: Path) -> Path | None:
+def ensure_webm(s: dict, cache_dir: Path, root: str | os.PathLike | None = None) -> Path | None:
     """A VP8 WebM copy of the set's video (Chromium cannot play OpenCV's 'mp4v'), cached;
-    None when the set has no video. One transcode per file at a time."""
-    src = playable_source(s)
+    None when the set has no video inside ``root``. One transcode per file at a time; a copy
+    that is a link is made again (never served)."""
+    src = playable_source(s, root)
     if src is None:
         return None
     out = webm_path(s, cache_dir)
     with _TRANSCODE_GUARD:
         lock = _TRANSCODE_LOCKS.setdefault(str(out), threading.Lock())
     with lock:
-        if out.is_file() and out.stat().st_mtime >= src.stat().st_mtime and out.stat().st_size:
+        if _fresh(out, src):
             return out
         transcode_webm(src, out)
     return out
+
+
+def _fresh(out: Path, src: Path) -> bool:
+    if out.is_symlink() or not out.is_file():
+        return False
+    st = out.stat()
+    return st.st_size > 0 and st.st_mtime >= src.stat().st_mtime
 
 
 def transcode_webm(src: Path, out: Path, max_width: int = WEBM_MAX_WIDTH) -> Path:
@@ -132,22 +164,28 @@ def _write_webm(frames: Iterator, path: Path, fps: float) -> int:
     return n
 
 
-def prepare_all(store: Store, cache_dir: Path) -> None:
-    """Transcode every set's video to WebM (run in the background, so pages open fast)."""
-    for s in store.list_sets():
-        full = store.get_set(s["id"])
-        if full is None:  # deleted meanwhile
-            continue
+def prepare_all(store: Store, cache_dir: Path, root: str | os.PathLike | None = None) -> None:
+    """Transcode every set's video to WebM (run in the background, so pages open fast); only
+    videos inside ``root`` (None: each set's own folder)."""
+    try:
+        sets = store.list_sets()
+    except Exception:  # noqa: BLE001 - a store that fails shows on the pages (503)
+        return
+    for s in sets:
         try:
-            ensure_webm(full, cache_dir)
+            full = store.get_set(s["id"])
+            if full is not None:  # else deleted meanwhile
+                ensure_webm(full, cache_dir, root)
         except Exception:  # noqa: BLE001 - a bad video must not stop the others
             continue
 
 
-def start_preparing(store: Store, cache_dir: Path) -> threading.Thread:
+def start_preparing(
+    store: Store, cache_dir: Path, root: str | os.PathLike | None = None
+) -> threading.Thread:
     """:func:`prepare_all` in a daemon thread."""
     th = threading.Thread(
-        target=prepare_all, args=(store, cache_dir), daemon=True, name="formcheck-webm"
+        target=prepare_all, args=(store, cache_dir, root), daemon=True, name="formcheck-webm"
     )
     th.start()
     return th
@@ -160,19 +198,23 @@ def is_result_name(s: dict, name: str) -> bool:
     return not ("/" in name or "\\" in name or name in ("", ".", "..") or name not in allowed)
 
 
-def result_file(s: dict, name: str) -> Path | None:
+def result_file(s: dict, name: str, root: str | os.PathLike | None = None) -> Path | None:
     """The set's result file ``name`` (checked with :func:`is_result_name` first) if it is
-    there, in the set's own folder, else None."""
-    base = Path(s["base_dir"]).resolve()
-    p = (base / name).resolve()
-    if p.parent != base or not p.is_file():
+    there, in the set's own folder inside ``root`` (links resolved), else None."""
+    base = _base(s, root if root is not None else s["base_dir"])
+    if base is None:
         return None
-    return p
+    base = base.resolve()
+    p = within(base / name, root)
+    return p if p is not None and p.parent == base else None
 
 
-def rep_thumbnail_jpeg(session, base_dir: str | os.PathLike, rep) -> bytes | None:
-    """A JPEG of the rep at its top (annotated video, else the source); None without video."""
-    files = result_files(session, base_dir)
+def rep_thumbnail_jpeg(
+    session, base_dir: str | os.PathLike, rep, root: str | os.PathLike | None = None
+) -> bytes | None:
+    """A JPEG of the rep at its top (annotated video, else the source; inside ``root``);
+    None without video."""
+    files = result_files(session, base_dir, root=root)
     frame = grab_frame(files["annotated_video"] or files["video"], thumb_frame(rep), THUMB_WIDTH)
     if frame is None:
         return None
@@ -182,7 +224,9 @@ def rep_thumbnail_jpeg(session, base_dir: str | os.PathLike, rep) -> bytes | Non
     return buf.tobytes()
 
 
-def angle_plot(session, base_dir: str | os.PathLike, reviews: dict) -> bytes:
+def angle_plot(
+    session, base_dir: str | os.PathLike, reviews: dict, root: str | os.PathLike | None = None
+) -> bytes:
     """The set's shoulder-hip-knee angle plot (PNG), findings marked with their verdicts."""
-    frames = load_frames(result_files(session, base_dir)["frames_csv"])
+    frames = load_frames(result_files(session, base_dir, root=root)["frames_csv"])
     return angle_plot_png(session, frames, reviews)

@@ -25,6 +25,7 @@ _LIST_SETS = (
     "f.id = r.finding_id WHERE f.set_id = s.id AND f.present = 1) AS n_reviewed "
     "FROM sets s"
 )
+_ORDER = "ORDER BY s.set_date DESC, s.athlete, s.stem"
 _FINDINGS = (
     "SELECT f.*, r.verdict, r.note, r.reviewer, r.created_utc AS reviewed_utc, "
     "r.id AS review_id FROM findings f LEFT JOIN reviews r ON r.id = "
@@ -82,14 +83,36 @@ class StoreQueries:
         date_to: str | None = None,
         exercise: str | None = None,
         fault: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[dict]:
-        """Sets, newest first, filtered by athlete, date (prefix, e.g. 2026-11), exercise, fault."""
+        """Sets, newest first, filtered by athlete, date (prefix, e.g. 2026-11), exercise, fault;
+        ``limit`` sets from ``offset`` (the counts are worked out for those only)."""
         where, args = set_filters(athlete, date, date_from, date_to, exercise, fault)
-        sql = _LIST_SETS
+        ids = "SELECT s.id FROM sets s"
+        if where:
+            ids += " WHERE " + " AND ".join(where)
+        if limit is not None:
+            ids += f" {_ORDER} LIMIT ? OFFSET ?"
+            args += [int(limit), int(offset)]
+        sql = f"{_LIST_SETS} WHERE s.id IN ({ids}) {_ORDER}"
+        return list(_decoded(self._rows(sql, tuple(args))))
+
+    def count_sets(
+        self,
+        athlete: str | None = None,
+        date: str | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        exercise: str | None = None,
+        fault: str | None = None,
+    ) -> int:
+        """How many sets :meth:`list_sets` lists with these filters (without a limit)."""
+        where, args = set_filters(athlete, date, date_from, date_to, exercise, fault)
+        sql = "SELECT COUNT(*) FROM sets s"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY s.set_date DESC, s.athlete, s.stem"
-        return list(_decoded(self._rows(sql, tuple(args))))
+        return int(self._rows(sql, tuple(args))[0][0])
 
     def facets(self) -> dict[str, list[str]]:
         """Distinct athletes, dates, exercises and fault rules (for filter menus)."""

@@ -115,9 +115,10 @@ def set_record(
     json_path: str | os.PathLike,
     root: str | os.PathLike | None,
     stamp: FileStamp | None,
+    session_json: str | None = None,
 ) -> SetRecord:
     """The ``sets`` row for ``session`` read from ``json_path`` (athlete folders under
-    ``root``)."""
+    ``root``); ``session_json``: the result as read, when it was (else the session's JSON)."""
     jp = Path(json_path).resolve()
     stem = jp.name[:-5] if jp.name.endswith(".json") else jp.stem
     video = source_video(session, jp.parent)
@@ -141,7 +142,7 @@ def set_record(
         camera_warning=session.camera.warning,
         created_utc=session.created_utc or "",
         imported_utc=utc_now(),
-        session_json=session.to_json(indent=None),
+        session_json=session_json or session.to_json(indent=None),
         json_mtime_ns=stamp.mtime_ns,
         json_size=stamp.size,
     )

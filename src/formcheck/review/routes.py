@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -24,19 +25,42 @@ from starlette.templating import Jinja2Templates
 from formcheck.core.rules import RULE_IDS
 from formcheck.errors import InputError
 from formcheck.review import media, views
+from formcheck.review.importer import BackgroundImport
+from formcheck.review.listing import FILTERS, PAGE_SIZE, list_query, pager
 from formcheck.review.store import VERDICTS, Store
 from formcheck.sinks.report import render_report
 
 STATIC_DIR = Path(__file__).parent / "static"
 RESCAN_S = 5.0  # at most this often, the sets list looks for new result files
+RESCAN_WAIT_S = 1.0  # ... and waits this long for them before showing what it has
 #: The standalone HTML report's own policy: its inline styles are its own.
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'none'"
-FILTERS = ("athlete", "date", "exercise", "fault")
+#: Problem files listed by name on the sets page (the rest are counted).
+SHOWN_PROBLEMS = 50
+__all__ = ["FILTERS", "RESCAN_S", "ReviewRoutes"]
+
+
+class _IdConvertor(Convertor[int]):
+    """Path ids (sets, findings, reps): 1 to 18 digits, so every id fits SQLite's 64 bits; a
+    longer one matches no route (404)."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(int(value))
+
+
+register_url_convertor("id", _IdConvertor())
 
 
 class ReviewRoutes:
-    """The handlers over one store; ``import_dir``: result folder rescanned for new results
-    when the sets list is opened (at most every :data:`RESCAN_S` s)."""
+    """The handlers over one store. ``importer``: the result folder's import, run again when
+    the sets list is opened (at most every :data:`RESCAN_S` s); ``media_root``: the served
+    folder, the only place videos, thumbnails and result files are read from (None: each
+    set's own result folder)."""
 
     def __init__(
         self,
@@ -45,36 +69,38 @@ class ReviewRoutes:
         *,
         reviewer: str = "",
         cache_dir: Path,
-        import_dir: str | os.PathLike | None = None,
+        importer: BackgroundImport | None = None,
+        media_root: str | os.PathLike | None = None,
     ) -> None:
         self.store = store
         self.templates = templates
         self.reviewer = reviewer
         self.cache_dir = cache_dir
-        self.import_dir = import_dir
+        self.importer = importer
+        self.root = Path(media_root).resolve() if media_root is not None else None
         self._last_scan = time.monotonic()
 
     def routes(self) -> list:
         return [
             Route("/", self.index),
-            Route("/sets/{set_id:int}", self.set_page),
-            Route("/sets/{set_id:int}/video", self.video),
-            Route("/sets/{set_id:int}/plot.png", self.plot),
-            Route("/sets/{set_id:int}/thumb/{rep:int}.jpg", self.thumb),
-            Route("/sets/{set_id:int}/export.csv", self.export_csv),
-            Route("/sets/{set_id:int}/export.json", self.export_json),
-            Route("/sets/{set_id:int}/report.html", self.export_report),
-            Route("/media/{set_id:int}/{name:path}", self.media),
-            Route("/api/sets/{set_id:int}", self.api_set),
-            Route("/api/sets/{set_id:int}/athlete", self.save_athlete, methods=["POST"]),
-            Route("/api/findings/{finding_id:int}/review", self.save_review, methods=["POST"]),
+            Route("/sets/{set_id:id}", self.set_page),
+            Route("/sets/{set_id:id}/video", self.video),
+            Route("/sets/{set_id:id}/plot.png", self.plot),
+            Route("/sets/{set_id:id}/thumb/{rep:id}.jpg", self.thumb),
+            Route("/sets/{set_id:id}/export.csv", self.export_csv),
+            Route("/sets/{set_id:id}/export.json", self.export_json),
+            Route("/sets/{set_id:id}/report.html", self.export_report),
+            Route("/media/{set_id:id}/{name:path}", self.media),
+            Route("/api/sets/{set_id:id}", self.api_set),
+            Route("/api/sets/{set_id:id}/athlete", self.save_athlete, methods=["POST"]),
+            Route("/api/findings/{finding_id:id}/review", self.save_review, methods=["POST"]),
             Route("/favicon.ico", self.favicon),
             Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
         ]
 
     # -- lookups ---------------------------------------------------------------------------
     def _view(self, request: Request) -> views.SetView:
-        view = views.set_view(self.store, request.path_params["set_id"])
+        view = views.set_view(self.store, request.path_params["set_id"], self.root)
         if view is None:
             raise HTTPException(404, "no such set")
         return view
@@ -85,26 +111,38 @@ class ReviewRoutes:
             raise HTTPException(404, "no such set")
         return s
 
+    def _root(self, s: dict) -> Path:
+        """The folder a set's media must be in: the served folder, else its result folder."""
+        return self.root if self.root is not None else Path(s["base_dir"])
+
     def _rescan(self) -> None:
-        """Import results written since the start (at most every RESCAN_S s)."""
-        if self.import_dir is not None and time.monotonic() - self._last_scan > RESCAN_S:
+        """Import results written since the start (at most every RESCAN_S s), waiting a moment
+        for a small import; a long one goes on in the background and the page says so."""
+        if self.importer is not None and time.monotonic() - self._last_scan > RESCAN_S:
             self._last_scan = time.monotonic()
-            self.store.import_dir(self.import_dir)
+            self.importer.start()
+            self.importer.wait(RESCAN_WAIT_S)
 
     # -- pages -----------------------------------------------------------------------------
     def index(self, request: Request):
+        filters, page = list_query(request.query_params)
         self._rescan()
-        filters = {k: request.query_params.get(k) or None for k in FILTERS}
-        sets = self.store.list_sets(**filters)
+        pages = pager(self.store.count_sets(**filters), page, filters)
+        sets = self.store.list_sets(**filters, limit=PAGE_SIZE, offset=pages.offset)
         for s in sets:
             s["faults_list"] = _faults_in_rule_order(s["fault_counts"])
+        problems = sorted(self.store.import_problems.values(), key=lambda p: p.path)
         return self.templates.TemplateResponse(
             request,
             "index.html",
             {
                 "sets": sets,
+                "pager": pages,
                 "facets": self.store.facets(),
                 "filters": filters,
+                "importing": self.importer.progress if self.importer is not None else None,
+                "problems": problems[:SHOWN_PROBLEMS],
+                "n_problems": len(problems),
                 "csrf": request.state.csrf,
                 "reviewer": self.reviewer,
             },
@@ -130,7 +168,7 @@ class ReviewRoutes:
     def video(self, request: Request):
         s = self._set_row(request)
         try:
-            p = media.ensure_webm(s, self.cache_dir)
+            p = media.ensure_webm(s, self.cache_dir, self._root(s))
         except InputError as exc:
             raise HTTPException(500, str(exc)) from None
         if p is None:
@@ -145,14 +183,16 @@ class ReviewRoutes:
         name = request.path_params["name"]
         if not media.is_result_name(s, name):
             raise HTTPException(404, "not a file of this set")
-        p = media.result_file(s, name)
+        p = media.result_file(s, name, self._root(s))
         if p is None:
             raise HTTPException(404, "not found")
         return FileResponse(p)
 
     def plot(self, request: Request):
         view = self._view(request)
-        png = media.angle_plot(view.session, view.set["base_dir"], view.verdicts())
+        png = media.angle_plot(
+            view.session, view.set["base_dir"], view.verdicts(), self._root(view.set)
+        )
         return Response(png, media_type="image/png", headers={"cache-control": "no-store"})
 
     def thumb(self, request: Request):
@@ -161,7 +201,9 @@ class ReviewRoutes:
         rep = next((r for r in view.session.reps if r.index == idx), None)
         if rep is None:
             raise HTTPException(404, "no such rep")
-        jpeg = media.rep_thumbnail_jpeg(view.session, view.set["base_dir"], rep)
+        jpeg = media.rep_thumbnail_jpeg(
+            view.session, view.set["base_dir"], rep, self._root(view.set)
+        )
         if jpeg is None:
             raise HTTPException(404, "no video frame")
         return Response(
@@ -227,6 +269,7 @@ class ReviewRoutes:
             self.store.reviews_for_report(s["id"]),
             athlete=s["athlete"],
             date=s["set_date"],
+            root=self._root(s),
         )
         disp = "inline" if request.query_params.get("view") else "attachment"
         return HTMLResponse(

@@ -15,6 +15,8 @@ import re
 import secrets
 from urllib.parse import urlencode, urlsplit
 
+from formcheck.review.limits import TokenThrottle, limited_receive, size_refusal
+
 TOKEN_COOKIE = "formcheck_token"
 CSRF_COOKIE = "formcheck_csrf"
 CSRF_HEADER = "x-csrf-token"
@@ -55,7 +57,8 @@ def is_loopback(host: str) -> bool:
 
 
 class Guard:
-    """Pure ASGI middleware: access token, Host check, CSRF, security headers."""
+    """Pure ASGI middleware: access token (wrong ones throttled per client), Host check,
+    request size limits (:mod:`formcheck.review.limits`), CSRF, security headers."""
 
     def __init__(
         self, app, token: str | None = None, allowed_hosts: list[str] | None = None
@@ -63,6 +66,7 @@ class Guard:
         self.app = app
         self.token = token or None
         self.allowed_hosts = [h.lower() for h in allowed_hosts] if allowed_hosts else None
+        self.throttle = TokenThrottle()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -77,13 +81,16 @@ class Guard:
         refusal = self._refusal(req, host)
         if refusal is not None:
             return await refusal(scope, receive, send)
+        too_big = size_refusal(scope)
+        if too_big is not None:
+            return await PlainTextResponse(too_big[1], too_big[0])(scope, receive, send)
         csrf, new_csrf = _csrf_cookie(req)
         scope.setdefault("state", {})["csrf"] = csrf
         if req.method not in SAFE_METHODS:
             why = csrf_problem(req, host)
             if why:
                 return await PlainTextResponse(f"forbidden: {why}", 403)(scope, receive, send)
-        await self.app(scope, receive, _with_headers(send, new_csrf))
+        await self.app(scope, limited_receive(receive), _with_headers(send, new_csrf))
 
     def _refusal(self, req, host: str):
         """The response refusing this request (bad Host, no or wrong token), the redirect that
@@ -94,13 +101,27 @@ class Guard:
             return PlainTextResponse("unknown Host header", 400)
         if not self.token:
             return None
+        client = req.client.host if req.client else ""
+        wait = self.throttle.retry_after(client)
+        if wait is not None:
+            return PlainTextResponse(
+                "too many wrong tokens: try again later", 429, headers={"retry-after": str(wait)}
+            )
         qtok = req.query_params.get("token")
-        if qtok is not None and req.method in ("GET", "HEAD"):
-            return _token_redirect(req, self.token) if _same(qtok, self.token) else _denied()
         auth = req.headers.get("authorization", "")
         bearer = auth[7:].strip() if auth.lower().startswith("bearer ") else None
-        if _same(bearer, self.token) or _same(req.cookies.get(TOKEN_COOKIE), self.token):
-            return None
+        cookie = req.cookies.get(TOKEN_COOKIE)
+        via_query = qtok is not None and req.method in ("GET", "HEAD")
+        if via_query:
+            sent, ok = [qtok], _same(qtok, self.token)
+        else:
+            sent = [t for t in (bearer, cookie) if t is not None]
+            ok = _same(bearer, self.token) or _same(cookie, self.token)
+        if ok:
+            self.throttle.succeeded(client)
+            return _token_redirect(req, self.token) if via_query else None
+        for wrong in sent:  # a wrong token (no token at all is not a guess)
+            self.throttle.failed(client, wrong)
         return _denied()
 
 

@@ -15,33 +15,27 @@ its own connection. Reads are in :mod:`formcheck.review.queries`.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from formcheck.core.session import Session
 from formcheck.errors import InputError
+from formcheck.review.importer import ImportProblem, ImportProgress, import_results
 from formcheck.review.queries import StoreQueries
-from formcheck.review.results import (
-    FileStamp,
-    SetRecord,
-    looks_like_result,
-    result_candidates,
-    set_record,
-    utc_now,
-)
+from formcheck.review.results import FileStamp, set_record, utc_now
 from formcheck.review.schema import MIGRATIONS, migrate
+from formcheck.review.writes import StoreError, store_error, write_set
 
 __all__ = [
     "DB_NAME",
     "MIGRATIONS",
     "VERDICTS",
     "Store",
+    "StoreError",
     "db_path_for",
     "open_store",
     "record_session",
@@ -50,6 +44,10 @@ __all__ = [
 
 DB_NAME = "formcheck.sqlite"
 VERDICTS = ("agree", "overrule", "unsure")
+#: Seconds opening a store waits for another program's write lock before giving up (a running
+#: app's writes wait :data:`BUSY_TIMEOUT_S`: two coaches saving at once both land).
+OPEN_TIMEOUT_S = 5.0
+BUSY_TIMEOUT_S = 30.0
 
 
 def db_path_for(dir_or_url: str | os.PathLike) -> Path:
@@ -70,30 +68,69 @@ def db_path_for(dir_or_url: str | os.PathLike) -> Path:
 
 
 class Store(StoreQueries):
-    """A handle on one SQLite store. Thread-safe: each operation uses its own connection."""
+    """A handle on one SQLite store. Thread-safe: each operation uses its own connection.
+
+    An SQLite failure of the store itself (locked, corrupt, read-only, disk full) is raised as
+    :class:`StoreError` with a one-line reason."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as con:
+        #: Result files the last import could not read: path -> problem (see import_dir).
+        self.import_problems: dict[str, ImportProblem] = {}
+        self.import_lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the review store {self.path}: {exc}") from None
+        with self.connect(timeout=OPEN_TIMEOUT_S) as con:
             con.execute("PRAGMA journal_mode=WAL")
             migrate(con, self.path, MIGRATIONS)
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA foreign_keys=ON")
-        con.execute("PRAGMA busy_timeout=30000")
+    def connect(self, timeout: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A connection (autocommit; ``timeout``: seconds to wait for a lock)."""
+        timeout = BUSY_TIMEOUT_S if timeout is None else timeout
         try:
+            con = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise store_error(exc, self.path) or StoreError(
+                f"the review store {self.path} cannot be opened ({exc})"
+            ) from None
+        try:
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA foreign_keys=ON")
+            con.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             yield con
+        except sqlite3.Error as exc:
+            err = store_error(exc, self.path)
+            if err is None:
+                raise
+            raise err from None
         finally:
             con.close()
 
+    def check(self) -> None:
+        """Raise :class:`StoreError` unless the store can be read (``quick_check``) and written
+        (a write that is rolled back); for the start of ``formcheck review``."""
+        with self.connect(timeout=OPEN_TIMEOUT_S) as con:
+            row = con.execute("PRAGMA quick_check(1)").fetchone()
+            if row is None or row[0] != "ok":
+                raise StoreError(f"the review store {self.path} is corrupt ({row and row[0]})")
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                con.execute(f"PRAGMA user_version={int(version)}")
+            finally:
+                con.execute("ROLLBACK")
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error."""
+    def transaction(self, bulk: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back on error.
+        ``bulk``: for imports, which the result files can redo: ``synchronous=NORMAL`` (WAL
+        stays consistent; a power cut may lose the last commits)."""
         with self.connect() as con:
+            if bulk:
+                con.execute("PRAGMA synchronous=NORMAL")
             con.execute("BEGIN IMMEDIATE")
             try:
                 yield con
@@ -121,33 +158,27 @@ class Store(StoreQueries):
             stamp = FileStamp.of(json_path)
         rec = set_record(session, json_path, root if root is not None else self.path.parent, stamp)
         with self.transaction() as con:
-            set_id = _upsert_set(con, rec)
-            _replace_reps(con, set_id, session)
-            _upsert_findings(con, set_id, session)
-        return set_id
+            return write_set(con, rec, session)
 
-    def import_dir(self, root: str | os.PathLike) -> list[int]:
+    def import_dir(
+        self, root: str | os.PathLike, progress: ImportProgress | None = None
+    ) -> list[int]:
         """Import every result json under ``root`` that is new or changed (size or modification
-        time) since it was stored; the ids of the sets imported."""
-        root = Path(root)
-        known = {
+        time) since it was stored; the ids of the sets imported.
+
+        Each file is validated (:func:`formcheck.resultfile.read_result`); one that cannot be
+        read, or that links outside ``root``, is skipped and listed in :attr:`import_problems`
+        with its reason (and read again only when it changes). ``progress`` is updated as the
+        import goes on (:mod:`formcheck.review.importer`)."""
+        with self.import_lock:
+            return import_results(self, Path(root), progress)
+
+    def file_stamps(self) -> dict[str, FileStamp]:
+        """``{key: stamp}`` of the stored sets (the result file's size and mtime when read)."""
+        return {
             r["key"]: FileStamp(r["json_mtime_ns"], r["json_size"])
             for r in self._rows("SELECT key, json_mtime_ns, json_size FROM sets")
         }
-        ids = []
-        for jp in result_candidates(root):
-            try:
-                stamp = FileStamp.of(jp)
-            except OSError:  # gone since the listing
-                continue
-            if known.get(str(jp.resolve())) == stamp or not looks_like_result(jp):
-                continue
-            try:
-                session = Session.load(jp)
-            except InputError:
-                continue
-            ids.append(self.record_session(session, jp, root=root, stamp=stamp))
-        return ids
 
     def set_athlete(self, set_id: int, athlete: str) -> None:
         """A coach's name for the athlete; it wins over derivation, also on re-import."""
@@ -184,109 +215,6 @@ class Store(StoreQueries):
                 (finding_id, verdict, note, reviewer, when or utc_now()),
             )
             return dict(cur.fetchone())
-
-
-# -- writing one set -------------------------------------------------------------------------
-def _upsert_set(con: sqlite3.Connection, rec: SetRecord) -> int:
-    """Insert or update the set's row; a coach's athlete edit is kept. The set's id."""
-    row = dataclasses.asdict(rec)
-    old = con.execute("SELECT id, athlete_source FROM sets WHERE key=?", (rec.key,)).fetchone()
-    if old is None:
-        cur = con.execute(
-            f"INSERT INTO sets ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-            tuple(row.values()),
-        )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
-    if old["athlete_source"] == "edited":  # a coach's edit wins over derivation
-        row.pop("athlete")
-        row.pop("athlete_source")
-    sets = ", ".join(f"{k}=?" for k in row)
-    con.execute(f"UPDATE sets SET {sets} WHERE id=?", (*row.values(), old["id"]))
-    return int(old["id"])
-
-
-def _replace_reps(con: sqlite3.Connection, set_id: int, session: Session) -> None:
-    con.execute("DELETE FROM reps WHERE set_id=?", (set_id,))
-    for r in session.reps:
-        con.execute(
-            "INSERT INTO reps (set_id, idx, start_s, top_start_s, top_end_s, end_s, "
-            "start_frame, top_start_frame, top_end_frame, end_frame, peak_angle_deg, "
-            "hold_s, lowering_s, faults) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                set_id,
-                r.index,
-                r.start_s,
-                r.top_start_s,
-                r.top_end_s,
-                r.end_s,
-                r.start_frame,
-                r.top_start_frame,
-                r.top_end_frame,
-                r.end_frame,
-                _num(r.peak_angle_deg),
-                _num(r.hold_s),
-                _num(r.lowering_s),
-                ";".join(r.faults),
-            ),
-        )
-
-
-_UPSERT_FINDING = (
-    "INSERT INTO findings (set_id, rep_idx, rule, severity, value, unit, "
-    "threshold, comparison, time_s, frame, cue, message, present) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,1) "
-    "ON CONFLICT (set_id, rep_idx, rule) DO UPDATE SET severity=excluded.severity,"
-    " value=excluded.value, unit=excluded.unit, threshold=excluded.threshold, "
-    "comparison=excluded.comparison, time_s=excluded.time_s, "
-    "frame=excluded.frame, cue=excluded.cue, message=excluded.message, present=1 "
-    "RETURNING id"
-)
-
-
-def _upsert_findings(con: sqlite3.Connection, set_id: int, session: Session) -> None:
-    """Findings matched on (rep, rule); ones no longer reported are deleted, or marked gone
-    (``present = 0``) when they have reviews."""
-    pairs = [(r.index, f) for r in session.reps for f in r.findings]
-    pairs += [(0, f) for f in session.set_findings]
-    keep = set()
-    for rep_idx, f in pairs:
-        cur = con.execute(
-            _UPSERT_FINDING,
-            (
-                set_id,
-                rep_idx,
-                f.rule,
-                f.severity,
-                _num(f.value),
-                f.unit,
-                _num(f.threshold),
-                f.comparison,
-                _num(f.time_s),
-                f.frame,
-                f.cue,
-                f.message,
-            ),
-        )
-        keep.add(cur.fetchone()[0])
-    for (fid,) in con.execute("SELECT id FROM findings WHERE set_id=?", (set_id,)).fetchall():
-        if fid in keep:
-            continue
-        if con.execute("SELECT 1 FROM reviews WHERE finding_id=? LIMIT 1", (fid,)).fetchone():
-            con.execute("UPDATE findings SET present=0 WHERE id=?", (fid,))
-        else:
-            con.execute("DELETE FROM findings WHERE id=?", (fid,))
-
-
-def _num(v: Any) -> float | None:
-    """A finite float, or None (SQLite has no NaN/inf)."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if f == f and f not in (float("inf"), float("-inf")) else None
 
 
 # -- handles ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -161,8 +162,9 @@ def _verdicts(findings: list[dict]) -> dict[tuple[int, str], dict]:
     return {(f["rep_idx"], f["rule"]): {"verdict": f["verdict"]} for f in findings if f["verdict"]}
 
 
-def set_view(store: Store, set_id: int) -> SetView | None:
-    """The :class:`SetView` of a stored set, or None if there is no such set."""
+def set_view(store: Store, set_id: int, root: str | os.PathLike | None = None) -> SetView | None:
+    """The :class:`SetView` of a stored set, or None if there is no such set (``root``: the
+    served folder, where its video must be)."""
     s = store.get_set(set_id)
     if s is None:
         return None
@@ -179,7 +181,7 @@ def set_view(store: Store, set_id: int) -> SetView | None:
         score=form_score(session),
         reviewed_score=form_score(session, _verdicts(findings)),
         duration=float(session.video.duration_s or 0.0),
-        has_video=playable_source(s) is not None,
+        has_video=playable_source(s, root) is not None,
     )
 
 

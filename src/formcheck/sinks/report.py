@@ -36,8 +36,12 @@ RULE_TITLES = {r.id: r.title for r in RULES}
 
 
 # -- data files ------------------------------------------------------------------------------
-def result_files(session: Session, base_dir: str | os.PathLike | None) -> dict[str, Path | None]:
-    """Where the set's frames CSV, annotated video and source video are (None if missing)."""
+def result_files(
+    session: Session, base_dir: str | os.PathLike | None, root: str | os.PathLike | None = None
+) -> dict[str, Path | None]:
+    """Where the set's frames CSV, annotated video and source video are (None if missing).
+    ``root``: only files that are inside this folder once links are resolved (the review app's
+    served folder)."""
     base = Path(base_dir) if base_dir is not None else None
     files = session.files or {}
     out: dict[str, Path | None] = {"frames_csv": None, "annotated_video": None, "video": None}
@@ -52,7 +56,17 @@ def result_files(session: Session, base_dir: str | os.PathLike | None) -> dict[s
         if base is not None and not Path(src).is_absolute():
             cands += [base / src, base / Path(src).name]
         out["video"] = next((c for c in cands if c.is_file()), None)
+    if root is not None:
+        top = Path(root).resolve()
+        out = {k: p if p is not None and _inside(p, top) else None for k, p in out.items()}
     return out
+
+
+def _inside(p: Path, top: Path) -> bool:
+    try:
+        return p.resolve(strict=True).is_relative_to(top)
+    except (OSError, RuntimeError):
+        return False
 
 
 def load_frames(csv_path: str | os.PathLike | None) -> dict[str, np.ndarray] | None:
@@ -251,12 +265,14 @@ def render_report(
     athlete: str | None = None,
     date: str | None = None,
     title: str | None = None,
+    root: str | os.PathLike | None = None,
 ) -> str:
-    """The report HTML (a string); see :func:`write_report`."""
+    """The report HTML (a string); see :func:`write_report`. ``root``: read videos and the
+    frames CSV only from inside this folder."""
     from formcheck import __version__
 
     rv = normalize_reviews(reviews)
-    files = result_files(session, base_dir)
+    files = result_files(session, base_dir, root=root)
     frames = load_frames(files["frames_csv"])
     plot = base64.b64encode(angle_plot_png(session, frames, rv)).decode("ascii")
     video = files["annotated_video"] or files["video"]
