@@ -11,6 +11,7 @@ and ``profile.rules.sag.min_peak_deg``.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 import tomllib
@@ -123,9 +124,15 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"cannot read config {path}: {exc}") from None
 
 
-def _packaged(exercise: str) -> dict:
+@functools.cache
+def _packaged_tables(exercise: str) -> dict:
     text = resources.files("formcheck.profiles").joinpath(f"{exercise}.toml").read_text("utf-8")
     return tomllib.loads(text)
+
+
+def _packaged(exercise: str) -> dict:
+    """The packaged profile's tables (read once per process; a fresh copy each call)."""
+    return copy.deepcopy(_packaged_tables(exercise))
 
 
 def _merge(base: dict, over: dict, where: str, src: str) -> None:
