@@ -310,6 +310,14 @@ def test_dask_missing_is_one_line(monkeypatch):
         batch.connect_dask("tcp://127.0.0.1:1")
 
 
+def _session_json() -> str:
+    from formcheck.analysis import analyze_track
+    from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+
+    track, _ = make_track(SynthSpec(reps=[SynthRep()]))
+    return analyze_track(track).session.to_json()
+
+
 def test_done_state_needs_matching_key_and_files(tmp_path):
     job = batch.Job(path=tmp_path / "v.mp4", display="v.mp4", stem="v-0123456789", key="k1")
     assert batch.done_state(tmp_path, job, False)[0] == "pending"
@@ -317,6 +325,8 @@ def test_done_state_needs_matching_key_and_files(tmp_path):
     (tmp_path / "v-0123456789.done.json").write_text(json.dumps(sc))
     assert batch.done_state(tmp_path, job, False)[0] == "pending"  # json missing
     (tmp_path / "v-0123456789.json").write_text("{}")
+    assert batch.done_state(tmp_path, job, False)[0] == "pending"  # json not a result
+    (tmp_path / "v-0123456789.json").write_text(_session_json())
     assert batch.done_state(tmp_path, job, False)[0] == "ok"
     assert batch.done_state(tmp_path, job, True)[0] == "pending"  # annotated video wanted
     job.key = "k2"

@@ -40,7 +40,7 @@ from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
 from formcheck.pose.estimator import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from formcheck.pose.models import model_info
-from formcheck.pose.video import VideoInfo, iter_frames, probe_video
+from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall
 
 
 @dataclass
@@ -191,11 +191,14 @@ def _analyze(
             "width": track.width,
             "height": track.height,
             "fps": track.fps,
-            "frames": track.n_frames,
+            "frames": track.n_frames,  # what was read and analysed
             "duration_s": track.duration_s,
+            **_read_meta(meta),
             **(video_meta or {}),
         }
     )
+    if meta.get("read_shortfall"):
+        warnings.insert(0, str(meta["read_shortfall"]))
     floor_deg = math.degrees(math.atan2(geom.floor_dir[1], geom.floor_dir[0]))
     session = Session(
         video=video,
@@ -234,6 +237,14 @@ def _analyze(
         created_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
     return Analysis(session, original, geom, xy, frames)
+
+
+def _read_meta(meta: dict) -> dict:
+    """The video block's ``frame_count`` (declared) and ``truncated`` from a track's meta,
+    for tracks read from a video file by this version (:func:`analyze_video`)."""
+    if "read_shortfall" not in meta:
+        return {}
+    return {"frame_count": meta.get("frames_declared"), "truncated": bool(meta["read_shortfall"])}
 
 
 def resolve_profile(
@@ -277,10 +288,13 @@ def analyze_video(
     else:
         estimator.reset()
         track = track_from_frames(estimator, iter_frames(video, info), info, progress)
+    # a file cut short or damaged: InputError when too little was read, else a warning
+    track.meta["read_shortfall"] = read_shortfall(info, track.n_frames)
     source = str(source_path or video)
     track.meta["source"] = source
+    declared = {k: v for k, v in info.to_dict().items() if k not in ("duration_s", "frames")}
     analysis = analyze_track(
-        track, profile, video_meta={**info.to_dict(), "path": source, "name": Path(source).name}
+        track, profile, video_meta={**declared, "path": source, "name": Path(source).name}
     )
     mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
     model_meta(analysis.session, mi)

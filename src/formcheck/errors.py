@@ -29,6 +29,11 @@ class ConfigError(FormcheckError):
     """An exercise profile or config file with an unknown key or a bad value."""
 
 
+class OutputError(FormcheckError):
+    """An output folder or file that cannot be written: read-only, a full disk, a file where a
+    folder is expected."""
+
+
 def require_file(
     path: str | os.PathLike,
     what: str,

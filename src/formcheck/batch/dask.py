@@ -1,8 +1,12 @@
 """The Dask executor: the same task function on a cluster, with no shared filesystem.
 
-The client reads each video and sends its bytes with the task; the model file is sent once
-(broadcast) and cached on each worker machine; the task returns the result files' bytes and
-the client writes them. A bounded number of tasks is in flight, so client memory stays bounded.
+The client reads each video and sends its bytes with the task; the model file is a task of its
+own (its bytes in the task, so the scheduler can run it again on another worker when the one
+holding it dies) and is cached on each worker machine; the task returns the result files'
+bytes and the client writes them. A bounded number of tasks is in flight, so client memory
+stays bounded. A task lost with a worker is run again by the scheduler; one the cluster
+still loses (:func:`is_infrastructure`) is sent again, up to :data:`MAX_LOST` times, and is
+then reported ``lost``: not recorded as the video's failure, so the next run redoes it.
 Needs ``distributed`` (``pip install 'formcheck[cluster]'``), imported only when used.
 """
 
@@ -20,6 +24,28 @@ from formcheck.errors import FormcheckError
 
 #: Largest video sent to a Dask worker by default (MB); larger ones are refused, not sent.
 DEFAULT_MAX_SIZE_MB = 512.0
+#: Times a task the cluster loses (not the video's fault) is sent again in one run.
+MAX_LOST = 3
+#: Exceptions that say the cluster lost a task: workers that died (``KilledWorker``), data
+#: that went with them (``FutureCancelledError``), connections that closed.
+INFRA_NAMES = ("CancelledError", "KilledWorker", "CommClosedError", "StreamClosedError")
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a cluster task, was the cluster's doing, not the video's."""
+    if isinstance(exc, (TimeoutError, ConnectionError)):
+        return True
+    return any(c.__name__ in INFRA_NAMES for c in type(exc).__mro__)
+
+
+def lost_result(stem: str, times: int, exc: BaseException) -> Result:
+    """A ``lost`` :class:`Result`: the cluster lost the task ``times`` times."""
+    why = one_line(f"{type(exc).__name__}: {exc}")
+    return Result(
+        stem=stem,
+        status="lost",
+        error=f"the cluster lost this task {times} times ({why}); rerun to redo it",
+    )
 
 
 def _client(scheduler: str, timeout_s: float):
@@ -83,7 +109,10 @@ class _Feeder:
 
         self.settings, self.client, self.max_bytes = s, client, max_bytes
         model_bytes = Path(s.model_path).read_bytes()
-        self.model_future = client.scatter(model_bytes, broadcast=True, hash=False)
+        # a task, not scattered data: if the worker holding it dies, it is run again
+        self.model_future = client.submit(
+            _model_blob, model_bytes, key=f"formcheck-model-{os.urandom(6).hex()}", pure=False
+        )
         self.window = max(2, 2 * sum(client.nthreads().values()))
         self.queue = list(jobs)
         self.pending: dict[str, Job] = {}
@@ -107,6 +136,7 @@ class _Feeder:
             task,
             self.model_future,
             pure=False,
+            retries=1,
             key=f"formcheck-{job.stem}-{os.urandom(4).hex()}",
         )
         self.pending[fut.key] = job
@@ -121,22 +151,40 @@ class _Feeder:
             if refused is not None:
                 yield job, refused
 
-    def next_done(self) -> tuple[Job, Result]:
-        """Wait for the next task to finish; its job and result."""
+    def next_done(self) -> Iterator[tuple[Job, Result]]:
+        """Wait for the next task to finish; yield its job and result, unless the cluster
+        lost it and it is sent again."""
         fut = next(self.ac)
         job = self.pending.pop(fut.key)
         try:
             res = fut.result()
         except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
-            res = failed_result(
-                job.stem, one_line(f"cluster task failed: {type(exc).__name__}: {exc}")
-            )
+            fut.release()
+            if not is_infrastructure(exc):
+                yield (
+                    job,
+                    failed_result(
+                        job.stem, one_line(f"cluster task failed: {type(exc).__name__}: {exc}")
+                    ),
+                )
+                return
+            job.crashes += 1
+            if job.crashes >= MAX_LOST:
+                yield job, lost_result(job.stem, job.crashes, exc)
+            else:
+                self.queue.insert(0, job)  # send it again
+            return
         fut.release()
-        return job, res
+        yield job, res
 
     def cancel(self) -> None:
         for f in list(self.ac.futures):
             f.cancel()
+
+
+def _model_blob(data: bytes) -> bytes:
+    """The model's bytes, as a task result that the scheduler can compute again."""
+    return data
 
 
 def run_dask(jobs: list[Job], s: Settings, client, max_bytes: int) -> Iterator[tuple[Job, Result]]:
@@ -147,7 +195,7 @@ def run_dask(jobs: list[Job], s: Settings, client, max_bytes: int) -> Iterator[t
     try:
         yield from feeder.submit_next()
         while feeder.pending:
-            yield feeder.next_done()
+            yield from feeder.next_done()
             yield from feeder.submit_next()
     finally:
         feeder.cancel()

@@ -20,23 +20,31 @@ from dataclasses import asdict
 from pathlib import Path
 
 from formcheck import __version__
+from formcheck.batch.dask import INFRA_NAMES
 from formcheck.batch.discover import Job, Settings
 from formcheck.batch.task import Result
 from formcheck.core.rules import RULE_IDS
-from formcheck.fsutil import TMP_MARK, atomic_write_bytes, atomic_write_text
+from formcheck.core.session import Session
+from formcheck.errors import OutputError
+from formcheck.fsutil import TMP_MARK, atomic_write_bytes, atomic_write_text, os_reason
 
 INDEX_JSON = "index.json"
 INDEX_CSV = "index.csv"
 LOG_FILE = "batch.log.jsonl"
 WORKER_LOG = "batch.workers.log"
+#: Held (``flock``) by the batch running on the folder: a second one refuses to start.
+LOCK_FILE = "batch.lock"
 DONE_SUFFIX = ".done.json"
 #: Temporary files of earlier formcheck versions; today's carry :data:`fsutil.TMP_MARK`.
 TMP_SUFFIX = ".batchtmp"
 #: Statuses that count as a failure (exit code 1; redone by ``--retry-failed``). A video with
 #: no person in it is a result, not a failure: it gets its warning and counts as done.
-FAILED_STATUSES = ("failed",)
-#: Statuses of a finished analysis whose result files must all be present.
-DONE_STATUSES = ("ok", "no_person")
+#: ``lost``: the cluster lost the task (workers died); never recorded, so any rerun redoes it.
+FAILED_STATUSES = ("failed", "lost")
+LOST_STATUSES = ("lost",)
+#: Statuses of a finished analysis whose result files must all be present ("truncated": a
+#: result of the part of a cut or damaged file that could be read).
+DONE_STATUSES = ("ok", "truncated", "no_person")
 #: Result files of one stem, as written by :func:`formcheck.sinks.files.write_outputs`.
 RESULT_SUFFIXES = (".track.npz", ".reps.csv", ".frames.csv", ".annotated.mp4", ".json")
 
@@ -90,18 +98,35 @@ def sidecar_path(out_dir: Path, stem: str) -> Path:
     return out_dir / f"{stem}{DONE_SUFFIX}"
 
 
-def _outputs_present(out_dir: Path, sc: dict, write_video: bool) -> bool:
-    files = sc.get("outputs") or {}
-    if "json" not in files or not all((out_dir / n).is_file() for n in files.values()):
+def _nonempty(p: Path) -> bool:
+    try:
+        return p.is_file() and p.stat().st_size > 0
+    except OSError:
         return False
-    return not (write_video and "annotated_video" not in files)
+
+
+def _outputs_present(out_dir: Path, sc: dict, write_video: bool) -> bool:
+    """The result files the sidecar lists are there, non-empty, and its JSON is a valid
+    result whose own file list is there too (a result emptied or damaged after it was written
+    is redone, never trusted)."""
+    files = sc.get("outputs") or {}
+    if "json" not in files or (write_video and "annotated_video" not in files):
+        return False
+    if not all(_nonempty(out_dir / str(n)) for n in files.values()):
+        return False
+    try:
+        session = Session.load(out_dir / str(files["json"]))
+    except Exception:  # noqa: BLE001 - any damage means: not done
+        return False
+    return all(_nonempty(out_dir / str(n)) for n in session.files.values())
 
 
 def done_state(out_dir: Path, job: Job, write_video: bool) -> tuple[str, dict | None]:
-    """``("ok"|"failed"|"no_person", sidecar)`` when ``job`` is done with its key, else
+    """``(status, sidecar)`` when ``job`` is done with its key (a status of
+    :data:`DONE_STATUSES` only with its result files whole), else
     ``("pending", sidecar_or_None)``."""
     sc = read_json(sidecar_path(out_dir, job.stem)) if job.stem else None
-    if not sc or sc.get("key") != job.key:
+    if not sc or sc.get("key") != job.key or _lost_by_cluster(sc):
         return "pending", sc
     status = sc.get("status")
     if status in DONE_STATUSES:
@@ -110,6 +135,17 @@ def done_state(out_dir: Path, job: Job, write_video: bool) -> tuple[str, dict | 
     elif status not in FAILED_STATUSES:
         return "pending", sc
     return status, sc
+
+
+def _lost_by_cluster(sc: dict) -> bool:
+    """A failure an earlier version recorded for a task the cluster lost (not the video's)."""
+    err = sc.get("error")
+    return (
+        sc.get("status") == "failed"
+        and isinstance(err, str)
+        and err.startswith("cluster task failed: ")
+        and any(name in err for name in INFRA_NAMES)
+    )
 
 
 def cleanup_tmp(out_dir: Path) -> None:
@@ -130,7 +166,11 @@ class Recorder:
         self.settings = settings
 
     def commit(self, job: Job, res: Result) -> dict:
-        """Put one finished task's results in place; return the sidecar written."""
+        """Put one finished task's results in place; return the sidecar written (for a task
+        the cluster lost, nothing is written: the next run redoes it)."""
+        if res.status in LOST_STATUSES:
+            self.log({"event": "lost", "stem": job.stem, "path": str(job.path), "error": res.error})
+            return {"status": res.status, "error": res.error}
         old = read_json(sidecar_path(self.out, job.stem)) or {}
         warnings = list(res.summary.warnings) if res.summary else []
         written = self._write_files(res)
@@ -196,11 +236,14 @@ class Recorder:
         """Append one event to ``batch.log.jsonl`` (one ``write``, so lines never interleave)."""
         entry = {"time_utc": _now_utc(), **entry}
         line = (json.dumps(entry) + "\n").encode()
-        fd = os.open(self.out / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+            fd = os.open(self.out / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.out / LOG_FILE}: {os_reason(exc)}") from None
 
 
 def index_row(job: Job, status: str, sc: dict | None, this_run: str) -> dict:

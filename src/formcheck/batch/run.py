@@ -29,6 +29,7 @@ from formcheck.batch.discover import (
 from formcheck.batch.ledger import (
     DONE_STATUSES,
     FAILED_STATUSES,
+    LOCK_FILE,
     WORKER_LOG,
     Recorder,
     cleanup_tmp,
@@ -40,7 +41,8 @@ from formcheck.batch.ledger import (
 from formcheck.batch.local import run_local
 from formcheck.batch.task import Result
 from formcheck.core.rules import EXERCISE_CHOICES
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, OutputError
+from formcheck.fsutil import MIN_FREE_BYTES, check_free_space, exclusive_lock, writable_dir
 
 __all__ = ["BatchResult", "run_batch", "summary_lines", "resolve_settings"]
 
@@ -159,10 +161,8 @@ def _cores() -> int:
 
 
 def _make_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FormcheckError(f"cannot create --out {out}: {exc.strerror}") from None
+    """--out created, writable and not full, or OutputError before any video work."""
+    check_free_space(writable_dir(out), MIN_FREE_BYTES)
 
 
 def _hashed_jobs(paths: list[Path], previous: dict[str, dict], quiet: bool) -> list[Job]:
@@ -242,7 +242,7 @@ def _execute(
     client = connect_dask(scheduler) if scheduler and todo else None
     results = None
     progress = _Progress(len(todo), quiet)
-    interrupted = False
+    interrupted = finished = False
     try:
         if todo:
             if client is not None:
@@ -250,6 +250,7 @@ def _execute(
             else:
                 results = run_local(todo, s, min(workers, len(todo)), str(run.out / WORKER_LOG))
             _consume(results, run, progress)
+        finished = True
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -259,10 +260,14 @@ def _execute(
             results.close()  # stops the pool / cancels cluster tasks still in flight
         if client is not None:
             client.close()
-        run.write_index()
-        run.recorder.log(
-            {"event": "interrupted" if interrupted else "end", "analysed": progress.analysed}
-        )
+        try:
+            run.write_index()
+            run.recorder.log(
+                {"event": "interrupted" if interrupted else "end", "analysed": progress.analysed}
+            )
+        except OutputError:
+            if finished:  # else the error that ended the run is the news
+                raise
     return progress.analysed
 
 
@@ -313,6 +318,21 @@ def run_batch(
     paths = discover_inputs(inputs, exclude=out)
     workers = _cores() if workers is None else workers
     _make_out(out)
+    with exclusive_lock(out / LOCK_FILE) as mine:
+        if not mine:
+            raise FormcheckError(
+                f"another batch is running on {out} (wait for it, or use another --out)"
+            )
+        return _locked_run(
+            inputs, out, settings, paths, workers, scheduler, retry_failed, max_size_mb, quiet, echo
+        )
+
+
+def _locked_run(
+    inputs, out, settings, paths, workers, scheduler, retry_failed, max_size_mb, quiet, echo
+) -> BatchResult:
+    """:func:`run_batch` once it holds --out's lock."""
+    write_video = settings.write_video
     cleanup_tmp(out)
     previous = previous_rows(out)
     identity = settings.identity()

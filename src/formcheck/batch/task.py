@@ -80,13 +80,16 @@ class Summary:
     person: bool
     duration_s: float
     frames: int
+    truncated: bool = False
 
 
 @dataclass(frozen=True)
 class Result:
     """The outcome of one task.
 
-    ``status``: ``"ok"``, ``"no_person"`` or ``"failed"`` (with ``error``, one line).
+    ``status``: ``"ok"``, ``"truncated"`` (the file was cut short or damaged; the result
+    covers what could be read, ``error`` says how much), ``"no_person"`` or ``"failed"`` (with
+    ``error``, one line).
     ``files``: ``{kind: (file name, bytes)}``, the session json last. ``frames`` and
     ``video_s`` (s) describe the video; ``elapsed_s`` and ``cpu_s`` the analysis (s; CPU time
     of all the worker's threads). ``worker``: ``host:pid``, or None for a task that never ran.

@@ -157,6 +157,7 @@ def _summary(analysis) -> Summary:
         person=bool(s.person.detected),
         duration_s=round(float(tr.duration_s), 3),
         frames=int(tr.n_frames),
+        truncated=bool(s.video.truncated),
     )
 
 
@@ -170,11 +171,15 @@ def _analyse_into(video: Path, out: Path, task: Task, write_outputs) -> Result:
     files = {k: (name, (out / name).read_bytes()) for k, name in names.items() if k != "json"}
     files["json"] = (names["json"], (out / names["json"]).read_bytes())  # last: marks done
     summary = _summary(analysis)
-    person = summary.person
+    status, error = "ok", None
+    if summary.truncated:  # the file itself needs fixing first
+        status, error = "truncated", analysis.track.meta.get("read_shortfall")
+    elif not summary.person:
+        status, error = "no_person", "no person detected in the video"
     return Result(
         stem=task.stem,
-        status="ok" if person else "no_person",
-        error=None if person else "no person detected in the video",
+        status=status,
+        error=error,
         files=files,
         summary=summary,
         frames=int(analysis.track.n_frames),

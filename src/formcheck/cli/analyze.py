@@ -10,7 +10,7 @@ import click
 from formcheck.cli.options import config_option, file_exercise_option, model_option
 from formcheck.core.rules import RULE_IDS
 from formcheck.core.session import Session
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, OutputError
 
 
 def _bar(total: int, desc: str, quiet: bool):
@@ -113,9 +113,10 @@ def command(
 ):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
     from formcheck.analysis import analyze_video, reanalyze, resolve_profile
+    from formcheck.fsutil import check_free_space, writable_dir
     from formcheck.pose.estimator import PoseOptions
     from formcheck.pose.video import probe_video
-    from formcheck.sinks.files import write_outputs
+    from formcheck.sinks.files import estimate_output_bytes, write_outputs
 
     if not videos and not tracks:
         raise click.UsageError("give at least one VIDEO or --track FILE.npz")
@@ -124,10 +125,13 @@ def command(
         from formcheck.pose.models import resolve_model
 
         resolve_model(model)  # a bad model fails before any video work
+    writable_dir(out_dir)  # and so does an --out that cannot be written
     rows, errors = [], []
     for v in videos:
         try:
             info = probe_video(v)
+            need = estimate_output_bytes(info.frame_count, info.width, info.height, not no_video)
+            check_free_space(out_dir, need)  # before the model: an output error ends the run
             with _bar(info.frame_count, v.name, quiet) as bar:
                 a = analyze_video(
                     v,
@@ -138,6 +142,8 @@ def command(
                     info=info,
                 )
             write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)
+        except OutputError:
+            raise  # the next video would fail alike: one line, exit 2
         except FormcheckError as exc:
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)
@@ -149,6 +155,9 @@ def command(
             a = reanalyze(tpath, exercise=profile)
             src = a.track.meta.get("source")
             can_video = not no_video and bool(src) and Path(src).is_file()
+            t = a.track
+            need = estimate_output_bytes(t.n_frames, t.width, t.height, can_video)
+            check_free_space(out_dir, need)
             write_outputs(
                 a,
                 out_dir,
@@ -156,6 +165,8 @@ def command(
                 write_video=can_video,
                 write_track=False,
             )
+        except OutputError:
+            raise
         except FormcheckError as exc:
             errors.append(str(exc))
             click.echo(f"error: {exc}", err=True)

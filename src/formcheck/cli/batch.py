@@ -23,20 +23,37 @@ def _report(result: BatchResult) -> None:
         f"{c.get('failed', 0)} failed",
         f"{c.get('no_person', 0)} with no person",
     ]
+    if c.get("lost"):
+        parts.insert(2, f"{c['lost']} lost by the cluster")
+    if c.get("truncated"):
+        parts.insert(1, f"{c['truncated']} truncated")
     index = result.out_dir / INDEX_CSV
     click.echo(
         f"{n} videos: {', '.join(parts)}; analysed {result.analysed} now, "
         f"{result.skipped} already done. Index: {index}"
     )
+    if c.get("truncated"):
+        click.echo(
+            f"warning: {c['truncated']} of {n} videos are truncated or damaged: their results "
+            f"cover only the part that could be read (see {index})",
+            err=True,
+        )
     if c.get("no_person"):
         click.echo(
             f"warning: {c['no_person']} of {n} videos had no person in frame (their "
             f"results say so; see {index})",
             err=True,
         )
-    if result.failed:
+    lost = c.get("lost", 0)
+    if lost:
         click.echo(
-            f"error: {result.failed} of {n} videos failed (see "
+            f"error: the cluster lost {lost} of {n} videos (workers died); they are not "
+            "recorded as failed: rerun to redo them",
+            err=True,
+        )
+    if result.failed > lost:
+        click.echo(
+            f"error: {result.failed - lost} of {n} videos failed (see "
             f"{index}; rerun with --retry-failed to redo them)",
             err=True,
         )

@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 
 
 def _clean(x: Any) -> Any:
@@ -63,8 +63,10 @@ class _Block:
 
 @dataclass
 class VideoMeta(_Block):
-    """The analysed video: pixels, frames per second, seconds. ``frames`` analysed;
-    ``frame_count`` as the container declares it."""
+    """The analysed video: pixels, frames per second, seconds. ``frames`` read and analysed
+    (``duration_s`` is theirs); ``frame_count`` as the container declares it. ``truncated``:
+    the file was cut short or damaged and only ``frames`` of ``frame_count`` could be read
+    (None when not checked: a live set, or a track saved by an older version)."""
 
     path: str | None = None
     width: int = 0
@@ -76,7 +78,8 @@ class VideoMeta(_Block):
     duration_s: float = 0.0
     name: str | None = None
     frames: int = 0
-    _OPTIONAL = ("frame_count", "rotation_deg", "fps_assumed", "name")
+    truncated: bool | None = None
+    _OPTIONAL = ("frame_count", "rotation_deg", "fps_assumed", "name", "truncated")
 
 
 @dataclass

@@ -265,6 +265,15 @@ def _record_path(
     return None, False
 
 
+def _check_outputs(out_dir, record_dir) -> None:
+    """OutputError (one line) for an output folder that cannot be written or is full."""
+    from formcheck.fsutil import MIN_FREE_BYTES, check_free_space, writable_dir
+
+    for folder, what in ((out_dir, "--out"), (record_dir, "--record")):
+        if folder is not None:
+            check_free_space(writable_dir(folder, what), MIN_FREE_BYTES, what)
+
+
 def run_live(
     camera: str = "0",
     *,
@@ -299,6 +308,7 @@ def run_live(
     log = log or _print_err
     profile = load_profile(exercise, config)  # bad config / model fail before the camera
     model_path = resolve_model(model)
+    _check_outputs(out_dir, record_dir)  # and so does a folder that cannot be written
     cap, info = _open_capture(camera)
     stem = stem or _default_stem(info)
     record_path, keep_record = _record_path(info, stem, out_dir, record_dir, write_video)

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from formcheck.errors import InputError
+from formcheck.errors import FormcheckError, InputError
 from formcheck.fsutil import atomic_path
 
 #: Seconds without a new frame before the source counts as stalled.
@@ -185,13 +185,16 @@ class Recorder:
             return self._q.popleft()
 
     def _run(self) -> None:
+        from formcheck.sinks.annotate import check_encoded
+
         first = self._next()
         if first is None:  # nothing was read: no file
             return
         try:
             with atomic_path(self.path) as tmp:
                 self._write(tmp, first)
-        except InputError as exc:
+                check_encoded(tmp, self.path, self.recorded)
+        except FormcheckError as exc:  # e.g. a full disk: the set is still analysed
             self.error = str(exc)
 
     def _write(self, tmp: Path, item) -> None:

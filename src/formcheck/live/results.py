@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from formcheck.errors import FormcheckError, InputError
-from formcheck.fsutil import atomic_path, atomic_write_text
+from formcheck.errors import FormcheckError, OutputError
+from formcheck.fsutil import atomic_path, atomic_write_text, writable_dir
 
 if TYPE_CHECKING:
     from formcheck.analysis import Analysis
@@ -120,7 +120,7 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
 def write_annotated(analysis: Analysis, video_path, out_path: Path, n_frames: int) -> Path:
     """The annotated video of the first ``n_frames`` frames of ``video_path``."""
     from formcheck.pose.video import iter_frames, probe_video
-    from formcheck.sinks.annotate import draw_overlay, frame_states
+    from formcheck.sinks.annotate import check_encoded, draw_overlay, frame_states
 
     vinfo = probe_video(video_path)
     w, h = analysis.track.width, analysis.track.height
@@ -129,17 +129,20 @@ def write_annotated(analysis: Analysis, video_path, out_path: Path, n_frames: in
         writer = cv2.VideoWriter(
             str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), analysis.track.fps, (w, h)
         )
+        n = 0
         try:
             if not writer.isOpened():
-                raise InputError(f"cannot write video {out_path}")
+                raise OutputError(f"cannot write video {out_path}")
             for i, _t, frame in iter_frames(video_path, vinfo):
                 if i >= n_frames:
                     break
                 if frame.shape[1] != w or frame.shape[0] != h:
                     frame = cv2.resize(frame, (w, h))
                 writer.write(draw_overlay(frame, state(i)))
+                n += 1
         finally:
             writer.release()
+        check_encoded(tmp, out_path, n)
     return out_path
 
 
@@ -170,8 +173,7 @@ def save_results(
     ``record_path``: the raw frames (deleted afterwards unless ``keep_record``)."""
     from formcheck.sinks.files import write_outputs
 
-    out = Path(result.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_dir(result.out_dir)
     stem = result.stem
     analysis = result.analysis
     recorded = record_path is not None and record_path.exists()

@@ -35,6 +35,7 @@ class VideoInfo:
     frame_count: int
     rotation_deg: int
     fps_assumed: bool = False
+    missing_bytes: int = 0  # bytes the container's boxes declare beyond the end of the file
 
     @property
     def duration_s(self) -> float:
@@ -116,7 +117,66 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         frame_count=max(count, 1),
         rotation_deg=rotation % 360,
         fps_assumed=assumed,
+        missing_bytes=missing_bytes(p),
     )
+
+
+#: ISO base media (MP4, MOV, M4V, 3GP) top-level box types that may start a file.
+_BMFF_FIRST = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid")
+
+#: Least share of the declared frames that must be readable for a result (else InputError).
+MIN_READ_SHARE = 0.5
+
+
+def missing_bytes(path: str | os.PathLike) -> int:
+    """How many bytes an ISO base media file (MP4, MOV) lacks: its top-level boxes declare
+    their sizes, so a file cut short (an interrupted upload or copy) ends inside its last
+    box. 0 for a whole file and for other containers."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        with p.open("rb") as f:
+            off = 0
+            while off + 8 <= size:
+                f.seek(off)
+                head = f.read(16)
+                box, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if off == 0 and kind not in _BMFF_FIRST:
+                    return 0  # not ISO base media
+                if box == 1 and len(head) == 16:  # 64-bit size
+                    box = int.from_bytes(head[8:16], "big")
+                elif box == 0:  # runs to the end of the file
+                    return 0
+                if box < 8:
+                    return 0  # not a box: leave it to the decoder
+                if off + box > size:
+                    return off + box - size
+                off += box
+    except OSError:
+        return 0
+    return 0
+
+
+def read_shortfall(info: VideoInfo, frames_read: int) -> str | None:
+    """Whether decoding stopped short of the frames ``info`` declares.
+
+    None when the video was read whole (with a tolerance of 1 % of the frames, at least 2,
+    for containers whose frame count is an estimate; none when the file is visibly cut, see
+    :func:`missing_bytes`). Otherwise a one-line description of what was read. Raises
+    :class:`InputError` when less than :data:`MIN_READ_SHARE` of the frames could be read."""
+    declared = info.frame_count
+    tolerance = 0 if info.missing_bytes else max(2, declared // 100)
+    if declared - frames_read <= tolerance:
+        return None
+    what = "truncated" if info.missing_bytes else "truncated or damaged"
+    share = frames_read / declared
+    text = (
+        f"only {frames_read} of {declared} frames ({share:.0%}; "
+        f"{frames_read / info.fps:.1f} of {declared / info.fps:.1f} s) could be read"
+    )
+    if share < MIN_READ_SHARE:
+        raise InputError(f"{info.path} is {what}: {text}, too little to analyse")
+    return f"the video is {what}: {text}; the result covers only that part"
 
 
 def iter_frames(

@@ -17,6 +17,7 @@ import numpy as np
 
 from formcheck.core.phases import PHASES
 from formcheck.core.track import SKELETON_EDGES, side_index
+from formcheck.errors import OutputError
 from formcheck.fsutil import atomic_path
 
 if TYPE_CHECKING:
@@ -227,15 +228,35 @@ def write_annotated_video(
             str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), info.fps, (info.width, info.height)
         )
         if not writer.isOpened():
-            raise OSError(f"cannot write video {out}")
+            raise OutputError(f"cannot write video {out}")
         state = frame_states(analysis)
+        n = 0
         try:
             for i, _t, frame in iter_frames(video_path, info):
                 if frame.shape[1] != info.width or frame.shape[0] != info.height:
                     frame = cv2.resize(frame, (info.width, info.height))
                 writer.write(draw_overlay(frame, state(i)))
+                n += 1
                 if progress:
                     progress(1)
         finally:
             writer.release()
+        check_encoded(tmp, out, n)
     return out
+
+
+def check_encoded(tmp: Path, out: Path, frames: int) -> None:
+    """:class:`OutputError` unless the video just encoded to ``tmp`` holds ``frames`` frames.
+
+    OpenCV's writer reports no write errors: on a full disk it leaves a file cut short (or
+    without its index), which this catches before the file is renamed to ``out``."""
+    cap = cv2.VideoCapture(str(tmp), cv2.CAP_FFMPEG)
+    try:
+        got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
+    finally:
+        cap.release()
+    if got < frames:
+        raise OutputError(
+            f"cannot write video {out}: the encoder stored {got} of {frames} frames "
+            "(disk full or a write error)"
+        )
