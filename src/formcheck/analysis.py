@@ -21,6 +21,7 @@ from formcheck.core.bias import BiasModel, load_bias_model
 from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import joint_angles
+from formcheck.core.load import LoadEstimate, detect_load
 from formcheck.core.measures import heel_jumps, top_frames
 from formcheck.core.reps import segment
 from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
@@ -28,6 +29,7 @@ from formcheck.core.session import (
     Calibration,
     Camera,
     ExerciseCheckInfo,
+    LoadInfo,
     ModelMeta,
     Person,
     Session,
@@ -41,6 +43,15 @@ from formcheck.core.view import view_warning
 from formcheck.pose.estimator import PoseEstimator, PoseOptions, extract_track, track_from_frames
 from formcheck.pose.models import model_info
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall
+
+#: Every how many detected frames the load check looks at the mask.
+LOAD_EVERY = 3
+#: The confidence of angle findings when a weight hides the hip (times the view's).
+LOADED_HIP_CONFIDENCE = 0.5
+LOAD_WARNING = (
+    "a weight on the hips was detected: the hip is hidden behind it, so the angle findings are "
+    "less sure (confidence halved) and the lower-back (silhouette) check is off"
+)
 
 
 @dataclass
@@ -117,13 +128,30 @@ def _analyze(
     warnings.extend(geom.notes)
     world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
     ang = joint_angles(xy, track.visibility, geom, world)
-    thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
-    midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
+    load = detect_load(
+        xy,
+        track.masks,
+        track.mask_scale,
+        geom,
+        np.flatnonzero(track.detected)[::LOAD_EVERY],
+        t,
+        track.fps,
+    )
+    if load.loaded:  # the mask holds the weight too: no silhouette measure is the body's
+        thickness = midline = float("nan")
+        warnings.append(LOAD_WARNING)
+    else:
+        thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
+        midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
     shk = bias_model.correct(raw, bias, geom.yaw_deg)
-    arch = LUMBAR_MEASURES[profile.rules.lumbar_arch.measure](
-        xy, track.masks, track.mask_scale, geom
+    arch = (
+        np.full(track.n_frames, np.nan)
+        if load.loaded
+        else LUMBAR_MEASURES[profile.rules.lumbar_arch.measure](
+            xy, track.masks, track.mask_scale, geom
+        )
     )
     heel_base = np.nanmedian(ang.heel_height_m) if np.isfinite(ang.heel_height_m).any() else 0.0
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
@@ -143,6 +171,7 @@ def _analyze(
         track.fps,
         bias_model.residual_sd_deg,
         jumped,
+        LOADED_HIP_CONFIDENCE if load.loaded else 1.0,
     )
     reps = [m for m in movements if m.is_rep]
     n_jumped = sum(j for j, m in zip(jumped, movements) if m.is_rep)
@@ -182,6 +211,8 @@ def _analyze(
         "torso_to_floor_deg": ang.torso_to_floor_deg,
         "heel_lift_m": heel_lift,
         "lumbar_silhouette_deg": arch,
+        "load_x_px": load.centre_px[:, 0],
+        "load_y_px": load.centre_px[:, 1],
         "visibility": ang.visibility,
     }
     meta = track.meta
@@ -220,6 +251,7 @@ def _analyze(
         ),
         person=Person(detected=person, detected_share=geom.detected_share),
         exercise_check=ExerciseCheckInfo(**check.to_dict(), source=exercise_source),
+        load_info=_load_info(load),
         reps=rep_recs,
         attempts=attempt_recs,
         set_findings=set_findings,
@@ -245,6 +277,19 @@ def _read_meta(meta: dict) -> dict:
     if "read_shortfall" not in meta:
         return {}
     return {"frame_count": meta.get("frames_declared"), "truncated": bool(meta["read_shortfall"])}
+
+
+def _load_info(load: LoadEstimate) -> LoadInfo:
+    centres = None
+    if load.loaded:
+        centres = [
+            None if not np.isfinite(c).all() else [round(float(c[0]), 1), round(float(c[1]), 1)]
+            for c in load.centre_px
+        ]
+    rise = load.rise if np.isfinite(load.rise) else None
+    return LoadInfo(
+        kind=load.kind, confidence=round(load.confidence, 3), rise=rise, centre_px=centres
+    )
 
 
 def resolve_profile(

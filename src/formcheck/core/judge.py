@@ -33,6 +33,7 @@ def _rep_record(
     with_findings: bool,
     arch_set: tuple[float | None, int, float | None] = (None, 0, None),
     angle_sd_deg: float = float("nan"),
+    hip_confidence: float = 1.0,
 ) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() else None
@@ -73,10 +74,10 @@ def _rep_record(
         knee_angle_deg=knee,
         arch_sil_deg=arch_deg,
         arch_confidence=arch_conf,
-        angle_confidence=conf,
         arch_set_base_deg=arch_set[0],
         arch_set_reps=arch_set[1],
         angle_sd_deg=angle_sd_deg,
+        angle_confidence=conf * hip_confidence,
     )
     findings = evaluate_rep(m, profile) if with_findings else []
     return Rep(
@@ -115,6 +116,7 @@ def rep_records(
     fps: float,
     angle_sd_deg: float = float("nan"),
     jumped: list[bool] | None = None,
+    hip_confidence: float = 1.0,
 ) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records (with findings for reps) for segmented ``movements``.
 
@@ -123,7 +125,8 @@ def rep_records(
     (degrees; for ``peak_angle_raw_deg``). ``angle_sd_deg``: the corrected angle's error SD
     between bodies (the bias model's residual), which sets how sure an angle finding near its
     threshold is. ``jumped``: :func:`~formcheck.core.measures.heel_jumps` of ``movements`` if
-    the caller has it (else computed here).
+    the caller has it (else computed here). ``hip_confidence`` (0..1) scales the confidence of
+    the angle findings, e.g. when a weight hides the hip (:mod:`formcheck.core.load`).
     """
     if jumped is None:
         jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, fps)
@@ -154,6 +157,7 @@ def rep_records(
                 True,
                 arch_set,
                 angle_sd_deg,
+                hip_confidence,
             )
             for i, m in enumerate(reps)
         ],

@@ -155,6 +155,21 @@ class Lumbar(_Block):
 
 
 @dataclass
+class LoadInfo(_Block):
+    """A weight on the hips read from the person mask (:mod:`formcheck.core.load`); the
+    result's ``load``. ``kind``: ``"none"`` or ``"weight"``; ``confidence`` 0..1; ``rise``: how
+    far the outline rises above the body's own (fraction of the shoulder–knee length);
+    ``centre_px``: the weight's centre per analysed frame, image pixels (``[x, y]`` or None),
+    only when there is a weight."""
+
+    kind: str = "none"
+    confidence: float = 0.0
+    rise: float | None = None
+    centre_px: list | None = None
+    _OPTIONAL = ("centre_px",)
+
+
+@dataclass
 class Rep:
     """One counted rep (or, in ``Session.attempts``, a rise that fell short of a rep)."""
 
@@ -214,6 +229,7 @@ class Session:
     formcheck_version: str = ""
     exercise_check: ExerciseCheckInfo = field(default_factory=ExerciseCheckInfo)
     created_utc: str = ""
+    load_info: LoadInfo = field(default_factory=LoadInfo)  # the JSON's "load"
 
     @property
     def rep_count(self) -> int:
@@ -241,6 +257,7 @@ class Session:
                 "exercise": self.exercise,
                 "exercise_check": self.exercise_check.to_dict(),
                 "camera": self.camera.to_dict(),
+                "load": self.load_info.to_dict(),
                 "person": self.person.to_dict(),
                 "rep_count": self.rep_count,
                 "fault_counts": self.fault_counts(),
@@ -284,6 +301,7 @@ class Session:
             formcheck_version=d.get("formcheck_version", ""),
             created_utc=d.get("created_utc", ""),
             exercise_check=ExerciseCheckInfo.from_dict(d.get("exercise_check") or {}),
+            load_info=LoadInfo.from_dict(d.get("load") or {}),
         )
 
     @classmethod

@@ -47,6 +47,8 @@ class OverlayState:
     hold_target_s: float | None = None
     notices: list[str] = field(default_factory=list)  # set-up guidance / warnings (amber)
     stats: str | None = None  # e.g. "27 fps  48 ms"
+    #: the weight's path so far in this rep, ``(n, 2)`` pixels (the newest last), or None
+    load_path: np.ndarray | None = None
 
 
 def _text(img, s, org, scale, color, thick=1):
@@ -78,6 +80,7 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     h, w = frame.shape[:2]
     s = max(0.5, min(w, h) / 720.0)
     bad = bool(st.faults)
+    _draw_load_path(frame, st.load_path, s)
     if st.xy is not None and st.side in ("left", "right") and np.isfinite(st.xy).all(axis=1).any():
         pts = {
             j: st.xy[side_index(st.side, j)]
@@ -152,6 +155,34 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     return frame
 
 
+#: The weight's path colour (BGR): cyan, apart from the skeleton's green and red.
+CYAN = (230, 200, 40)
+
+
+def _draw_load_path(frame: np.ndarray, path: np.ndarray | None, s: float) -> None:
+    """The bar (weight) path of the rep on screen: a polyline and a dot at the newest point."""
+    if path is None:
+        return
+    pts = path[np.isfinite(path).all(axis=1)]
+    if len(pts) == 0:
+        return
+    ipts = np.round(pts).astype(np.int32)
+    if len(ipts) > 1:
+        cv2.polylines(frame, [ipts.reshape(-1, 1, 2)], False, CYAN, max(1, int(2 * s)), cv2.LINE_AA)
+    cv2.circle(frame, tuple(int(v) for v in ipts[-1]), max(3, int(6 * s)), CYAN, -1, cv2.LINE_AA)
+
+
+def load_path_at(centres: np.ndarray, starts: np.ndarray, i: int) -> np.ndarray | None:
+    """The weight's centres (``(T, 2)`` px) from the start of the rep (or rest) that frame
+    ``i`` is in (``starts``: sorted first frames of the reps) up to ``i``; None without any."""
+    if not np.isfinite(centres).any():
+        return None
+    k = int(np.searchsorted(starts, i, side="right"))
+    first = int(starts[k - 1]) if k > 0 else max(0, i - 60)
+    seg = centres[first : i + 1]
+    return seg if np.isfinite(seg).any() else None
+
+
 def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
     """A function giving the :class:`OverlayState` of frame ``i`` of an analysed video."""
     s = analysis.session
@@ -180,6 +211,15 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
     ends = np.array([v[0] for v in verdict_from]) if verdict_from else np.array([], int)
     warning = s.camera.warning
 
+    centres = np.stack(
+        [
+            fr.get("load_x_px", np.full(len(fr["time_s"]), np.nan)),
+            fr.get("load_y_px", np.full(len(fr["time_s"]), np.nan)),
+        ],
+        axis=1,
+    )
+    starts = np.array(sorted(r.start_frame for r in s.reps), int)
+
     def state(i: int) -> OverlayState:
         k = int(np.searchsorted(ends, i, side="right"))
         msg = verdict_from[k - 1] if k > 0 else None
@@ -203,6 +243,7 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
             hold_s=hold,
             hold_target_s=hold_target,
             notices=[warning] if warning else [],
+            load_path=load_path_at(centres, starts, i),
         )
 
     return state

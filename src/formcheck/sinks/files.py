@@ -71,6 +71,8 @@ FRAMES_COLUMNS = (
     "heel_lift_m",
     "lumbar_silhouette_deg",
     "visibility",
+    "load_x_px",
+    "load_y_px",
 )
 
 

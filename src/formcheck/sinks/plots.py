@@ -132,3 +132,40 @@ def _angle_at(frames, t_s: float, default: float) -> float:
     i = int(np.argmin(np.abs(frames["time_s"] - t_s)))
     v = frames["shk_angle_deg"][i]
     return float(v) if math.isfinite(v) else default
+
+
+def load_path_png(session: Session, frames: dict[str, np.ndarray] | None) -> bytes | None:
+    """PNG of the weight's (bar's) path in each rep, image pixels as seen (y down), one colour
+    a rep; None without a weight or its per-frame centre (``load_x_px``/``load_y_px``)."""
+    if session.load_info.kind == "none" or frames is None or "load_x_px" not in frames:
+        return None
+    x, y, t = frames["load_x_px"], frames["load_y_px"], frames["time_s"]
+    if not np.isfinite(x).any():
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0, 4.0), dpi=PLOT_DPI)
+    ax = fig.add_axes((0.14, 0.12, 0.82, 0.8))
+    colours = ("#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#ad1457")
+    for r in session.reps:
+        sel = (t >= r.start_s) & (t <= r.end_s) & np.isfinite(x) & np.isfinite(y)
+        if sel.sum() < 2:
+            continue
+        c = "#c62828" if r.faults else colours[(r.index - 1) % len(colours)]
+        ax.plot(x[sel], y[sel], color=c, lw=1.4, label=f"rep {r.index}")
+        top = sel & (t >= r.top_start_s) & (t <= r.top_end_s)
+        if top.any():
+            ax.plot(x[top], y[top], color=c, lw=3.0, alpha=0.5)
+    ax.invert_yaxis()  # image rows grow downwards
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel("image x (px)")
+    ax.set_ylabel("image y (px, up is up)")
+    ax.grid(alpha=0.3)
+    if session.reps:
+        ax.legend(fontsize=8, loc="best")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()

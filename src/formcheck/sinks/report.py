@@ -22,7 +22,7 @@ from formcheck.core.rules import RULE_IDS, RULES
 from formcheck.core.rules.settings import LumbarArchSettings
 from formcheck.core.session import Rep, Session
 from formcheck.fsutil import atomic_write_text
-from formcheck.sinks.plots import PLOT_AXES, angle_plot_png, band
+from formcheck.sinks.plots import PLOT_AXES, angle_plot_png, band, load_path_png
 from formcheck.sinks.scoring import (
     RULE_WEIGHTS,
     counted_faults,
@@ -69,24 +69,31 @@ def _inside(p: Path, top: Path) -> bool:
         return False
 
 
+#: The frames-CSV columns the report reads (seconds, degrees, image pixels).
+FRAME_SERIES = ("shk_angle_deg", "load_x_px", "load_y_px")
+
+
 def load_frames(csv_path: str | os.PathLike | None) -> dict[str, np.ndarray] | None:
-    """``time_s`` and ``shk_angle_deg`` (NaN where empty) from a ``<stem>.frames.csv``."""
+    """``time_s`` and the :data:`FRAME_SERIES` (NaN where empty or absent) from a
+    ``<stem>.frames.csv``."""
     if csv_path is None or not Path(csv_path).is_file():
         return None
-    t, a = [], []
+    t: list[float] = []
+    cols: dict[str, list[float]] = {k: [] for k in FRAME_SERIES}
     with open(csv_path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             try:
                 t.append(float(row["time_s"]))
             except (KeyError, TypeError, ValueError):
                 continue
-            try:
-                a.append(float(row.get("shk_angle_deg") or "nan"))
-            except ValueError:
-                a.append(float("nan"))
+            for k, vals in cols.items():
+                try:
+                    vals.append(float(row.get(k) or "nan"))
+                except ValueError:
+                    vals.append(float("nan"))
     if not t:
         return None
-    return {"time_s": np.asarray(t), "shk_angle_deg": np.asarray(a)}
+    return {"time_s": np.asarray(t), **{k: np.asarray(v) for k, v in cols.items()}}
 
 
 # -- images ----------------------------------------------------------------------------------
@@ -275,6 +282,8 @@ def render_report(
     files = result_files(session, base_dir, root=root)
     frames = load_frames(files["frames_csv"])
     plot = base64.b64encode(angle_plot_png(session, frames, rv)).decode("ascii")
+    path_png = load_path_png(session, frames)
+    load_plot = base64.b64encode(path_png).decode("ascii") if path_png else None
     video = files["annotated_video"] or files["video"]
     reps = []
     for r in session.reps:
@@ -331,6 +340,7 @@ def render_report(
             n_findings=n_findings,
             fault_rows=fault_rows,
             plot=plot,
+            load_plot=load_plot,
             band_lo=f"{lo:.0f}",
             band_hi=f"{hi:.0f}",
             set_findings=[_finding_view(f, 0, rv) for f in session.set_findings],

@@ -1,0 +1,109 @@
+"""A weight on the hips, read from the person mask (formcheck.core.load), and what analysis
+does with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from formcheck.analysis import analyze_track
+from formcheck.core.load import detect_load
+from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
+from formcheck.core.track import side_index
+
+SCALE = 0.5  # mask pixels per image pixel
+
+
+def _segment_mask(h, w, a, b, r):
+    """Pixels (mask grid) within ``r`` of the segment ``a``-``b`` (mask px)."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    p = np.stack([xx, yy], -1).astype(float)
+    ab = b - a
+    t = np.clip(((p - a) @ ab) / max(ab @ ab, 1e-9), 0, 1)
+    return np.linalg.norm(p - (a + t[..., None] * ab), axis=-1) <= r
+
+
+def _with_masks(track, disc_radius_px=0.0, lift_px=0.0):
+    """The track with person masks: the near-side trunk and thigh as thick segments, plus a
+    disc (a plate seen side-on) of ``disc_radius_px`` (image px) centred ``lift_px`` above
+    the hip, moving with it."""
+    h, w = int(track.height * SCALE), int(track.width * SCALE)
+    masks = np.zeros((track.n_frames, h, w), bool)
+    side = "left"
+    for i in range(track.n_frames):
+        sh, hp, kn, an = (
+            track.image[i, side_index(side, j), :2] * SCALE
+            for j in ("shoulder", "hip", "knee", "ankle")
+        )
+        m = _segment_mask(h, w, sh, hp, 22 * SCALE) | _segment_mask(h, w, hp, kn, 18 * SCALE)
+        m |= _segment_mask(h, w, kn, an, 12 * SCALE)
+        if disc_radius_px:
+            c = hp + np.array([0.0, -lift_px]) * SCALE
+            yy, xx = np.mgrid[0:h, 0:w]
+            m |= np.hypot(xx - c[0], yy - c[1]) <= disc_radius_px * SCALE
+        masks[i] = m
+    return replace(track, masks=masks, mask_scale=SCALE)
+
+
+@pytest.fixture(scope="module")
+def tracks():
+    spec = SynthSpec(reps=[SynthRep(), SynthRep()], width=640, height=480, lead_in_s=1.0)
+    track, _ = make_track(spec)
+    track = replace(
+        track,
+        image=track.image[::2],
+        world=track.world[::2],
+        visibility=track.visibility[::2],
+        presence=track.presence[::2],
+        t_s=track.t_s[::2],
+        fps=track.fps / 2,
+    )
+    return _with_masks(track), _with_masks(track, disc_radius_px=95, lift_px=25)
+
+
+def _detect(track):
+    from formcheck.core.geometry import estimate_geometry
+
+    xy = track.image[..., :2].astype(float)
+    geom = estimate_geometry(track, xy)
+    return detect_load(xy, track.masks, track.mask_scale, geom, np.arange(track.n_frames)), xy
+
+
+def test_a_body_alone_is_not_a_load(tracks):
+    body, _ = tracks
+    est, _ = _detect(body)
+    assert est.kind == "none" and not est.loaded and est.rise < 0.13
+    assert np.isnan(est.centre_px).all()
+
+
+def test_a_plate_on_the_hips_is_a_load_and_its_path_is_followed(tracks):
+    _, loaded = tracks
+    est, xy = _detect(loaded)
+    assert est.loaded and est.confidence > 0.9 and est.rise > 0.2
+    true = xy[:, side_index("left", "hip")] + np.array([0.0, -25.0])
+    ok = np.isfinite(est.centre_px).all(axis=1)
+    assert ok.mean() > 0.9
+    # the path moves with the plate: up and down with the hips (the offset of the estimate
+    # from the plate's centre is what is left: within the plate, 95 px here)
+    dy_est, dy_true = est.centre_px[ok, 1], true[ok, 1]
+    assert np.corrcoef(dy_est, dy_true)[0, 1] > 0.95
+    offset = np.median(est.centre_px[ok] - true[ok], axis=0)
+    assert np.linalg.norm(offset) < 95
+    wobble = np.linalg.norm(est.centre_px[ok] - true[ok] - offset, axis=1)
+    assert np.median(wobble) < 8, np.median(wobble)  # pixels
+
+
+def test_analysis_with_a_load_drops_the_silhouette_terms_and_says_so(tracks):
+    body, loaded = tracks
+    plain = analyze_track(body, "hip_thrust").session
+    with_load = analyze_track(loaded, "hip_thrust").session
+    assert plain.load_info.kind == "none" and with_load.load_info.kind == "weight"
+    assert np.isfinite(plain.calibration.midline_bias_deg)
+    assert np.isnan(with_load.calibration.midline_bias_deg)  # not the body's silhouette
+    assert any("weight on the hips" in w for w in with_load.warnings)
+    assert all(r.lumbar.silhouette_deg is None for r in with_load.reps)
+    assert len(with_load.load_info.centre_px) == loaded.n_frames
+    d = with_load.to_dict()
+    assert d["load"]["kind"] == "weight" and "centre_px" not in plain.to_dict()["load"]
