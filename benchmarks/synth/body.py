@@ -12,7 +12,10 @@ the rig are kept), which makes the closed-chain solve a 1-D root find:
 * the ankle is pinned above the floor (foot flat), or follows the foot rotating
   about the ball of the foot when the heel lifts;
 * the pelvis rotation rho is searched so that the 3-D shoulder-hip-knee angle hits
-  the target; hip and knee follow from 2-link IK, the foot is kept flat.
+  the target; hip and knee follow from 2-link IK, the foot is kept flat;
+* with a load (load.py) the load is rested on the hip crease of the posed body and the arms
+  are solved (2-link IK, forearm twist, wrist, finger curl) so that the hands grip it; the arm
+  vertices are re-skinned in numpy (linear blend with the change of their bones).
 
 Forward kinematics replicate anny's "local-ref" parameterisation exactly (checked
 against anny's own bone poses): W_c = W_p . T(q_c) D_c T(-q_c) with q the heads of
@@ -58,6 +61,24 @@ def ry(a: float) -> np.ndarray:
     return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=np.float64)
 
 
+def rot_axis(k: np.ndarray, a: float) -> np.ndarray:
+    """Rotation by a (rad) about the unit axis k (Rodrigues)."""
+    k = np.asarray(k, float) / np.linalg.norm(k)
+    K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + math.sin(a) * K + (1 - math.cos(a)) * (K @ K)
+
+
+def _unit(v):
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _frame(a, b):
+    """Orthonormal columns [a, b', a x b'] from a and b (b made perpendicular to a)."""
+    a = _unit(a)
+    b = _unit(b - (b @ a) * a)
+    return np.stack([a, b, np.cross(a, b)], axis=1)
+
+
 def signed_shk(s: np.ndarray, h: np.ndarray, k: np.ndarray) -> float:
     """Shoulder-hip-knee angle in degrees from 3-D points lying in (or projected on)
     the sagittal Y-Z plane; > 180 when the hip lies above the shoulder-knee line
@@ -101,6 +122,8 @@ class Posed:
     heel_lift_m: float
     min_z: float
     params: dict = field(default_factory=dict)
+    load: object = None  # load.Placement when the body holds a load
+    grip_gap_m: float = 0.0  # how far the wrists fall short of their targets (out of reach)
 
 
 class Body:
@@ -110,6 +133,7 @@ class Body:
         exercise: str = "hip_thrust",
         bench_height: float = 0.42,
         arms: str | None = None,
+        load=None,
     ):
         import torch
 
@@ -133,7 +157,11 @@ class Body:
         self.stature_m = float(np.ptp(self.rest_v[:, 2]))
         self._P = P
         self.arms = arms or ("hips" if exercise == "hip_thrust" else "floor")
+        self.load = load  # load.LoadModel or None; the hands then grip it (see _grip)
+        if load is not None:
+            self.arms = "load"
         self._landmarks()
+        self._arm_setup()
         self.bench_height = bench_height
         self._setup_chain()
 
@@ -194,6 +222,104 @@ class Body:
         self.phi_f0 = math.atan2(self.thigh[1], self.thigh[0])
         self.phi_s0 = math.atan2(self.shank[1], self.shank[0])
 
+    def _arm_setup(self):
+        """Rest-pose arm and hand vectors for the grip IK, and the arm vertices' skin weights."""
+        q, I = self.q, self.idx
+        self.arm_rest = {}
+        for s in "LR":
+            S, E, W = (q[I[f"{b}.{s}"]] for b in ("upperarm01", "lowerarm01", "wrist"))
+            u0, f0 = E - S, W - E
+            knuck = np.mean([q[I[f"finger{k}-1.{s}"]] for k in (2, 3, 4, 5)], axis=0)
+            h0 = _unit(knuck - W)
+            fd = q[I[f"finger3-3.{s}"]] - q[I[f"finger3-1.{s}"]]
+            p0 = _unit(fd - (fd @ h0) * h0)  # fingers curl towards the palm
+            self.arm_rest[s] = dict(
+                Lu=float(np.linalg.norm(u0)),
+                Lf=float(np.linalg.norm(f0)),
+                F0=_frame(u0, np.cross(u0, f0)),
+                n0=_unit(np.cross(u0, f0)),
+                f0=_unit(f0),
+                h0=h0,
+                p0=p0,
+                curl_axis=_unit(np.cross(h0, p0)),
+            )
+        chain = ("upperarm", "lowerarm", "wrist", "finger", "metacarpal")
+        arm_bones = [I[n] for n in self.names if n.startswith(chain)]
+        self.arm_bone_ids = np.array(arm_bones)
+        vbi = self.model.vertex_bone_indices.numpy()
+        vbw = self.model.vertex_bone_weights.numpy()
+        hit = np.isin(vbi, arm_bones) & (vbw > 0)
+        self.arm_vids = np.where(hit.any(1))[0]
+        self.arm_vbi = vbi[self.arm_vids]
+        self.arm_vbw = vbw[self.arm_vids].astype(np.float64)
+        self.clear_vids = np.where(~np.isin(self.dom_bone, arm_bones))[0]
+
+    def _grip(self, G, rots, t, targets):
+        """Two-bone arm IK (elbows out and down), forearm twist, wrist and finger curl so that
+        each palm lies on its grip point.  targets: side -> (grip point, surface normal, palm-to-
+        wrist direction or None: towards the shoulder) in world coordinates.  Returns the new rotations and the largest wrist shortfall (m)."""
+        I = self.idx
+        new = dict(rots)
+        gap = 0.0
+        for s, sg in (("L", 1.0), ("R", -1.0)):
+            a = self.arm_rest[s]
+            g, m, along = targets[s]
+            g, m = g - t, _unit(m)
+            S = self.head(G, f"upperarm01.{s}")
+            Rp = G[self.parents[I[f"upperarm01.{s}"]], :3, :3]
+            back = S - g if along is None else np.asarray(along, float)
+            back = _unit(back - (back @ m) * m)
+            W = g + 0.022 * m + 0.065 * back  # wrist centre above and behind the palm
+            d = W - S
+            D = float(np.linalg.norm(d))
+            Lu, Lf = a["Lu"], a["Lf"]
+            Dc = min(max(D, abs(Lu - Lf) + 1e-3), 0.995 * (Lu + Lf))
+            gap = max(gap, D - Dc)
+            dh = d / D
+            W = S + dh * Dc
+            pole = np.array([sg, 0.0, -0.6])
+            pole = _unit(pole - (pole @ dh) * dh)
+            along = (Lu**2 - Lf**2 + Dc**2) / (2 * Dc)
+            E = S + along * dh + math.sqrt(max(Lu**2 - along**2, 0.0)) * pole
+            us, fs = _unit(E - S), _unit(W - E)
+            ns = np.cross(us, fs)
+            ns = _unit(ns) if np.linalg.norm(ns) > 1e-6 else pole
+            Fs = np.stack([us, ns, np.cross(us, ns)], axis=1)
+            R1 = Rp.T @ Fs @ a["F0"].T
+            M1 = Rp @ R1
+            fl = M1.T @ fs
+            n0, f0 = a["n0"], a["f0"]
+            ang = math.atan2(float(np.cross(f0, fl) @ n0), float(f0 @ fl))
+            R2 = rot_axis(n0, ang)
+            M2 = M1 @ R2
+            # forearm twist: the palm turned towards the load as far as a twist can
+            pw = M2 @ a["p0"]
+            want = -m
+            pa = pw - (pw @ fs) * fs
+            pb = want - (want @ fs) * fs
+            tw = math.atan2(float(np.cross(pa, pb) @ fs), float(pa @ pb))
+            tw = max(-1.6, min(1.6, tw))
+            T = rot_axis(f0, tw)
+            M3 = M2 @ T
+            # wrist: the hand flat on the grip, continuing the forearm's direction
+            hs = fs * np.array([0.25, 1.0, 1.0]) if along is None else -back
+            hs = hs - (hs @ m) * m  # fingers across the bar / handle, or along the rim
+            hs = _unit(hs) if np.linalg.norm(hs) > 1e-6 else _unit(np.cross(m, [1.0, 0, 0]))
+            Rw = _frame(hs, want) @ _frame(M3 @ a["h0"], M3 @ a["p0"]).T
+            Dw = M3.T @ Rw @ M3
+            new[f"upperarm01.{s}"] = R1
+            new[f"lowerarm01.{s}"] = R2
+            new[f"lowerarm02.{s}"] = T
+            new[f"wrist.{s}"] = Dw
+            curl = self.load.curl
+            ka = a["curl_axis"]
+            for k in (2, 3, 4, 5):
+                for j, w in ((1, 0.9), (2, 1.0), (3, 0.8)):
+                    new[f"finger{k}-{j}.{s}"] = rot_axis(ka, curl * w)
+            for j in (2, 3):
+                new[f"finger1-{j}.{s}"] = rot_axis(ka, 0.4 * curl)
+        return new, gap
+
     # ---------------------------------------------------------------- kinematics
     def fk(self, rots: dict) -> np.ndarray:
         """World 4x4 of every bone (root head at origin), rots: name -> 3x3."""
@@ -222,7 +348,7 @@ class Body:
             r[f"lowerleg01.{s}"] = rx(knee)
             r[f"foot.{s}"] = rx(foot)
         sgn = {"L": 1.0, "R": -1.0}
-        if self.arms == "hips":
+        if self.arms in ("hips", "load"):
             for s in "LR":
                 r[f"upperarm01.{s}"] = ry(sgn[s] * math.radians(33))
                 r[f"lowerarm01.{s}"] = rx(math.radians(45))
@@ -409,6 +535,22 @@ class Body:
         with torch.no_grad():
             out = self.model(pose_parameters=P, phenotype_kwargs=self.phenotype)
         V = out["vertices"][0].double().numpy() + t
+        placement, grip_gap = None, 0.0
+        if self.load is not None:
+            G0 = self.fk(rots)
+            up = G0[self.idx["root"], :3, :3] @ np.array([0.0, 0.0, 1.0])
+            placement = self.load.place(V, self.clear_vids, J, up)
+            new, grip_gap = self._grip(G0, rots, t, self.load.grips(placement))
+            G1 = self.fk(new)
+            # linear-blend skinning of the arm vertices with the change of their bones
+            X = np.concatenate([self.rest_v[self.arm_vids], np.ones((len(self.arm_vids), 1))], 1)
+            dG = G1 - G0
+            dV = np.zeros((len(X), 3))
+            for j in range(self.arm_vbi.shape[1]):
+                dV += self.arm_vbw[:, j, None] * np.einsum(
+                    "vab,vb->va", dG[self.arm_vbi[:, j], :3], X
+                )
+            V[self.arm_vids] += dV
         for s, side in (("L", "left"), ("R", "right")):
             J[f"heel_{side}"] = V[self.heel_vid[s]].copy()
         heel_flat = self.rest_v[self.heel_vid["L"], 2] - self.sole_z
@@ -429,6 +571,8 @@ class Body:
             heel_lift_m=float(lift),
             min_z=float(V[:, 2].min()),
             params=params,
+            load=placement,
+            grip_gap_m=float(grip_gap),
         )
 
     def find_bottom(self, clearance: float = 0.02) -> float:
@@ -437,7 +581,10 @@ class Body:
 
         def gap(shk):
             p = self.pose(PoseState(shk))
-            return float(p.vertices[self.pelvis_vids, 2].min()) - clearance
+            g = float(p.vertices[self.pelvis_vids, 2].min()) - clearance
+            if p.load is not None:  # plates / dumbbell heads rest on the floor at the bottom
+                g = min(g, self.load.min_z(p.load) - 0.003)
+            return g
 
         lo = self.shk_range[0] + 0.5
         hi = 175.0

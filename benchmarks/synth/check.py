@@ -64,6 +64,9 @@ def check(label_path: Path, sheet: Path | None, model: str | None, every: int):
             f"lumbar {r['lumbar_extension_deg']:.1f} heel {r['heel_lift_m'] * 100:.1f}cm knee {r['knee_angle_top_deg']:.0f} "
             f"faults={r['faults']} clear={r['clear_cut']} intended={r['intended']}"
         )
+    load = lab.get("load") or {"kind": "none"}
+    if load["kind"] != "none":
+        print("  load: " + ", ".join(f"{k}={v}" for k, v in load.items()))
     for r in lab.get("attempts", []):
         print(f"  attempt {r['index']}: peak {r['peak_angle_deg']:.1f}")
     pf = lab.get("per_frame")
@@ -76,6 +79,17 @@ def check(label_path: Path, sheet: Path | None, model: str | None, every: int):
                     u, v = pts[i]
                     col = (0, 255, 0) if name.endswith("left") else (0, 0, 255)
                     cv2.circle(f, (int(u), int(v)), 4, col, -1)
+                if "load_near_center_2d" in pf:  # the labelled load: near face, radius, box
+                    u, v = pf["load_near_center_2d"][i]
+                    r = pf["load_radius_px"][i]
+                    cv2.circle(f, (int(u), int(v)), max(1, int(r)), (0, 255, 255), 1)
+                    cv2.drawMarker(f, (int(u), int(v)), (0, 255, 255), cv2.MARKER_CROSS, 10, 1)
+                    u, v = pf["load_center_2d"][i]
+                    cv2.drawMarker(
+                        f, (int(u), int(v)), (255, 0, 255), cv2.MARKER_TILTED_CROSS, 8, 1
+                    )
+                    x0, y0, x1, y1 = (int(c) for c in pf["load_bbox_2d"][i])
+                    cv2.rectangle(f, (x0, y0), (x1, y1), (255, 255, 0), 1)
                 cv2.putText(
                     f,
                     f"{i} shk={pf['shk_angle_3d_deg'][i]:.1f}",

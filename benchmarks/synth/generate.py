@@ -25,10 +25,11 @@ if __package__ in (None, ""):
 import numpy as np
 
 from .body import Body, PoseState
+from .load import LoadModel, resolve_load
 from .motion import label_rep, plan_reps, schedule
 from .render import BodyPainter, Camera, Scene, downsample, vertex_colors
 
-LABEL_VERSION = 1
+LABEL_VERSION = 2  # 2: `load` and the per-frame load position (absent in 1 = unloaded)
 JOINT_NAMES = [
     f"{j}_{s}" for j in ("shoulder", "hip", "knee", "ankle", "heel") for s in ("left", "right")
 ]
@@ -154,7 +155,15 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     scene_spec = spec.get("scene", {})
     bench_h = float(scene_spec.get("bench_height", rng.uniform(0.40, 0.45)))
     phenotype = resolve_phenotype(spec.get("body", {}))
-    body = Body(phenotype, exercise, bench_height=bench_h, arms=spec.get("body", {}).get("arms"))
+    load = resolve_load(spec.get("load"), seed)
+    load_model = LoadModel(load) if load["kind"] != "none" else None
+    body = Body(
+        phenotype,
+        exercise,
+        bench_height=bench_h,
+        arms=spec.get("body", {}).get("arms"),
+        load=load_model,
+    )
     body.place_feet(float(spec.get("body", {}).get("knee_top_deg", rng.uniform(86, 94))))
     tempo = spec.get("tempo", {})
     clearance = 0.03 if exercise == "hip_thrust" else 0.0
@@ -179,6 +188,8 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     sx = 1.0 if side == "left" else -1.0
     yaw = float(cs.get("yaw_deg", 0.0))
     hfov = float(cs.get("hfov_deg", 55.0))
+    # a load on the hips reaches higher than the body: aim higher so that it stays in frame
+    load_lift = {"barbell": 0.15, "dumbbell": 0.08, "plate": 0.08}.get(load["kind"], 0.0)
     head_y = body.pivot_world[1] + (0.50 if exercise == "hip_thrust" else 0.42)
     feet_y = body.ball_world_y - 0.12
     span = head_y - feet_y
@@ -186,7 +197,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         [
             0.0,
             0.5 * (head_y + feet_y) + float(cs.get("target_dy", 0.0)),
-            float(cs.get("target_z", 0.32 if exercise == "hip_thrust" else 0.2)),
+            float(cs.get("target_z", (0.32 if exercise == "hip_thrust" else 0.2) + load_lift)),
         ]
     )
     fill = float(cs.get("fill", 0.62))
@@ -250,6 +261,8 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     }
     j2d = np.zeros((T, len(JOINT_NAMES), 2))
     j3d = np.zeros((T, len(JOINT_NAMES), 3))
+    lpf = {k: np.zeros((T, n)) for k, n in (("c3", 3), ("c2", 2), ("n2", 2), ("r", 1), ("bb", 4))}
+    grip_gap = 0.0
     writer = _open_writer(mp4, W, H, fps, int(vid.get("crf", 23)))
     writer.send(None)
     t_pose = t_draw = 0.0
@@ -265,7 +278,8 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         p = body.pose(st)
         b = time.time()
         img = scene.bg.copy()
-        painter.draw(img, cam, p.vertices)
+        extra = load_model.world(p.load, cam.pos) if load_model is not None else None
+        painter.draw(img, cam, p.vertices, extra=extra)
         img = downsample(img)
         if brightness != 1.0:
             img = np.clip(img.astype(np.float32) * brightness, 0, 255).astype(np.uint8)
@@ -287,6 +301,15 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         P3 = np.array([p.joints[n] for n in JOINT_NAMES])
         j3d[i] = P3
         j2d[i] = cam.project(P3)[0]
+        if load_model is not None:
+            c3 = load_model.centre(p.load)
+            nc = load_model.near_centre(p.load, sx)
+            (c2, n2), zz = cam.project(np.stack([c3, nc]))
+            buv = cam.project(extra[0].reshape(-1, 3))[0]
+            lpf["c3"][i], lpf["c2"][i], lpf["n2"][i] = c3, c2, n2
+            lpf["r"][i] = cam.f * load_model.radius / zz[1]
+            lpf["bb"][i] = [*buv.min(0), *buv.max(0)]
+            grip_gap = max(grip_gap, p.grip_gap_m)
         if verbose and i % 200 == 0:
             print(f"  {name}: frame {i}/{T}  shk={p.shk_deg:.1f}", file=sys.stderr, flush=True)
     writer.close()
@@ -312,6 +335,10 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
             attempts.append(lab)
     in_frame = bool(
         ((j2d[..., 0] >= 0) & (j2d[..., 0] < W) & (j2d[..., 1] >= 0) & (j2d[..., 1] < H)).all()
+    )
+    bb = lpf["bb"]
+    load_in_frame = bool(
+        ((bb[:, 0] >= 0) & (bb[:, 1] >= 0) & (bb[:, 2] < W) & (bb[:, 3] < H)).all()
     )
     label = {
         "label_version": LABEL_VERSION,
@@ -355,6 +382,11 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         },
         "seed": seed,
         "spec": spec,
+        "load": (
+            {**load, "max_grip_gap_m": round(grip_gap, 4), "in_frame": load_in_frame}
+            if load_model
+            else load
+        ),
         "all_joints_in_frame": in_frame,
         "min_body_z_m": round(float(per["min_z"].min()), 4),
         "reps": reps,
@@ -369,6 +401,17 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
             "heel_lift_m": np.round(per["heel"], 4).tolist(),
             "joints_2d": {n: np.round(j2d[:, k], 1).tolist() for k, n in enumerate(JOINT_NAMES)},
             "joints_3d": {n: np.round(j3d[:, k], 4).tolist() for k, n in enumerate(JOINT_NAMES)},
+            **(
+                {
+                    "load_center_2d": np.round(lpf["c2"], 1).tolist(),
+                    "load_near_center_2d": np.round(lpf["n2"], 1).tolist(),
+                    "load_radius_px": np.round(lpf["r"][:, 0], 1).tolist(),
+                    "load_bbox_2d": np.round(lpf["bb"], 1).tolist(),
+                    "load_center_3d": np.round(lpf["c3"], 4).tolist(),
+                }
+                if load_model is not None
+                else {}
+            ),
         },
         "render": {
             "seconds": round(time.time() - t0, 2),
@@ -380,7 +423,8 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     if verbose:
         print(
             f"{name}: {T} frames {W}x{H}@{fps:g} in {time.time() - t0:.1f}s "
-            f"({1000 * (t_pose + t_draw) / T:.0f} ms/frame), reps={len(reps)} attempts={len(attempts)}",
+            f"({1000 * (t_pose + t_draw) / T:.0f} ms/frame), reps={len(reps)} attempts={len(attempts)}"
+            f", load={load['kind']}",
             file=sys.stderr,
             flush=True,
         )

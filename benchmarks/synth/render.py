@@ -215,10 +215,13 @@ class BodyPainter:
         self.face_rgb = self.vrgb[faces].mean(1)
         self.light_dir = np.asarray(light_dir, float)
 
-    def draw(self, img, cam: Camera, V: np.ndarray, shadow=True):
+    def draw(self, img, cam: Camera, V: np.ndarray, shadow=True, extra=None):
+        """Body triangles (back-face culled in image space) and, optionally, `extra` =
+        (tris (M,3,3), normals (M,3), rgb (M,3), key (M,3)) world triangles of a load, culled by
+        their normals and sorted with the body by the camera depth of their `key` points."""
         F = self.faces
         if shadow:
-            self._shadow(img, cam, V)
+            self._shadow(img, cam, V if extra is None else np.concatenate([V, extra[0][::3, 0]]))
         uv, z = cam.project(V, scale=SS)
         tri = uv[F]  # (T,3,2)
         # back-face culling in image space (y down): keep counter-clockwise-in-world = ?
@@ -232,8 +235,18 @@ class BodyPainter:
         n = np.cross(P[:, 1] - P[:, 0], P[:, 2] - P[:, 0])
         col = _shade(n, self.face_rgb[idx], self.light_dir)
         depth = z[F[idx]].mean(1)
+        pts = tri[idx]
+        if extra is not None:
+            et, en, ec, ek = extra
+            vis = ((cam.pos - et.mean(1)) * en).sum(1) > 0
+            et, en, ec, ek = et[vis], en[vis], ec[vis], ek[vis]
+            euv, ez = cam.project(et.reshape(-1, 3), scale=SS)
+            ok = (ez.reshape(-1, 3) > 0.05).all(1)
+            pts = np.concatenate([pts, euv.reshape(-1, 3, 2)[ok]])
+            col = np.concatenate([col, _shade(en[ok], ec[ok], self.light_dir)])
+            depth = np.concatenate([depth, cam.to_cam(ek[ok])[:, 2]])
         order = np.argsort(-depth, kind="stable")
-        pts = np.round(tri[idx[order]] * (1 << SHIFT)).astype(np.int32)
+        pts = np.round(pts[order] * (1 << SHIFT)).astype(np.int32)
         cols = col[order][:, ::-1]  # BGR
         fill = cv2.fillConvexPoly
         for p, c in zip(pts, cols.tolist()):

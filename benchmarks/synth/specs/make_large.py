@@ -49,6 +49,60 @@ def fault_rep(rng, f):
     return r
 
 
+LOAD_STREAM = 0x10AD  # the load draws use their own stream: sets without loads are unchanged
+IRON_NAMES = ["black", "black", "dark_grey", "grey"]
+BUMPER_NAMES = ["red", "blue", "green", "yellow", "black"]
+
+
+def draw_load(rng, kind):
+    """Explicit load parameters for one clip (the generator draws the rest from the clip seed)."""
+    if kind == "barbell":
+        bumper = bool(rng.random() < 0.4)
+        n = int(rng.choice([1, 1, 2, 2, 3]))
+        if bumper:
+            dia = [0.45] * n
+        else:
+            first = 0.45 if rng.random() < 0.6 else round(float(rng.uniform(0.30, 0.45)), 3)
+            dia = [first]
+            for _ in range(1, n):
+                dia.append(
+                    dia[-1] if rng.random() < 0.6 else round(float(rng.uniform(0.30, dia[-1])), 3)
+                )
+        col = (
+            [BUMPER_NAMES[int(rng.integers(5))] for _ in range(n)]
+            if bumper
+            else IRON_NAMES[int(rng.integers(4))]
+        )
+        return {
+            "kind": "barbell",
+            "plates_per_side": n,
+            "plate_diameter_m": dia,
+            "bumper": bumper,
+            "plate_rgb": col,
+            "pad": bool(rng.random() < 0.5),
+        }
+    if kind == "dumbbell":
+        return {
+            "kind": "dumbbell",
+            "dumbbell_head_diameter_m": round(float(rng.uniform(0.12, 0.24)), 3),
+            "dumbbell_shape": "hex" if rng.random() < 0.6 else "round",
+            "dumbbell_rgb": ["black", "grey", "chrome"][int(rng.integers(3))],
+        }
+    if kind == "plate":
+        bumper = bool(rng.random() < 0.4)
+        return {
+            "kind": "plate",
+            "plate_diameter_m": 0.45
+            if (bumper or rng.random() < 0.5)
+            else round(float(rng.uniform(0.30, 0.45)), 3),
+            "bumper": bumper,
+            "plate_rgb": BUMPER_NAMES[int(rng.integers(5))]
+            if bumper
+            else IRON_NAMES[int(rng.integers(4))],
+        }
+    raise ValueError(f"unknown load kind {kind!r}")
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -75,6 +129,9 @@ def make(
     split=None,
     wide=False,
     yaw_range=None,
+    load_share=0.0,
+    load_kinds=("barbell", "dumbbell", "plate"),
+    reps_range=(3, 5),
 ):
     """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
     the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
@@ -82,8 +139,19 @@ def make(
     (yaw to 25 deg, height 0.3-1.6 m, fill 0.35-0.8, up to 60 fps) and tempos (rise 0.5-2 s,
     hold 1.8-4.5 s, lowering 1.8-4 s, rest 0-1.5 s: touch-and-go to paused reps) than the
     calibration sets, to test generality. ``yaw_range``: (min, max) camera yaw in degrees
-    (either sign), overriding the above."""
+    (either sign), overriding the above. ``load_share``: share of clips holding a load (a
+    barbell, dumbbell or plate on the hips), kinds dealt in turn from ``load_kinds`` (repeat a
+    kind to weight it) over a shuffled order of the loaded clips. ``reps_range``: rises per clip."""
     rng = np.random.default_rng(seed)
+    loads = [None] * count
+    if load_share > 0:
+        lrng = np.random.default_rng([seed, LOAD_STREAM])
+        n_loaded = int(round(load_share * count))
+        which = lrng.permutation(count)[:n_loaded]
+        kinds = [load_kinds[k % len(load_kinds)] for k in range(n_loaded)]
+        lrng.shuffle(kinds)
+        for i, kind in zip(sorted(which.tolist()), kinds):
+            loads[i] = draw_load(lrng, kind)
     split_override = split
     res_choices = RES if res is None else [r for r in RES if r[0] <= res]
     clips = []
@@ -137,7 +205,7 @@ def make(
             "lead_in_s": round(float(rng.uniform(1.0, 2.0)), 3),
             "lead_out_s": round(float(rng.uniform(0.8, 1.5)), 3),
         }
-        n = int(rng.integers(3, 6))
+        n = int(rng.integers(reps_range[0], reps_range[1] + 1))
         reps = []
         for _ in range(n):
             if arch_share and rng.random() < arch_share:
@@ -168,6 +236,7 @@ def make(
                 "camera": camera,
                 "tempo": tempo,
                 "reps": reps,
+                **({"load": loads[i]} if loads[i] else {}),
             }
         )
     return clips
@@ -183,8 +252,9 @@ def write(clips, path: Path, seed, args: str = ""):
         lines.append("[[clip]]")
         for k in ("name", "exercise", "seed", "split"):
             lines.append(f"{k} = {toml_value(c[k])}")
-        for k in ("video", "body", "camera", "tempo"):
-            lines.append(f"{k} = {toml_value(c[k])}")
+        for k in ("video", "body", "camera", "tempo", "load"):
+            if k in c:
+                lines.append(f"{k} = {toml_value(c[k])}")
         lines.append("reps = [" + ", ".join(toml_value(r) for r in c["reps"]) + "]")
         lines.append("")
     path.write_text("\n".join(lines))
@@ -223,6 +293,20 @@ if __name__ == "__main__":
         metavar=("MIN", "MAX"),
         help="camera yaw range in degrees (either sign)",
     )
+    ap.add_argument(
+        "--load-share",
+        type=float,
+        default=0.0,
+        help="share of clips holding a load on the hips (0: none, as before)",
+    )
+    ap.add_argument(
+        "--load-kinds",
+        default="barbell,dumbbell,plate",
+        help="comma-separated load kinds dealt in turn to the loaded clips (repeat to weight)",
+    )
+    ap.add_argument(
+        "--reps", type=int, nargs=2, default=(3, 5), metavar=("MIN", "MAX"), help="rises per clip"
+    )
     a = ap.parse_args()
     extra = (
         "".join(
@@ -238,6 +322,8 @@ if __name__ == "__main__":
         )
         + (" --wide" if a.wide else "")
         + (f" --yaw-range {a.yaw_range[0]:g} {a.yaw_range[1]:g}" if a.yaw_range else "")
+        + (f" --load-share {a.load_share:g} --load-kinds {a.load_kinds}" if a.load_share else "")
+        + (f" --reps {a.reps[0]} {a.reps[1]}" if tuple(a.reps) != (3, 5) else "")
     )
     write(
         make(
@@ -250,6 +336,9 @@ if __name__ == "__main__":
             a.split,
             a.wide,
             a.yaw_range,
+            a.load_share,
+            tuple(a.load_kinds.split(",")),
+            tuple(a.reps),
         ),
         Path(a.out),
         a.seed,
