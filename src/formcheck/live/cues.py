@@ -129,6 +129,7 @@ class CueEngine:
         self.mv = _Movement(top_vals=[], top_arch=[])
         self._prev_phase = "bottom"
         self._over: dict[str, int] = {}  # consecutive frames a condition held, per name
+        self._heel_now = float("nan")  # heel height of the frame being judged (m)
 
     @property
     def movement(self) -> int:
@@ -178,6 +179,9 @@ class CueEngine:
             self._begin(i)
         if phase == "bottom" or not np.isfinite(a):
             return
+        # the heel's height as the frame came in (the first-top re-read below rescales the
+        # floor; the feet are judged on the frame as it arrived)
+        self._heel_now = float(an.s["heel_h"][i])
         mv, fps, tol = self.mv, an.fps, an.profile.reps.top_tolerance_deg
         k = max(1, int(round(0.1 * fps)))
         v = (a - float(an.s["shk"][i - k])) * fps / k if i >= k else float("nan")
@@ -282,7 +286,8 @@ class CueEngine:
             if not p.enabled(rid):
                 continue
             r = rule(rid)
-            if self._persist(rid, r.live(_with_faults(now, mv.faults), p), r.live_persist_frames):
+            showing = r.live(_with_faults(now, mv.faults), p)
+            if showing is not None and self._persist(rid, showing, r.live_persist_frames):
                 self._offer(rid, i, t, out, wall_s)
 
     def _heel(self, i: int, near_top: bool, is_rep: bool) -> tuple[float | None, float]:
@@ -290,7 +295,7 @@ class CueEngine:
         rep shows (the heel landmark moves with the shin; learned from the completed reps as
         measures.heel_rises does; a margin stands in for it at first)."""
         an, mv = self.an, self.mv
-        heel = float(an.s["heel_h"][i])
+        heel = self._heel_now
         if not (np.isfinite(heel) and mv.heel_pre is not None and near_top and is_rep):
             return None, 0.0
         common = heel_common_shift(self.heel_raw, min_reps=1)

@@ -124,6 +124,8 @@ class Rule:
         """The finding for a finished rep (``prior``: this rep's findings from earlier rules)."""
         return None
 
-    def live(self, now: LiveMoment, p: Profile) -> bool:
-        """True while the fault shows during a movement (the engine cues it once)."""
+    def live(self, now: LiveMoment, p: Profile) -> bool | None:
+        """True while the fault shows during a movement (the engine cues it once after
+        ``live_persist_frames`` frames in a row), False while it does not, None when the rule
+        cannot judge this frame (the run of frames is neither broken nor extended)."""
         return False

@@ -30,12 +30,12 @@ class HeelLift(Rule):
         )
 
     def live(self, now, p):
-        # not when the heel landmark has jumped onto the far foot (measures.heel_jumps)
+        # judged only near the top of a rep with the heel measured (the engine gives no rise
+        # otherwise); not when the heel landmark has jumped onto the far foot
+        if not (now.near_top and now.is_rep and is_finite(now.heel_rise_m)):
+            return None
         return (
-            now.near_top
-            and now.is_rep
-            and not now.heel_jumped
-            and is_finite(now.heel_rise_m)
+            not now.heel_jumped
             and now.heel_rise_m > p.rules.heel_lift.max_heel_rise_m + now.heel_margin_m
         )
 
