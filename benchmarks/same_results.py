@@ -3,6 +3,7 @@
     python benchmarks/same_results.py record  BASE [--videos DIR] [--live LIVE --labels DIR]
     python benchmarks/same_results.py compare BASE [--videos DIR] [--live LIVE --labels DIR]
                                               [--no-tracks] [--work DIR] [--only STEM ...]
+                                              [--ignore KEY ...]
 
 The code under test is whatever ``python -m formcheck`` imports (set ``PYTHONPATH=<checkout>/src``
 to pick another checkout); the live replay is that checkout's ``benchmarks/live.py --replay``.
@@ -15,8 +16,9 @@ BASE holds one clip per stem, as written by ``formcheck analyze VIDEO --out BASE
   (``analyze --track``), and with ``--live`` one ``LIVE/<stem>.json`` per clip (the replay's rows).
   With ``--videos`` it first analyses ``DIR/*.mp4`` into BASE.
 - ``compare`` makes the same things again in a scratch folder and diffs them with BASE: result
-  JSON minus volatile keys (``created_utc``, ``formcheck_version``; absolute paths compared by
-  file name only), CSVs line by line, tracks (``--videos``) array by array, live rows line by line.
+  JSON minus volatile keys (``created_utc``, ``formcheck_version``, ``--ignore`` ones; absolute
+  paths compared by file name only), CSVs line by line, tracks (``--videos``) array by array,
+  live rows line by line.
 
 Prints one table (clip, what, identical?, first difference) and exits 0 only if all are identical.
 Example (the samples; drop ``PYTHONPATH`` to test the current checkout)::
@@ -128,8 +130,14 @@ def first_diff(a, b, key: str = "") -> str | None:
     return None if same else f"{key.lstrip('.')}: {a!r} -> {b!r}"[:160]
 
 
+def _drop_columns(rows: list[list[str]]) -> list[list[str]]:
+    """Without the columns whose header is an ignored key."""
+    keep = [j for j, h in enumerate(rows[0] if rows else []) if h not in VOLATILE]
+    return [[r[j] for j in keep if j < len(r)] for r in rows] if rows else rows
+
+
 def diff_csv(a: str, b: str) -> str | None:
-    ra, rb = list(csv.reader(io.StringIO(a))), list(csv.reader(io.StringIO(b)))
+    ra, rb = (_drop_columns(list(csv.reader(io.StringIO(t)))) for t in (a, b))
     head = ra[0] if ra else []
     for i, (x, y) in enumerate(zip(ra, rb, strict=False)):
         if x != y:
@@ -258,9 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exercise", default="auto")
     ap.add_argument("--work", type=Path, help="compare: keep the new results here")
     ap.add_argument("--only", nargs="+", metavar="STEM", help="only these clips")
+    ap.add_argument("--ignore", nargs="+", default=[], metavar="KEY",
+                    help="also ignore these JSON keys (any depth) and CSV columns")
     a = ap.parse_args(argv)
     if a.live and not a.labels:
         ap.error("--live needs --labels")
+    VOLATILE.update(a.ignore)
     root = formcheck_root()
     print(f"formcheck from {root}", file=sys.stderr)
     record = a.mode == "record"
