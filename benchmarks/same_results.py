@@ -62,8 +62,21 @@ def formcheck_root() -> Path:
 def analyze(args: list[str], out: Path, exercise: str) -> str:
     """``formcheck analyze ARGS --out OUT``; returns '' or the error text."""
     out.mkdir(parents=True, exist_ok=True)
-    p = run([sys.executable, "-m", "formcheck", "analyze", *args, "--out", str(out),
-             "--exercise", exercise, "--no-video", "--quiet"])
+    p = run(
+        [
+            sys.executable,
+            "-m",
+            "formcheck",
+            "analyze",
+            *args,
+            "--out",
+            str(out),
+            "--exercise",
+            exercise,
+            "--no-video",
+            "--quiet",
+        ]
+    )
     return "" if p.returncode == 0 else f"exit {p.returncode}: {p.stderr.strip()[-300:]}"
 
 
@@ -72,13 +85,25 @@ def live_replay(root: Path, track: Path, labels: Path) -> dict:
     this clip's); returns its printed rows."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / track.name).symlink_to(track.resolve())
-        p = run([sys.executable, str(root / "benchmarks/live.py"), "--replay", tmp,
-                 "--labels", str(labels)])
+        p = run(
+            [
+                sys.executable,
+                str(root / "benchmarks/live.py"),
+                "--replay",
+                tmp,
+                "--labels",
+                str(labels),
+            ]
+        )
     lines = [ln.rstrip() for ln in p.stdout.splitlines()[1:] if ln.strip()]
     rows = [ln for ln in lines if not ln.startswith("labelled faults cued")]
-    rec = {"clip": track.name.removesuffix(".track.npz"), "exit_code": p.returncode,
-           "rows": [_row(ln) for ln in rows], "lines": lines,
-           "summary": next((ln for ln in lines if ln not in rows), None)}
+    rec = {
+        "clip": track.name.removesuffix(".track.npz"),
+        "exit_code": p.returncode,
+        "rows": [_row(ln) for ln in rows],
+        "lines": lines,
+        "summary": next((ln for ln in lines if ln not in rows), None),
+    }
     if p.returncode:
         rec["stderr_tail"] = p.stderr.strip()[-300:]
     return rec
@@ -88,10 +113,20 @@ def _row(line: str) -> dict:
     """A replay row: clip rep fault label_s cue_s delay|missed, or an unlabelled cue."""
     t = line.split()
     if len(t) > 1 and t[1].isdigit():
-        return {"rep": int(t[1]), "fault": t[2], "label_s": float(t[3]),
-                "cue_s": None if t[4] == "-" else float(t[4]), "result": " ".join(t[5:])}
-    return {"rep": None, "fault": t[1], "label_s": None, "cue_s": float(t[3]),
-            "result": " ".join(t[4:])}
+        return {
+            "rep": int(t[1]),
+            "fault": t[2],
+            "label_s": float(t[3]),
+            "cue_s": None if t[4] == "-" else float(t[4]),
+            "result": " ".join(t[5:]),
+        }
+    return {
+        "rep": None,
+        "fault": t[1],
+        "label_s": None,
+        "cue_s": float(t[3]),
+        "result": " ".join(t[4:]),
+    }
 
 
 def normalise(obj):
@@ -141,11 +176,15 @@ def diff_csv(a: str, b: str) -> str | None:
     head = ra[0] if ra else []
     for i, (x, y) in enumerate(zip(ra, rb, strict=False)):
         if x != y:
-            j = next((j for j, (u, v) in enumerate(zip(x, y, strict=False)) if u != v),
-                     min(len(x), len(y)))
+            j = next(
+                (j for j, (u, v) in enumerate(zip(x, y, strict=False)) if u != v),
+                min(len(x), len(y)),
+            )
             col = head[j] if j < len(head) else j
-            return f"line {i + 1} {col}: {x[j] if j < len(x) else ''!r} -> " \
-                   f"{y[j] if j < len(y) else ''!r}"
+            return (
+                f"line {i + 1} {col}: {x[j] if j < len(x) else ''!r} -> "
+                f"{y[j] if j < len(y) else ''!r}"
+            )
     return None if len(ra) == len(rb) else f"{len(ra)} -> {len(rb)} lines"
 
 
@@ -162,8 +201,11 @@ def diff_track(a: Path, b: Path) -> str | None:
             elif x.shape != y.shape or x.dtype != y.dtype:
                 return f"{k}: {x.dtype}{x.shape} -> {y.dtype}{y.shape}"
             elif not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
-                n = int(np.sum(~((x == y) | (np.isnan(x) & np.isnan(y))
-                                 if x.dtype.kind == "f" else x == y)))
+                n = int(
+                    np.sum(
+                        ~((x == y) | (np.isnan(x) & np.isnan(y)) if x.dtype.kind == "f" else x == y)
+                    )
+                )
                 return f"{k}: {n} values differ"
     return None
 
@@ -190,8 +232,11 @@ Results = list[tuple[str, str, str | None]]  # clip, what, difference (None: ide
 
 def do_videos(a, work: Path, record: bool, results: Results) -> None:
     """Analyse the videos (record: DIR/*.mp4 into BASE; compare: the stems in BASE)."""
-    stems = sorted(p.stem for p in a.videos.glob("*.mp4")) if record else \
-        sorted(p.name.removesuffix(".json") for p in a.base.glob("*.json"))
+    stems = (
+        sorted(p.stem for p in a.videos.glob("*.mp4"))
+        if record
+        else sorted(p.name.removesuffix(".json") for p in a.base.glob("*.json"))
+    )
     for stem in [s for s in stems if not a.only or s in a.only]:
         v = a.videos / f"{stem}.mp4"
         if not v.is_file():
@@ -201,8 +246,9 @@ def do_videos(a, work: Path, record: bool, results: Results) -> None:
         if record:
             print(f"{stem}: video {err or 'ok'}", file=sys.stderr)
         else:
-            results.append((stem, "video", err or
-                            diff_outputs(a.base, work / "video", stem, track=True)))
+            results.append(
+                (stem, "video", err or diff_outputs(a.base, work / "video", stem, track=True))
+            )
 
 
 def do_tracks(a, tracks: list[Path], work: Path, record: bool, results: Results) -> None:
@@ -218,8 +264,9 @@ def do_tracks(a, tracks: list[Path], work: Path, record: bool, results: Results)
         results.append((stem, "track", d or err or None))
 
 
-def do_live(a, root: Path, tracks: list[Path], work: Path | None, record: bool,
-            results: Results) -> None:
+def do_live(
+    a, root: Path, tracks: list[Path], work: Path | None, record: bool, results: Results
+) -> None:
     """Live replay of each track; record writes LIVE/<stem>.json, compare diffs the rows."""
     a.live.mkdir(parents=True, exist_ok=True)
     for t in tracks:
@@ -228,8 +275,7 @@ def do_live(a, root: Path, tracks: list[Path], work: Path | None, record: bool,
         text = json.dumps(rec, indent=1) + "\n"
         if record:
             (a.live / f"{stem}.json").write_text(text)
-            print(f"{stem}: live {len(rec['rows'])} rows, exit {rec['exit_code']}",
-                  file=sys.stderr)
+            print(f"{stem}: live {len(rec['rows'])} rows, exit {rec['exit_code']}", file=sys.stderr)
             continue
         if work is not None:
             (work / "live").mkdir(parents=True, exist_ok=True)
@@ -266,8 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--exercise", default="auto")
     ap.add_argument("--work", type=Path, help="compare: keep the new results here")
     ap.add_argument("--only", nargs="+", metavar="STEM", help="only these clips")
-    ap.add_argument("--ignore", nargs="+", default=[], metavar="KEY",
-                    help="also ignore these JSON keys (any depth) and CSV columns")
+    ap.add_argument(
+        "--ignore",
+        nargs="+",
+        default=[],
+        metavar="KEY",
+        help="also ignore these JSON keys (any depth) and CSV columns",
+    )
     a = ap.parse_args(argv)
     if a.live and not a.labels:
         ap.error("--live needs --labels")
@@ -280,8 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.videos:
             do_videos(a, work, record, results)
-        tracks = [t for t in sorted(a.base.glob("*.track.npz"))
-                  if not a.only or t.name.removesuffix(".track.npz") in a.only]
+        tracks = [
+            t
+            for t in sorted(a.base.glob("*.track.npz"))
+            if not a.only or t.name.removesuffix(".track.npz") in a.only
+        ]
         if tracks and (record or not a.no_tracks):
             do_tracks(a, tracks, work, record, results)
         if a.live:
