@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.core.geometry import Geometry, _unit
+from formcheck.core.masks import Masks, has_mask, row_chunks
 from formcheck.core.signals import DEFAULT_CUTOFF_HZ, fill_gaps, smooth_track_xy
 from formcheck.core.silhouette import _ray_inside
 from formcheck.core.track import side_index
@@ -61,16 +62,35 @@ def _points(xy: np.ndarray, side: str, frames: np.ndarray) -> tuple[np.ndarray, 
 
 
 def up_profile(
-    xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry, frames: np.ndarray
+    xy: np.ndarray, masks: Masks, mask_scale: float, geom: Geometry, frames: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """The up extent at :data:`STATIONS` for each of ``frames``: ``(extent (n, k)`` as a
     fraction of the shoulder–knee length, ``ends (n, k, 2)`` the outline points in image px)."""
     sh, hp, kn = _points(xy, geom.side, frames)
+    length = np.linalg.norm(kn - sh, axis=1)
+    reach = int(np.nanmax(length) * mask_scale) + 2 if np.isfinite(length).any() else 2
+    ext = np.full((len(frames), len(STATIONS)), np.nan)
+    ends = np.full((len(frames), len(STATIONS), 2), np.nan)
+    for c in row_chunks(len(frames)):  # a bounded number of frames' rays at a time
+        pts = (sh[c], hp[c], kn[c])
+        ext[c], ends[c] = _profile_rows(pts, masks, mask_scale, geom, frames[c], reach)
+    return ext, ends
+
+
+def _profile_rows(
+    pts: tuple[np.ndarray, ...],
+    masks: Masks,
+    mask_scale: float,
+    geom: Geometry,
+    frames: np.ndarray,
+    reach: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`up_profile` for the frames ``frames`` with the shoulder, hip and knee ``pts``."""
+    sh, hp, kn = pts
     along = _unit(kn - sh)
     normal = np.stack([along[:, 1], -along[:, 0]], axis=1)
     normal *= np.where(normal @ geom.up < 0, -1.0, 1.0)[:, None]
     length = np.linalg.norm(kn - sh, axis=1)
-    reach = int(np.nanmax(length) * mask_scale) + 2 if np.isfinite(length).any() else 2
     ext = np.full((len(frames), len(STATIONS)), np.nan)
     ends = np.full((len(frames), len(STATIONS), 2), np.nan)
     for j, s in enumerate(STATIONS):
@@ -87,7 +107,7 @@ def up_profile(
 
 
 def _ray_outer(
-    points: np.ndarray, frames: np.ndarray, masks: np.ndarray, normal: np.ndarray, reach: int
+    points: np.ndarray, frames: np.ndarray, masks: Masks, normal: np.ndarray, reach: int
 ) -> np.ndarray:
     """Distance (mask px) from ``points`` along ``normal`` to the last pixel of the person: the
     outer envelope (a plate's hub, a gap between the arms and the body, are spanned). NaN where
@@ -101,7 +121,7 @@ def _ray_outer(
 
 def detect_load(
     xy: np.ndarray,
-    masks: np.ndarray | None,
+    masks: Masks | None,
     mask_scale: float,
     geom: Geometry,
     frames: np.ndarray,
@@ -116,7 +136,7 @@ def detect_load(
     if masks is None or masks.shape[0] != n or geom.side not in ("left", "right"):
         return none
     frames = np.asarray(frames, int)
-    frames = frames[masks[frames].any(axis=(1, 2))] if frames.size else frames
+    frames = frames[has_mask(masks)[frames]] if frames.size else frames
     if frames.size < 3:
         return none
     ext, _ = up_profile(xy, masks, mask_scale, geom, frames)
@@ -135,16 +155,14 @@ def detect_load(
     return LoadEstimate("weight", share, med, centres)
 
 
-def load_centres(
-    xy: np.ndarray, masks: np.ndarray, mask_scale: float, geom: Geometry
-) -> np.ndarray:
+def load_centres(xy: np.ndarray, masks: Masks, mask_scale: float, geom: Geometry) -> np.ndarray:
     """Per frame, the centre (image px) of the part of the outline raised above the body's
     own profile: the mean of the outline points higher than the profile's lowest point by more
     than :data:`LOADED_RISE`, placed half their rise back towards the body line. ``(T, 2)``,
     NaN where the frame has no mask, no landmarks or nothing raised."""
     n = xy.shape[0]
     out = np.full((n, 2), np.nan)
-    have = np.flatnonzero(masks.any(axis=(1, 2)))
+    have = np.flatnonzero(has_mask(masks))
     if have.size == 0:
         return out
     ext, ends = up_profile(xy, masks, mask_scale, geom, have)

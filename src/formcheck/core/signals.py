@@ -28,8 +28,8 @@ def fill_gaps(x: np.ndarray, t_s: np.ndarray, max_gap_s: float = DEFAULT_MAX_GAP
 
     Works column by column over all trailing dimensions. Gaps touching either end are kept.
     """
-    x = np.asarray(x, np.float64)
-    flat = x.reshape(x.shape[0], -1).copy()
+    x = np.array(x, np.float64)  # one copy, contiguous, whatever came in
+    flat = x.reshape(x.shape[0], -1)
     for j in range(flat.shape[1]):
         col = flat[:, j]
         bad = ~np.isfinite(col)
@@ -51,21 +51,30 @@ def lowpass(
     Segments too short for the filter's padding are returned unfiltered. ``cutoff_hz`` at or
     above Nyquist returns the input.
     """
-    x = np.asarray(x, np.float64)
+    return _lowpass_inplace(np.array(x, np.float64), fps, cutoff_hz, order)
+
+
+#: Columns filtered at once: ``filtfilt`` makes several copies of what it filters.
+_COLUMNS = 8
+
+
+def _lowpass_inplace(x: np.ndarray, fps: float, cutoff_hz: float, order: int = 2) -> np.ndarray:
+    """:func:`lowpass` of the contiguous float64 ``x``, written over it (returned)."""
     nyq = fps / 2.0
     if cutoff_hz >= nyq * 0.95:
-        return x.copy()
+        return x
     from scipy.signal import butter, filtfilt  # offline only: live never loads scipy
 
     b, a = butter(order, cutoff_hz / nyq)
     padlen = 3 * max(len(a), len(b))
     flat = x.reshape(x.shape[0], -1)
-    out = flat.copy()
     finite_rows = np.all(np.isfinite(flat), axis=1)
     for s, e in _runs(finite_rows):
         if e - s > padlen:
-            out[s:e] = filtfilt(b, a, flat[s:e], axis=0)
-    return out.reshape(x.shape)
+            for c in range(0, flat.shape[1], _COLUMNS):  # each column on its own: same result
+                cols = slice(c, c + _COLUMNS)
+                flat[s:e, cols] = filtfilt(b, a, flat[s:e, cols], axis=0)
+    return x
 
 
 def smooth_track_xy(
@@ -76,7 +85,7 @@ def smooth_track_xy(
     max_gap_s: float = DEFAULT_MAX_GAP_S,
 ) -> np.ndarray:
     """Fill short gaps then zero-phase low-pass landmark coordinates ``(T, K, D)``."""
-    return lowpass(fill_gaps(xy, t_s, max_gap_s), fps, cutoff_hz)
+    return _lowpass_inplace(fill_gaps(xy, t_s, max_gap_s), fps, cutoff_hz)  # a fresh copy
 
 
 class OneEuro:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 
 from formcheck.core.geometry import Geometry, _nanmedian, _unit, signed_shk_angle
+from formcheck.core.masks import Masks, gather, has_mask, row_chunks
 from formcheck.core.track import side_index
 
 
 def _masked_near_side(
-    xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry
+    xy: np.ndarray, masks: Masks | None, mask_scale: float, geom: Geometry
 ) -> tuple[np.ndarray, ...] | None:
     """The frames with a mask and all three near-side landmarks, and those landmarks in mask
     pixels: ``(idx, shoulder, hip, knee)`` (``(n,)`` and three ``(n, 2)``), or None if none."""
@@ -25,7 +26,7 @@ def _masked_near_side(
         np.all(np.isfinite(sh), axis=1)
         & np.all(np.isfinite(hp), axis=1)
         & np.all(np.isfinite(kn), axis=1)
-        & masks.any(axis=(1, 2))
+        & has_mask(masks)
     )
     if not ok.any():
         return None
@@ -35,7 +36,7 @@ def _masked_near_side(
 
 def silhouette_arch(
     xy: np.ndarray,
-    masks: np.ndarray,
+    masks: Masks,
     mask_scale: float,
     geom: Geometry,
     stations: int = 13,
@@ -61,11 +62,30 @@ def silhouette_arch(
     if (pts := _masked_near_side(xy, masks, mask_scale, geom)) is None:
         return out
     idx, sh, hp, kn = pts
+    max_d = int(np.ceil(np.nanmax(np.linalg.norm(hp - sh, axis=1)) * 0.9)) + 2
+    fr = np.linspace(lo, 1.0, stations)
+    fk = np.linspace(0.0, past_hip, past_stations + 1)[1:]
+    for c in row_chunks(len(idx)):  # a bounded number of frames' rays at a time
+        bend, valid = _arch_rows(idx[c], sh[c], hp[c], kn[c], masks, geom, fr, fk, max_d)
+        out[idx[c][valid]] = bend[valid]
+    return out
+
+
+def _arch_rows(
+    idx: np.ndarray,
+    sh: np.ndarray,
+    hp: np.ndarray,
+    kn: np.ndarray,
+    masks: Masks,
+    geom: Geometry,
+    fr: np.ndarray,
+    fk: np.ndarray,
+    max_d: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`silhouette_arch` for the frames ``idx``: the bend (deg) and whether it is valid."""
     n = len(idx)
     seg = hp - sh
     seg_len = np.linalg.norm(seg, axis=1)  # (n,) mask px
-    fr = np.linspace(lo, 1.0, stations)
-    fk = np.linspace(0.0, past_hip, past_stations + 1)[1:]
     base = np.concatenate(
         [
             sh[:, None, :] + fr[None, :, None] * seg[:, None, :],
@@ -74,7 +94,6 @@ def silhouette_arch(
         axis=1,
     )  # (n, K, 2)
     k = base.shape[1]
-    max_d = int(np.ceil(np.nanmax(seg_len) * 0.9)) + 2
     steps = np.arange(max_d)
     inside = _ray_inside(base.reshape(-1, 2), np.repeat(idx, k), masks, -geom.up, max_d).reshape(
         n, k, max_d
@@ -106,13 +125,12 @@ def silhouette_arch(
         & (np.isfinite(d).sum(axis=1) >= 0.7 * k)
         & (span > 1.0)
     )
-    out[idx[valid]] = bend[valid]
-    return out
+    return bend, valid
 
 
 def front_crease(
     xy: np.ndarray,
-    masks: np.ndarray | None,
+    masks: Masks | None,
     mask_scale: float,
     geom: Geometry,
     trunk: tuple[float, float] = (0.65, 0.85),
@@ -140,6 +158,26 @@ def front_crease(
     if (pts := _masked_near_side(xy, masks, mask_scale, geom)) is None or masks is None:
         return out
     idx, sh, hp, kn = pts
+    reach = int(np.ceil(np.nanmax(np.linalg.norm(hp - sh, axis=1)) * 0.8)) + 2  # longest ray
+    for c in row_chunks(len(idx)):  # a bounded number of frames' rays at a time
+        stations = (trunk, thigh, trunk_stations, thigh_stations)
+        val, valid = _crease_rows(idx[c], sh[c], hp[c], kn[c], masks, geom, stations, reach)
+        out[idx[c][valid]] = val[valid]
+    return out
+
+
+def _crease_rows(
+    idx: np.ndarray,
+    sh: np.ndarray,
+    hp: np.ndarray,
+    kn: np.ndarray,
+    masks: Masks,
+    geom: Geometry,
+    stations: tuple[tuple[float, float], tuple[float, float], int, int],
+    reach: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`front_crease` for the frames ``idx``: the step (deg) and whether it is valid."""
+    trunk, thigh, trunk_stations, thigh_stations = stations
     n = len(idx)
 
     def up_normal(seg: np.ndarray) -> np.ndarray:
@@ -149,7 +187,6 @@ def front_crease(
 
     trunk_len = np.linalg.norm(hp - sh, axis=1)
     thigh_len = np.linalg.norm(kn - hp, axis=1)
-    reach = int(np.ceil(np.nanmax(trunk_len) * 0.8)) + 2  # longest ray, mask px
     steps = np.arange(reach)
     heights = []
     for a, b, fr in (
@@ -174,8 +211,7 @@ def front_crease(
     with np.errstate(invalid="ignore"):
         val = np.degrees(np.arctan2(heights[0] - heights[1], d))
     valid = np.isfinite(val) & (trunk_len > 1.0) & (thigh_len > 1.0)
-    out[idx[valid]] = val[valid]
-    return out
+    return val, valid
 
 
 #: The silhouette measures of the lumbar arch, by the name a profile's
@@ -184,7 +220,7 @@ LUMBAR_MEASURES = {"back_bend": silhouette_arch, "front_crease": front_crease}
 
 
 def trunk_thickness(
-    xy: np.ndarray, masks: np.ndarray | None, mask_scale: float, geom: Geometry
+    xy: np.ndarray, masks: Masks | None, mask_scale: float, geom: Geometry
 ) -> float:
     """Body depth at mid-trunk over shoulder–hip length (median over frames), or NaN.
 
@@ -195,7 +231,7 @@ def trunk_thickness(
         return float("nan")
     sh = xy[:, side_index(geom.side, "shoulder")] * mask_scale
     hp = xy[:, side_index(geom.side, "hip")] * mask_scale
-    ok = np.all(np.isfinite(sh), 1) & np.all(np.isfinite(hp), 1) & masks.any(axis=(1, 2))
+    ok = np.all(np.isfinite(sh), 1) & np.all(np.isfinite(hp), 1) & has_mask(masks)
     idx = np.flatnonzero(ok)[:: max(1, int(ok.sum() // 200))]  # up to ~200 frames suffice
     if idx.size == 0:
         return float("nan")
@@ -208,14 +244,14 @@ def trunk_thickness(
         pts = mid[:, None, :] + steps[None, :, None] * direction
         xi = np.clip(np.round(pts[..., 0]).astype(int), 0, w - 1)
         yi = np.clip(np.round(pts[..., 1]).astype(int), 0, h - 1)
-        inside = masks[idx[:, None], yi, xi]
+        inside = gather(masks, idx[:, None], yi, xi)
         total += np.where(inside.all(1), np.nan, np.argmax(~inside, axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(_nanmedian(total / length))
 
 
 def _ray_inside(
-    points: np.ndarray, frames: np.ndarray, masks: np.ndarray, direction: np.ndarray, max_len: int
+    points: np.ndarray, frames: np.ndarray, masks: Masks, direction: np.ndarray, max_len: int
 ) -> np.ndarray:
     """Whether each of ``max_len`` one-pixel steps from ``points`` ``(n, 2)`` (mask px) along
     ``direction`` (``(2,)`` or one per point, ``(n, 2)``, unit length) lies inside the person
@@ -229,11 +265,11 @@ def _ray_inside(
     xi = np.round(pts[..., 0]).astype(int)
     yi = np.round(pts[..., 1]).astype(int)
     inb = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    return masks[frames[:, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)] & inb
+    return gather(masks, frames[:, None], np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)) & inb
 
 
 def _ray_extent(
-    points: np.ndarray, frames: np.ndarray, masks: np.ndarray, direction: np.ndarray, max_len: int
+    points: np.ndarray, frames: np.ndarray, masks: Masks, direction: np.ndarray, max_len: int
 ) -> np.ndarray:
     """Distance (mask px) from ``points`` ``(n, 2)`` along ``direction`` (``(2,)`` or one per
     point, ``(n, 2)``, unit length) to the first pixel outside the person. NaN where the ray
@@ -247,7 +283,7 @@ def _ray_extent(
 
 def midline_bias(
     xy: np.ndarray,
-    masks: np.ndarray | None,
+    masks: Masks | None,
     mask_scale: float,
     geom: Geometry,
     frames: np.ndarray,

@@ -11,8 +11,9 @@ Coordinates
 - ``world``: ``(T, 33, 3)`` float32, **metres**, origin between the hips, MediaPipe world axes.
 - ``visibility``, ``presence``: ``(T, 33)`` float32 in [0, 1]; 0 where no person was found.
 - ``t_s``: ``(T,)`` float64 seconds from the first frame, strictly increasing.
-- ``masks``: optional ``(T, h, w)`` bool person silhouettes, downscaled by ``mask_scale``
-  (mask pixel = image pixel * mask_scale).
+- ``masks``: optional ``(T, h, w)`` person silhouettes, downscaled by ``mask_scale``
+  (mask pixel = image pixel * mask_scale), held compressed as a
+  :class:`~formcheck.core.masks.MaskStack` (a bool array given is converted).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from formcheck.core.masks import MaskStack
 from formcheck.errors import InputError, require_file
 from formcheck.fsutil import atomic_path
 
@@ -102,7 +104,7 @@ class PoseTrack:
     width: int
     height: int
     fps: float
-    masks: np.ndarray | None = None
+    masks: MaskStack | None = None  # a (T, h, w) bool array given is converted
     mask_scale: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -118,6 +120,8 @@ class PoseTrack:
                 raise ValueError(
                     f"PoseTrack.{name} has shape {getattr(self, name).shape}, expected {shape}"
                 )
+        if isinstance(self.masks, np.ndarray):
+            object.__setattr__(self, "masks", MaskStack.from_array(self.masks))
         if self.masks is not None and self.masks.shape[0] != t:
             raise ValueError("PoseTrack.masks must have one mask per frame")
         if t > 1 and not np.all(np.diff(self.t_s) > 0):
@@ -179,9 +183,8 @@ class PoseTrack:
                     raise InputError(f"{p}: unsupported track format version {version}")
                 masks = None
                 if "masks_packed" in z.files:
-                    shape = tuple(int(v) for v in z["masks_shape"])
-                    bits = np.unpackbits(z["masks_packed"], count=int(np.prod(shape)))
-                    masks = bits.reshape(shape).astype(bool)
+                    t, h, w = (int(v) for v in z["masks_shape"])
+                    masks = MaskStack.from_packed_stream(_npy_pieces(z, "masks_packed"), (t, h, w))
                 return cls(
                     image=z["image"],
                     world=z["world"],
@@ -212,20 +215,52 @@ class PoseTrack:
             mask_scale=self.mask_scale,
         )
         arrays: dict[str, np.ndarray] = dict(
-            image=self.image.astype(np.float32),
-            world=self.world.astype(np.float32),
-            visibility=self.visibility.astype(np.float32),
-            presence=self.presence.astype(np.float32),
-            t_s=self.t_s.astype(np.float64),
+            image=self.image.astype(np.float32, copy=False),
+            world=self.world.astype(np.float32, copy=False),
+            visibility=self.visibility.astype(np.float32, copy=False),
+            presence=self.presence.astype(np.float32, copy=False),
+            t_s=self.t_s.astype(np.float64, copy=False),
             meta_json=np.array(json.dumps(meta)),
         )
         if self.masks is not None:
-            arrays["masks_packed"] = np.packbits(self.masks.astype(bool).ravel())
             arrays["masks_shape"] = np.array(self.masks.shape, np.int64)
-        with atomic_path(p) as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" appended
-            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # stubs: allow_pickle
+        # what np.savez_compressed writes, with the masks' bits streamed a piece at a time
+        with (
+            atomic_path(p) as tmp,
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zf,
+        ):
+            for name, arr in arrays.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, arr, allow_pickle=False)
+            if self.masks is not None:
+                t, h, w = self.masks.shape
+                header = {"descr": "|u1", "fortran_order": False, "shape": (-(-t * h * w // 8),)}
+                with zf.open("masks_packed.npy", "w", force_zip64=True) as f:
+                    np.lib.format.write_array_header_1_0(f, header)
+                    for piece in self.masks.packed_chunks():
+                        f.write(piece.tobytes())
         return p
 
     def xy(self, name: str) -> np.ndarray:
         """``(T, 2)`` pixel positions of landmark ``name`` (e.g. ``"left_hip"``)."""
         return self.image[:, LM[name], :2]
+
+
+def _npy_pieces(z: Any, name: str, size: int = 1 << 20):
+    """The data of the 1-d uint8 array ``name`` in the open ``.npz`` ``z``, read in pieces of
+    ``size`` bytes (never the whole array at once)."""
+    with z.zip.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        if dtype != np.uint8 or len(shape) != 1:
+            raise ValueError(f"{name} is not a flat uint8 array")
+        left = int(shape[0])
+        while left > 0:
+            b = f.read(min(size, left))
+            if not b:
+                raise ValueError(f"{name} is cut short")
+            left -= len(b)
+            yield np.frombuffer(b, np.uint8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from formcheck.core.masks import MaskStack
 from formcheck.core.track import N_LANDMARKS, PoseTrack
 
 
@@ -70,13 +71,14 @@ def raw_track(
     vis = np.zeros((n, N_LANDMARKS), np.float32)
     pres = np.zeros((n, N_LANDMARKS), np.float32)
     shape = next((r[4][1] for r in raw if r is not None and r[4] is not None), None)
-    masks = np.zeros((n, *shape), bool) if shape is not None else None
+    masks = MaskStack(shape) if shape is not None else None  # compressed, frame by frame
     for i, r in enumerate(raw):
+        ok = r is not None and r[4] is not None and r[4][1] == shape
+        if masks is not None:
+            masks.append(unpack_mask(r[4]) if ok else None)  # type: ignore[index]
         if r is None:
             continue
         img[i], world[i], vis[i], pres[i] = r[0], r[1], r[2], r[3]
-        if masks is not None and r[4] is not None and r[4][1] == shape:
-            masks[i] = unpack_mask(r[4])
     return PoseTrack(
         image=img,
         world=world,

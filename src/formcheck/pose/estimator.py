@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from formcheck.core.masks import MaskStack
 from formcheck.core.track import N_LANDMARKS, PoseTrack
 from formcheck.errors import InputError, ModelError
 from formcheck.pose.models import model_info, resolve_model
@@ -21,6 +22,8 @@ from formcheck.pose.video import VideoInfo, iter_frames, probe_video
 
 #: Longest side of the stored silhouette masks, in pixels.
 MASK_MAX_SIDE = 320
+#: Frames of landmarks allocated at a time as a video is read (never the declared count).
+GROW_FRAMES = 1024
 
 
 @dataclass(frozen=True)
@@ -184,35 +187,35 @@ def extract_track(
 def track_from_frames(
     est: PoseEstimator, frames, info: VideoInfo, progress: Callable[[int], None] | None = None
 ) -> PoseTrack:
-    """Build a :class:`PoseTrack` from ``(index, t_s, frame)`` items (see :func:`iter_frames`)."""
-    cap = max(info.frame_count, 1)
-    img = np.full((cap, N_LANDMARKS, 3), np.nan, np.float32)
-    world = np.full((cap, N_LANDMARKS, 3), np.nan, np.float32)
-    vis = np.zeros((cap, N_LANDMARKS), np.float32)
-    pres = np.zeros((cap, N_LANDMARKS), np.float32)
+    """Build a :class:`PoseTrack` from ``(index, t_s, frame)`` items (see :func:`iter_frames`).
+
+    Memory follows the frames read, not the count the container declares: landmarks are
+    allocated :data:`GROW_FRAMES` at a time and masks kept compressed (:class:`MaskStack`)."""
     scale = mask_scale_for(info.width, info.height)
     mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
-    masks = np.zeros((cap, *mshape), bool) if est.options.masks else None
+    masks = MaskStack(mshape) if est.options.masks else None
+    blocks: list[tuple[np.ndarray, ...]] = []
     n = 0
     for i, t, frame in frames:
-        if i >= img.shape[0]:  # container under-reported its frame count: grow
-            grow = max(64, img.shape[0] // 2)
-            img = np.concatenate([img, np.full((grow, N_LANDMARKS, 3), np.nan, np.float32)])
-            world = np.concatenate([world, np.full((grow, N_LANDMARKS, 3), np.nan, np.float32)])
-            vis = np.concatenate([vis, np.zeros((grow, N_LANDMARKS), np.float32)])
-            pres = np.concatenate([pres, np.zeros((grow, N_LANDMARKS), np.float32)])
-            if masks is not None:
-                masks = np.concatenate([masks, np.zeros((grow, *mshape), bool)])
+        while i >= len(blocks) * GROW_FRAMES:
+            blocks.append(_empty_block(GROW_FRAMES))
         fp = est.process(frame, round(t * 1000.0))
         if fp is not None:
-            img[i], world[i], vis[i], pres[i] = fp.image, fp.world, fp.visibility, fp.presence
-            if masks is not None and fp.mask is not None and fp.mask.shape == mshape:
-                masks[i] = fp.mask
+            img, world, vis, pres = blocks[i // GROW_FRAMES]
+            k = i % GROW_FRAMES
+            img[k], world[k], vis[k], pres[k] = fp.image, fp.world, fp.visibility, fp.presence
+        if masks is not None:
+            while len(masks) < i:  # frames skipped by the iterator: no mask
+                masks.append(None)
+            ok = fp is not None and fp.mask is not None and fp.mask.shape == mshape
+            masks.append(fp.mask if ok else None)  # type: ignore[union-attr]
         n = i + 1
         if progress:
             progress(1)
     if n == 0:
         raise InputError(f"{info.path} has no decodable video frames")
+    img, world, vis, pres = (np.concatenate([b[j] for b in blocks])[:n] for j in range(4))
+    blocks.clear()
     declared = info.frame_count
     meta = dict(
         source=str(info.path),
@@ -224,15 +227,22 @@ def track_from_frames(
         fps_assumed=info.fps_assumed,
     )
     return PoseTrack(
-        image=img[:n],
-        world=world[:n],
-        visibility=vis[:n],
-        presence=pres[:n],
+        image=img,
+        world=world,
+        visibility=vis,
+        presence=pres,
         t_s=np.arange(n) / info.fps,
         width=info.width,
         height=info.height,
         fps=info.fps,
-        masks=None if masks is None else masks[:n],
+        masks=masks,
         mask_scale=scale,
         meta=meta,
     )
+
+
+def _empty_block(n: int) -> tuple[np.ndarray, ...]:
+    """``n`` frames with no person: image and world landmarks NaN, visibility and presence 0."""
+    nan3 = np.full((n, N_LANDMARKS, 3), np.nan, np.float32)
+    zeros = np.zeros((n, N_LANDMARKS), np.float32)
+    return nan3, nan3.copy(), zeros, zeros.copy()
