@@ -172,8 +172,8 @@ def score_clip(lab: dict, session) -> dict:
         "thickness": session.calibration.trunk_thickness,
         "yaw_est": session.camera.yaw_deg,
         "phenotype": lab.get("phenotype"),
-        "setup_looks_like": (session.exercise_check or {}).get("looks_like"),
-        "setup_rise_thighs": (session.exercise_check or {}).get("shoulder_rise_thighs"),
+        "setup_looks_like": session.exercise_check.looks_like,
+        "setup_rise_thighs": session.exercise_check.shoulder_rise_thighs,
         "reps": rows,
     }
 
