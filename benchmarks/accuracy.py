@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy.py DIR [DIR ...] [--split test|calibration|sample|all]
                                   [--out PREFIX] [--cache DIR] [--jobs N] [--config FILE.toml]
+                                  [--by-load]
 
 Prints a table and writes ``PREFIX.md`` and ``PREFIX.json`` (default
 ``benchmarks/results/accuracy-<dirname>[+<dirname>...]-<split>``). With several folders it
@@ -18,7 +19,10 @@ scores each and also pools all their clips into one summary (the "all held-out" 
 - angle: median absolute error of the peak shoulder–hip–knee angle (matched reps);
 - timing: median absolute error of hold and lowering durations;
 - ``lumbar_arch`` precision/recall by exercise and camera view (|yaw| < 10 deg "side", else
-  "oblique"), over all reps.
+  "oblique"), over all reps;
+- the load check (a weight on the hips found where the label has one, and only there) and,
+  with ``--by-load``, every table above again per labelled load (none, barbell, dumbbell,
+  plate) and view.
 
 Pose tracks are cached (``--cache``, keyed by the video's size and mtime), so re-scoring after
 a threshold or calibration change does not re-run the model.
@@ -172,6 +176,8 @@ def score_clip(lab: dict, session) -> dict:
         "thickness": session.calibration.trunk_thickness,
         "yaw_est": session.camera.yaw_deg,
         "phenotype": lab.get("phenotype"),
+        "load": (lab.get("load") or {}).get("kind", "none"),
+        "load_found": session.load_info.kind,
         "setup_looks_like": session.exercise_check.looks_like,
         "setup_rise_thighs": session.exercise_check.shoulder_rise_thighs,
         "reps": rows,
@@ -226,6 +232,10 @@ def summarise(clips: list[dict]) -> dict:
         "setup_right": sum(c.get("setup_looks_like") == c["exercise"] for c in clips),
         "setup_undecided": sum(c.get("setup_looks_like") is None for c in clips),
         "setup_wrong": sum(c.get("setup_looks_like") not in (None, c["exercise"]) for c in clips),
+        # the load check: a weight found exactly where the label has one
+        "load_right": sum(
+            (c.get("load_found") == "weight") == (c.get("load") != "none") for c in clips
+        ),
     }
 
 
@@ -256,6 +266,8 @@ def markdown(summary: dict, title: str) -> str:
         f"| lowering median abs error | {fmt(s['lowering_medae_s'])} s |",
         f"| exercise read from the set-up: right / undecided / wrong | "
         f"{s['setup_right']} / {s['setup_undecided']} / {s['setup_wrong']} |",
+        f"| weight on the hips found where there is one and only there | "
+        f"{s['load_right']} of {s['clips']} |",
         "",
         "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
         "F1 (clear-cut) | TP/FP/FN (clear-cut) |",
@@ -332,6 +344,17 @@ def clip_table(clips: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def by_load(clips: list[dict]) -> str:
+    """One summary per (labelled load, view) group with clips in it."""
+    md = ""
+    for load in ("none", "barbell", "dumbbell", "plate"):
+        for view in ("side", "oblique"):
+            group = [c for c in clips if c.get("load", "none") == load and c["view"] == view]
+            if group:
+                md += "\n" + markdown(summarise(group), f"load: {load}, view: {view}")
+    return md
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", type=Path, nargs="+", metavar="DIR")
@@ -345,6 +368,11 @@ def main() -> None:
     )
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--config", default=None)
+    ap.add_argument(
+        "--by-load",
+        action="store_true",
+        help="also a table per load (none, barbell, dumbbell, plate) and view",
+    )
     args = ap.parse_args()
     if args.cache and len(args.folders) > 1:
         ap.error("--cache takes one folder; with several, each uses results/tracks/<dirname>")
@@ -362,6 +390,8 @@ def main() -> None:
         names = " + ".join(f.name for f in args.folders)
         md = markdown(pooled, f"pooled: {names} (split: {args.split})") + "\n" + md
         result.update(summary=pooled, per_folder=per_folder)
+    if args.by_load:
+        md += by_load(all_clips)
     print(md)
     stem = "+".join(f.name for f in args.folders)
     out = args.out or (ROOT / "results" / f"accuracy-{stem}-{args.split}")
