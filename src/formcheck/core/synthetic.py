@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from formcheck.core.track import LM, N_LANDMARKS, PoseTrack
+from formcheck.core.track import LANDMARK_NAMES, LM, N_LANDMARKS, PoseTrack
 
 
 @dataclass
@@ -215,16 +215,5 @@ def _build_track(spec: SynthSpec, bias: float) -> tuple[PoseTrack, list[dict]]:
     return track, truth
 
 
-LANDMARK_HEAD = (
-    "nose",
-    "left_eye_inner",
-    "left_eye",
-    "left_eye_outer",
-    "right_eye_inner",
-    "right_eye",
-    "right_eye_outer",
-    "left_ear",
-    "right_ear",
-    "mouth_left",
-    "mouth_right",
-)
+#: The head landmarks (nose to mouth), placed near the shoulder.
+LANDMARK_HEAD = LANDMARK_NAMES[:11]
