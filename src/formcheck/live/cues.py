@@ -130,6 +130,7 @@ class CueEngine:
         self._prev_phase = "bottom"
         self._over: dict[str, int] = {}  # consecutive frames a condition held, per name
         self._heel_now = float("nan")  # heel height of the frame being judged (m)
+        self._left_now = False  # the angle left the top at the frame being judged
 
     @property
     def movement(self) -> int:
