@@ -21,6 +21,7 @@ from formcheck.core.bias import BiasModel, load_bias_model
 from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import joint_angles
+from formcheck.core.legs import repair_legs
 from formcheck.core.load import LoadEstimate, detect_load
 from formcheck.core.measures import heel_jumps, top_frames
 from formcheck.core.reps import segment
@@ -51,6 +52,11 @@ LOADED_HIP_CONFIDENCE = 0.5
 LOAD_WARNING = (
     "a weight on the hips was detected: the hip is hidden behind it, so the angle findings are "
     "less sure (confidence halved) and the lower-back (silhouette) check is off"
+)
+
+LEG_WARNING = (
+    "a leg landmark left the floor or changed length in {n} frames (drawn on a weight?): "
+    "the other leg stands in there"
 )
 
 
@@ -111,6 +117,11 @@ def _analyze(
     xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
     geom = estimate_geometry(track, xy)
     warnings: list[str] = []
+    track, legs = repair_legs(track, geom.side)
+    if legs.count:  # e.g. a leg drawn on a plate's rim: the other leg stands in
+        xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
+        geom = estimate_geometry(track, xy)
+        warnings.append(LEG_WARNING.format(n=legs.count))
     bad = implausible_frames(track.image[..., :2], track.detected, geom.side, geom.up)
     if bad.any():  # failed detections (e.g. half the body out of the picture): no person there
         track = track.without_frames(bad)
