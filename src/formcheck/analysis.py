@@ -37,7 +37,7 @@ from formcheck.core.session import (
     VideoMeta,
 )
 from formcheck.core.setup_check import check_exercise, mismatch_warning
-from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
+from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy, uneven_times
 from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
 from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
@@ -54,6 +54,10 @@ LOAD_WARNING = (
     "less sure (confidence halved) and the lower-back (silhouette) check is off"
 )
 
+VFR_NOTE = (
+    "the frame rate varies (frames dropped or unevenly spaced): hold and lowering times are "
+    "taken from the video's own timestamps"
+)
 LEG_WARNING = (
     "a leg landmark left the floor or changed length in {n} frames (drawn on a weight?): "
     "the other leg stands in there"
@@ -241,6 +245,9 @@ def _analyze(
     )
     if meta.get("read_shortfall"):
         warnings.insert(0, str(meta["read_shortfall"]))
+    if uneven_times(t):
+        video.frame_rate_varies = True
+        warnings.append(VFR_NOTE)
     floor_deg = math.degrees(math.atan2(geom.floor_dir[1], geom.floor_dir[0]))
     session = Session(
         video=video,

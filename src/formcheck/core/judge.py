@@ -51,17 +51,16 @@ def _rep_record(
         angle_confidence=round(conf, 3),
         used="silhouette" if arch_deg is not None else "angle",
     )
-    dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
 
-    def ts(f: float) -> float:  # fractional frame -> seconds
-        return float(t[0] + f * dt)
+    def ts(f: float) -> float:  # fractional frame -> seconds, between the frames' own times
+        return float(np.interp(f, np.arange(len(t)), t)) if len(t) > 1 else float(f)
 
     m = RepMeasures(
         peak_angle_deg=mv.peak_angle_deg,
         peak_time_s=float(t[mv.peak_frame]),
         peak_frame=mv.peak_frame,
-        hold_s=(mv.top_end_f - mv.top_start_f) * dt,
-        lowering_s=(mv.end_f - mv.top_end_f) * dt,
+        hold_s=ts(mv.top_end_f) - ts(mv.top_start_f),
+        lowering_s=ts(mv.end_f) - ts(mv.top_end_f),
         top_start_s=ts(mv.top_start_f),
         top_start_frame=mv.top_start,
         top_end_s=ts(mv.top_end_f),
@@ -94,7 +93,7 @@ def _rep_record(
         peak_angle_raw_deg=to_raw(mv.peak_angle_deg),
         hold_s=m.hold_s,
         lowering_s=m.lowering_s,
-        rising_s=(mv.top_start_f - mv.start_f) * dt,
+        rising_s=ts(mv.top_start_f) - ts(mv.start_f),
         knee_angle_deg=knee,
         heel_rise_m=heel,
         lumbar=lumbar,

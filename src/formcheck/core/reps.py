@@ -131,6 +131,7 @@ def measure_movement(
     params: RepParams,
     complete: bool = True,
     fps: float | None = None,
+    t_s: np.ndarray | None = None,
 ) -> Movement:
     """Phase boundaries and peak of the movement spanning frames ``[s, e]`` of angle ``a``.
 
@@ -142,13 +143,19 @@ def measure_movement(
     crossings (robust to noise at the bottom) extended beyond the 10 % crossing by
     ``ease_extension`` times the 10–90 % duration, because a smooth movement approaches its
     ends slowly (0.35 for a cosine ease, 0.49 for minimum jerk). Crossings are interpolated
-    between frames.
+    between frames. With the frame times ``t_s`` (s, aligned with ``a``) durations and the
+    extension are measured in time, so frames dropped or unevenly spaced (a variable frame
+    rate) do not stretch them; without, frames are ``1 / fps`` apart.
 
     ``is_rep``: the top level reaches ``min_peak_deg``; within ``boundary_band_deg`` of it
     (given ``fps``), the top is held at least ``boundary_hold_s`` instead.
     """
     seg = a[s : e + 1]
     n = len(seg)
+    frames = np.arange(n, dtype=float)
+    seg_t = frames / (fps or 1.0) if t_s is None else np.asarray(t_s[s : e + 1], float)
+    to_t = lambda f: float(np.interp(f, frames, seg_t))  # noqa: E731 - fractional frame -> s
+    to_f = lambda x: float(np.interp(x, seg_t, frames))  # noqa: E731 - s -> fractional frame
     mx = float(np.nanmax(seg))
     k_peak, ts, te, peak = top_level(seg, params.top_tolerance_deg)
     after = seg[te:]
@@ -166,9 +173,9 @@ def measure_movement(
     l10 = float(n - 1) if l10 is None else l10
     l90 = _crossing(seg, bottom_after + 0.9 * amp_a, k_peak, int(np.ceil(l10)), False, last=True)
     l90 = float(te) if l90 is None else l90
-    rise_d, low_d = r90 - r10, l10 - l90
-    start_f = max(0.0, r10 - c * rise_d)
-    end_f = min(float(n - 1), l10 + c * low_d)
+    rise_d, low_d = to_t(r90) - to_t(r10), to_t(l10) - to_t(l90)
+    start_f = max(0.0, to_f(to_t(r10) - c * rise_d))
+    end_f = min(float(n - 1), to_f(to_t(l10) + c * low_d))
     # the top: from first reaching to last leaving the band top_band_deg under the top level,
     # within the stretch around the peak that stays above top_dip_deg under it (a landmark
     # flicker that lifts the peak leaves the plateau hovering at the band's edge; a real drop
@@ -186,7 +193,8 @@ def measure_movement(
     top_end_f = float(te) if te_f is None else te_f
     top_start_f = min(max(top_start_f, start_f), end_f)
     top_end_f = min(max(top_end_f, top_start_f), end_f)
-    is_rep, by_hold = rep_decision(peak, (top_end_f - top_start_f) / fps if fps else None, params)
+    held = to_t(top_end_f) - to_t(top_start_f) if (fps or t_s is not None) else None
+    is_rep, by_hold = rep_decision(peak, held, params)
     r = lambda x: int(round(x))  # noqa: E731
     return Movement(
         start=s + r(start_f),
@@ -228,6 +236,7 @@ class RepCounter:
     top_since_s: float = float("nan")
     movements: list = field(default_factory=list)
     _angles: list = field(default_factory=list)
+    _times: list = field(default_factory=list)
     _gate: list = field(default_factory=list)
     _move_start: int = -1
     _move_low: float = float("nan")
@@ -243,6 +252,7 @@ class RepCounter:
         movement finalised at this frame, if any."""
         i = len(self._angles)
         self._angles.append(float(angle_deg))
+        self._times.append(float(t_s))
         self._gate.append(
             bool(
                 np.isfinite(torso_to_floor_deg)
@@ -265,7 +275,7 @@ class RepCounter:
         done = None
         if not np.isfinite(self.low) or a < self.low:
             self.low, self.low_frame = a, i
-        elif self._pending and (i - self.low_frame) / self.fps >= self.settle_s:
+        elif self._pending and self._times[i] - self._times[self.low_frame] >= self.settle_s:
             done = self._finalise(self.low_frame)
         if a >= self.low + p.enter_delta_deg:
             if self._pending:
@@ -332,12 +342,13 @@ class RepCounter:
         start, bottom = self._pending
         self._pending = None
         a = np.asarray(self._angles, float)
+        t = np.asarray(self._times, float)
         return self._accept(
-            measure_movement(a, start, end_frame, bottom, self.params, fps=self.fps)
+            measure_movement(a, start, end_frame, bottom, self.params, fps=self.fps, t_s=t)
         )
 
     def _accept(self, mv: Movement) -> Movement | None:
-        dur = (mv.end - mv.start) / self.fps
+        dur = self._times[mv.end] - self._times[mv.start]
         if dur < self.params.min_duration_s or not self._gate[mv.peak_frame]:
             return None
         self.movements.append(mv)
@@ -361,6 +372,7 @@ class RepCounter:
             self.params,
             complete=False,
             fps=self.fps,
+            t_s=np.asarray(self._times, float),
         )
         self._move_start = -1
         return self._accept(mv)

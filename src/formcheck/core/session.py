@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 
 
 def _clean(x: Any) -> Any:
@@ -66,7 +66,9 @@ class VideoMeta(_Block):
     """The analysed video: pixels, frames per second, seconds. ``frames`` read and analysed
     (``duration_s`` is theirs); ``frame_count`` as the container declares it. ``truncated``:
     the file was cut short or damaged and only ``frames`` of ``frame_count`` could be read
-    (None when not checked: a live set, or a track saved by an older version)."""
+    (None when not checked: a live set, or a track saved by an older version).
+    ``frame_rate_varies``: the frame times are uneven (variable frame rate, dropped frames);
+    all times then come from the video's own timestamps."""
 
     path: str | None = None
     width: int = 0
@@ -79,7 +81,15 @@ class VideoMeta(_Block):
     name: str | None = None
     frames: int = 0
     truncated: bool | None = None
-    _OPTIONAL = ("frame_count", "rotation_deg", "fps_assumed", "name", "truncated")
+    frame_rate_varies: bool | None = None
+    _OPTIONAL = (
+        "frame_count",
+        "rotation_deg",
+        "fps_assumed",
+        "name",
+        "truncated",
+        "frame_rate_varies",
+    )
 
 
 @dataclass

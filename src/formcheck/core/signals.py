@@ -77,6 +77,20 @@ def _lowpass_inplace(x: np.ndarray, fps: float, cutoff_hz: float, order: int = 2
     return x
 
 
+#: Frame times vary when the longest interval is this many times the median (dropped frames).
+UNEVEN_INTERVAL_RATIO = 1.5
+
+
+def uneven_times(t_s: np.ndarray) -> bool:
+    """True when the frame times ``t_s`` (s) are not evenly spaced: a variable frame rate, or
+    frames the camera dropped (the longest interval over :data:`UNEVEN_INTERVAL_RATIO` times
+    the median)."""
+    d = np.diff(np.asarray(t_s, float))
+    if d.size < 2:
+        return False
+    return bool(d.max() > UNEVEN_INTERVAL_RATIO * np.median(d))
+
+
 def smooth_track_xy(
     xy: np.ndarray,
     t_s: np.ndarray,
@@ -84,8 +98,32 @@ def smooth_track_xy(
     cutoff_hz: float = DEFAULT_CUTOFF_HZ,
     max_gap_s: float = DEFAULT_MAX_GAP_S,
 ) -> np.ndarray:
-    """Fill short gaps then zero-phase low-pass landmark coordinates ``(T, K, D)``."""
-    return _lowpass_inplace(fill_gaps(xy, t_s, max_gap_s), fps, cutoff_hz)  # a fresh copy
+    """Fill short gaps then zero-phase low-pass landmark coordinates ``(T, K, D)``.
+
+    Frame times that are not evenly spaced (:func:`uneven_times`) are filtered on an even
+    grid at the median interval and read back at the frames' own times, so a stretch of
+    dropped frames is not taken for a sudden movement."""
+    filled = fill_gaps(xy, t_s, max_gap_s)  # a fresh copy
+    if not uneven_times(t_s):
+        return _lowpass_inplace(filled, fps, cutoff_hz)
+    t_s = np.asarray(t_s, float)
+    dt = float(np.median(np.diff(t_s)))
+    grid = np.arange(t_s[0], t_s[-1] + dt / 2, dt)
+    flat = filled.reshape(len(t_s), -1)
+    even = np.full((len(grid), flat.shape[1]), np.nan)
+    for c in range(flat.shape[1]):
+        ok = np.isfinite(flat[:, c])
+        if ok.sum() >= 2:  # each finite run on its own: no bridging across missing frames
+            for a, b in _runs(ok):
+                sel = (grid >= t_s[a]) & (grid <= t_s[b - 1])
+                even[sel, c] = np.interp(grid[sel], t_s[a:b], flat[a:b, c])
+    _lowpass_inplace(even, 1.0 / dt, cutoff_hz)
+    out = flat.copy()  # a run's very ends, between grid points, keep their own values
+    for c in range(flat.shape[1]):
+        back = np.interp(t_s, grid, even[:, c])
+        ok = np.isfinite(flat[:, c]) & np.isfinite(back)
+        out[ok, c] = back[ok]
+    return out.reshape(filled.shape)
 
 
 class OneEuro:

@@ -195,8 +195,10 @@ def track_from_frames(
     mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
     masks = MaskStack(mshape) if est.options.masks else None
     blocks: list[tuple[np.ndarray, ...]] = []
+    times: dict[int, float] = {}
     n = 0
     for i, t, frame in frames:
+        times[i] = float(t)
         while i >= len(blocks) * GROW_FRAMES:
             blocks.append(_empty_block(GROW_FRAMES))
         fp = est.process(frame, round(t * 1000.0))
@@ -231,7 +233,7 @@ def track_from_frames(
         world=world,
         visibility=vis,
         presence=pres,
-        t_s=np.arange(n) / info.fps,
+        t_s=frame_times(times, n, info.fps),
         width=info.width,
         height=info.height,
         fps=info.fps,
@@ -239,6 +241,19 @@ def track_from_frames(
         mask_scale=scale,
         meta=meta,
     )
+
+
+def frame_times(times: dict[int, float], n: int, fps: float) -> np.ndarray:
+    """``(n,)`` strictly increasing frame times (s): ``times`` (frame index → s) where given,
+    ``index / fps`` elsewhere (and where a given time would not advance)."""
+    t = np.arange(n) / fps
+    for i, v in times.items():
+        if 0 <= i < n:
+            t[i] = v
+    for i in range(1, n):  # keep them increasing whatever the source said
+        if not t[i] > t[i - 1]:
+            t[i] = t[i - 1] + 1.0 / fps
+    return t
 
 
 def _empty_block(n: int) -> tuple[np.ndarray, ...]:

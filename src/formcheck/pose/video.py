@@ -1,7 +1,10 @@
 """Video input: validation, probing and frame iteration with rotation applied.
 
-Timestamps are always ``frame_index / fps`` (seconds), so they are strictly increasing even when
-a container's own timestamps are broken.
+Frame times are the container's own (its presentation timestamps, from the first frame), so a
+variable-frame-rate phone video keeps its true timing; a timestamp that is missing, does not
+advance or jumps more than :data:`MAX_FRAME_GAP_S` is replaced by the previous one plus
+``1 / fps``, so times are always strictly
+increasing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ import numpy as np
 from formcheck.errors import InputError, require_file
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
+
+#: A timestamp further than this (s) past the previous frame's is taken as broken.
+MAX_FRAME_GAP_S = 2.0
 
 # Leading bytes of common audio-only containers.
 _AUDIO_MAGIC = (b"ID3", b"fLaC", b"OggS", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
@@ -186,7 +192,8 @@ def iter_frames(
 
     Decoding runs on a background thread (OpenCV releases the GIL), ``prefetch`` frames ahead,
     so it overlaps with whatever the consumer does (e.g. the pose model).
-    ``t_s = index / fps``. Stops at the first frame that cannot be decoded.
+    ``t_s``: the frame's container timestamp in seconds from the first frame (see the module
+    docstring). Stops at the first frame that cannot be decoded.
     """
     info = info or probe_video(path)
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
@@ -196,13 +203,18 @@ def iter_frames(
     def reader() -> None:
         cap = _open(Path(info.path))
         try:
-            i = 0
+            i, t0, prev = 0, None, -1.0
             while not stop.is_set():
                 ok, frame = cap.read()
                 if not ok or frame is None:
                     break
-                q.put((i, i / info.fps, frame))
-                i += 1
+                pts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+                t0 = pts if t0 is None else t0
+                t = pts - t0
+                if not (np.isfinite(t) and prev < t <= prev + MAX_FRAME_GAP_S):
+                    t = prev + 1.0 / info.fps if i else 0.0  # missing, stuck or wild: one on
+                q.put((i, t, frame))
+                prev, i = t, i + 1
         except Exception as exc:  # pragma: no cover - surfaced to the consumer below
             q.put(exc)
         finally:
