@@ -22,7 +22,7 @@ from formcheck.core.geometry import Geometry, estimate_geometry, implausible_fra
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import joint_angles
 from formcheck.core.legs import repair_legs
-from formcheck.core.load import LoadEstimate, detect_load
+from formcheck.core.load import detect_load
 from formcheck.core.measures import heel_jumps, top_frames
 from formcheck.core.reps import segment
 from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
@@ -30,38 +30,33 @@ from formcheck.core.session import (
     Calibration,
     Camera,
     ExerciseCheckInfo,
-    LoadInfo,
     ModelMeta,
     Person,
     Session,
     VideoMeta,
 )
 from formcheck.core.setup_check import check_exercise, mismatch_warning
-from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy, uneven_times
+from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
 from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
 from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
-from formcheck.pose.estimator import PoseEstimator, PoseOptions, extract_track, track_from_frames
+from formcheck.notes import (
+    LEG_WARNING,
+    LOAD_WARNING,
+    check_turn,
+    load_info,
+    read_meta,
+    video_notes,
+)
+from formcheck.pose.estimator import PoseEstimator, PoseOptions, track_from_frames
 from formcheck.pose.models import model_info
-from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall
+from formcheck.pose.orientation import guess_turn, sample_frames
+from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall, with_turn
 
 #: Every how many detected frames the load check looks at the mask.
 LOAD_EVERY = 3
 #: The confidence of angle findings when a weight hides the hip (times the view's).
 LOADED_HIP_CONFIDENCE = 0.5
-LOAD_WARNING = (
-    "a weight on the hips was detected: the hip is hidden behind it, so the angle findings are "
-    "less sure (confidence halved) and the lower-back (silhouette) check is off"
-)
-
-VFR_NOTE = (
-    "the frame rate varies (frames dropped or unevenly spaced): hold and lowering times are "
-    "taken from the video's own timestamps"
-)
-LEG_WARNING = (
-    "a leg landmark left the floor or changed length in {n} frames (drawn on a weight?): "
-    "the other leg stands in there"
-)
 
 
 @dataclass
@@ -239,15 +234,13 @@ def _analyze(
             "fps": track.fps,
             "frames": track.n_frames,  # what was read and analysed
             "duration_s": track.duration_s,
-            **_read_meta(meta),
+            **read_meta(meta),
             **(video_meta or {}),
         }
     )
     if meta.get("read_shortfall"):
         warnings.insert(0, str(meta["read_shortfall"]))
-    if uneven_times(t):
-        video.frame_rate_varies = True
-        warnings.append(VFR_NOTE)
+    warnings.extend(video_notes(video, meta, t))
     floor_deg = math.degrees(math.atan2(geom.floor_dir[1], geom.floor_dir[0]))
     session = Session(
         video=video,
@@ -269,7 +262,7 @@ def _analyze(
         ),
         person=Person(detected=person, detected_share=geom.detected_share),
         exercise_check=ExerciseCheckInfo(**check.to_dict(), source=exercise_source),
-        load_info=_load_info(load),
+        load_info=load_info(load),
         reps=rep_recs,
         attempts=attempt_recs,
         set_findings=set_findings,
@@ -287,27 +280,6 @@ def _analyze(
         created_utc=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     )
     return Analysis(session, original, geom, xy, frames)
-
-
-def _read_meta(meta: dict) -> dict:
-    """The video block's ``frame_count`` (declared) and ``truncated`` from a track's meta,
-    for tracks read from a video file by this version (:func:`analyze_video`)."""
-    if "read_shortfall" not in meta:
-        return {}
-    return {"frame_count": meta.get("frames_declared"), "truncated": bool(meta["read_shortfall"])}
-
-
-def _load_info(load: LoadEstimate) -> LoadInfo:
-    centres = None
-    if load.loaded:
-        centres = [
-            None if not np.isfinite(c).all() else [round(float(c[0]), 1), round(float(c[1]), 1)]
-            for c in load.centre_px
-        ]
-    rise = load.rise if np.isfinite(load.rise) else None
-    return LoadInfo(
-        kind=load.kind, confidence=round(load.confidence, 3), rise=rise, centre_px=centres
-    )
 
 
 def resolve_profile(
@@ -335,6 +307,7 @@ def analyze_video(
     estimator: PoseEstimator | None = None,
     source_path: str | None = None,
     info: VideoInfo | None = None,
+    rotate: int | str = "auto",
 ) -> Analysis:
     """Analyse one video file (runs the pose model; writes nothing).
 
@@ -343,14 +316,29 @@ def analyze_video(
     (it is :meth:`~PoseEstimator.reset` first), e.g. one per batch worker. ``source_path``: the
     name to record for the video when ``video`` is a temporary copy (e.g. on a cluster worker).
     ``info``: the video's :class:`VideoInfo` if the caller has already probed it.
+    ``rotate``: turn the picture clockwise by 0, 90, 180 or 270 degrees before the model
+    (after the file's own rotation tag), or ``"auto"``: turned when it is on its side or
+    upside down (:mod:`formcheck.pose.orientation`; said in the result).
     """
     profile = resolve_profile(exercise, config)  # a bad config fails before the slow part
     info = info or probe_video(video)
-    if estimator is None:
-        track = extract_track(video, model, pose_options, info, progress)
-    else:
-        estimator.reset()
-        track = track_from_frames(estimator, iter_frames(video, info), info, progress)
+    turn = check_turn(rotate)
+    own = estimator is None
+    est = PoseEstimator(model, pose_options) if own else estimator
+    try:
+        source_turn = "given"
+        if turn == "auto":
+            guess = guess_turn(sample_frames(info), est)
+            turn, source_turn = guess.turn_deg, "auto"
+            if not guess.sure and guess.lying and max(guess.scores.values()) > 0:
+                source_turn = "unsure"  # someone there, shins not up as stored nor turned
+        info = with_turn(info, int(turn))
+        est.reset()
+        track = track_from_frames(est, iter_frames(video, info), info, progress)
+    finally:
+        if own:
+            est.close()
+    track.meta["turn_deg"], track.meta["turn_source"] = info.turn_deg, source_turn
     # a file cut short or damaged: InputError when too little was read, else a warning
     track.meta["read_shortfall"] = read_shortfall(info, track.n_frames)
     source = str(source_path or video)

@@ -116,6 +116,7 @@ class Settings:
     profile: dict
     config: str | None
     write_video: bool
+    rotate: str = "auto"  # "auto" or a clockwise turn in degrees (analysis.check_turn)
 
     def identity(self) -> dict:
         """The part of the settings that goes into every video's key."""
@@ -129,14 +130,21 @@ class Settings:
             "profile": self.profile,
             "pose_options": asdict(PoseOptions()),
             "track_format": TRACK_FORMAT_VERSION,
+            **({} if self.rotate == "auto" else {"rotate": self.rotate}),
         }
 
 
 def resolve_settings(
-    exercise: str, model: str, config: str | os.PathLike | None, write_video: bool = True
+    exercise: str,
+    model: str,
+    config: str | os.PathLike | None,
+    write_video: bool = True,
+    rotate: str | int = "auto",
 ) -> Settings:
-    """Validate exercise, config and model before any video work (user errors: exit 2)."""
+    """Validate exercise, config, turn and model before any video work (user errors: exit
+    2)."""
     from formcheck.core.rules import load_profile, resolve_exercise
+    from formcheck.notes import check_turn
     from formcheck.pose.models import model_info, resolve_model
 
     exercise = resolve_exercise(exercise, config)
@@ -154,6 +162,7 @@ def resolve_settings(
         profile=profile,
         config=None if config is None else str(config),
         write_video=write_video,
+        rotate=str(check_turn(rotate)),
     )
 
 

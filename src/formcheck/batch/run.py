@@ -299,6 +299,7 @@ def run_batch(
     retry_failed: bool = False,
     write_video: bool = True,
     max_size_mb: float = DEFAULT_MAX_SIZE_MB,
+    rotate: str | int = "auto",
     quiet: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> BatchResult:
@@ -306,15 +307,16 @@ def run_batch(
 
     ``workers``: local processes (default: the cores available); ``scheduler``: a Dask
     scheduler address instead; ``max_size_mb``: largest video sent to a cluster (MB);
-    ``echo``: receives one-line messages for the user. Raises :class:`FormcheckError` for bad
-    user input before any video is analysed.
+    ``rotate``: ``"auto"`` or a clockwise turn for every video (see
+    :func:`formcheck.analysis.analyze_video`); ``echo``: receives one-line messages for the
+    user. Raises :class:`FormcheckError` for bad user input before any video is analysed.
     """
     _check_options(workers, max_size_mb, exercise)
     echo = echo or (lambda m: None)
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise FormcheckError(f"--out {out} exists and is not a directory")
-    settings = resolve_settings(exercise, model, config, write_video)
+    settings = resolve_settings(exercise, model, config, write_video, rotate)
     paths = discover_inputs(inputs, exclude=out)
     workers = _cores() if workers is None else workers
     _make_out(out)

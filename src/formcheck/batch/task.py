@@ -48,6 +48,7 @@ class Task:
     path: str | None = None
     video_bytes: bytes | None = None
     model_path: str | None = None
+    rotate: str = "auto"
 
     @classmethod
     def for_job(cls, job: Job, settings: Settings, **where) -> Task:
@@ -61,6 +62,7 @@ class Task:
             write_video=settings.write_video,
             model_sha256=settings.model_sha256,
             model_display=settings.model_path,
+            rotate=settings.rotate,
             **where,
         )
 

@@ -131,7 +131,11 @@ def _analyse(video: Path, task: Task):
     else:
         exercise = load_profile(task.exercise, task.profile)
     analysis = analyze_video(
-        video, exercise=exercise, estimator=_estimator(task.model_path), source_path=task.source
+        video,
+        exercise=exercise,
+        estimator=_estimator(task.model_path),
+        source_path=task.source,
+        rotate=task.rotate,
     )
     mi = model_info(task.model_path)
     model = analysis.session.model

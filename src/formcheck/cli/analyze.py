@@ -7,7 +7,12 @@ from pathlib import Path
 
 import click
 
-from formcheck.cli.options import config_option, file_exercise_option, model_option
+from formcheck.cli.options import (
+    config_option,
+    file_exercise_option,
+    model_option,
+    rotate_option,
+)
 from formcheck.core.rules import RULE_IDS
 from formcheck.core.session import Session
 from formcheck.errors import FormcheckError, OutputError
@@ -89,6 +94,7 @@ def session_row(name: str, session: Session) -> dict:
 @file_exercise_option
 @model_option
 @config_option
+@rotate_option
 @click.option("--no-video", is_flag=True, help="Skip the annotated video.")
 @click.option(
     "--track",
@@ -109,7 +115,17 @@ def session_row(name: str, session: Session) -> dict:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
-    videos, out_dir, exercise, model, config, no_video, tracks, with_report, max_people, quiet
+    videos,
+    out_dir,
+    exercise,
+    model,
+    config,
+    rotate,
+    no_video,
+    tracks,
+    with_report,
+    max_people,
+    quiet,
 ):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
     from formcheck.analysis import analyze_video, reanalyze, resolve_profile
@@ -140,6 +156,7 @@ def command(
                     pose_options=PoseOptions(num_poses=max_people),
                     progress=bar.update,
                     info=info,
+                    rotate=rotate,
                 )
             write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)
         except OutputError:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from formcheck.batch import DEFAULT_MAX_SIZE_MB, INDEX_CSV, BatchResult, run_batch, summary_lines
-from formcheck.cli.options import config_option, model_option
+from formcheck.cli.options import config_option, model_option, rotate_option
 from formcheck.core.rules import EXERCISE_CHOICES
 
 
@@ -97,6 +97,7 @@ def _report(result: BatchResult) -> None:
     is_flag=True,
     help="Also redo videos that failed (or had no person) in an earlier run.",
 )
+@rotate_option
 @click.option("--no-video", is_flag=True, help="Skip the annotated videos.")
 @click.option(
     "--max-size-mb",
@@ -115,6 +116,7 @@ def command(
     config,
     scheduler,
     retry_failed,
+    rotate,
     no_video,
     max_size_mb,
     quiet,
@@ -136,6 +138,7 @@ def command(
         retry_failed=retry_failed,
         write_video=not no_video,
         max_size_mb=max_size_mb,
+        rotate=rotate,
         quiet=quiet,
         echo=lambda m: click.echo(m, err=True),
     )

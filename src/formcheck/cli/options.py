@@ -41,3 +41,13 @@ config_option = click.option(
     default=None,
     help="TOML file overriding the exercise profile's thresholds.",
 )
+#: For video files: turn the picture before the pose model.
+rotate_option = click.option(
+    "--rotate",
+    type=click.Choice(["auto", "0", "90", "180", "270"]),
+    default="auto",
+    show_default=True,
+    help="Turn the picture clockwise by this many degrees before analysing it (after the "
+    "file's own rotation tag); 'auto' turns a video that is on its side or upside down "
+    "(the result says so).",
+)

@@ -68,7 +68,9 @@ class VideoMeta(_Block):
     the file was cut short or damaged and only ``frames`` of ``frame_count`` could be read
     (None when not checked: a live set, or a track saved by an older version).
     ``frame_rate_varies``: the frame times are uneven (variable frame rate, dropped frames);
-    all times then come from the video's own timestamps."""
+    all times then come from the video's own timestamps. ``turned_deg``: formcheck turned the
+    picture clockwise by this much before the model (``turn_source``: ``"given"`` by
+    ``--rotate``, ``"auto"`` found on its side, ``"unsure"`` could not tell)."""
 
     path: str | None = None
     width: int = 0
@@ -82,6 +84,8 @@ class VideoMeta(_Block):
     frames: int = 0
     truncated: bool | None = None
     frame_rate_varies: bool | None = None
+    turned_deg: int | None = None
+    turn_source: str | None = None
     _OPTIONAL = (
         "frame_count",
         "rotation_deg",
@@ -89,6 +93,8 @@ class VideoMeta(_Block):
         "name",
         "truncated",
         "frame_rate_varies",
+        "turned_deg",
+        "turn_source",
     )
 
 

@@ -13,7 +13,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -32,7 +32,9 @@ _AUDIO_MAGIC = (b"ID3", b"fLaC", b"OggS", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2")
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What a video file holds. Sizes in pixels after rotation; ``rotation_deg`` as stored."""
+    """What a video file holds. Sizes in pixels after rotation; ``rotation_deg`` as stored;
+    ``turn_deg``: formcheck's own clockwise turn on top of that (``--rotate``, or found by
+    :mod:`formcheck.pose.orientation`), already in ``width`` and ``height``."""
 
     path: str
     width: int
@@ -42,6 +44,7 @@ class VideoInfo:
     rotation_deg: int
     fps_assumed: bool = False
     missing_bytes: int = 0  # bytes the container's boxes declare beyond the end of the file
+    turn_deg: int = 0
 
     @property
     def duration_s(self) -> float:
@@ -51,6 +54,28 @@ class VideoInfo:
         d = asdict(self)
         d["duration_s"] = round(self.duration_s, 3)
         return d
+
+
+_CV_TURNS = {
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
+TURNS = (0, 90, 180, 270)
+
+
+def turn_frame(frame: np.ndarray, turn_deg: int) -> np.ndarray:
+    """``frame`` turned clockwise by ``turn_deg`` (0, 90, 180 or 270)."""
+    return frame if turn_deg % 360 == 0 else cv2.rotate(frame, _CV_TURNS[turn_deg % 360])
+
+
+def with_turn(info: VideoInfo, turn_deg: int) -> VideoInfo:
+    """``info`` for the video turned clockwise by ``turn_deg`` more (sizes swapped at 90/270)."""
+    turn = (info.turn_deg + turn_deg) % 360
+    if turn not in TURNS:
+        raise ValueError(f"a turn is 0, 90, 180 or 270 degrees, not {turn_deg}")
+    w, h = (info.height, info.width) if turn_deg % 180 else (info.width, info.height)
+    return replace(info, width=w, height=h, turn_deg=turn)
 
 
 def check_file(path: str | os.PathLike) -> Path:
@@ -188,7 +213,8 @@ def read_shortfall(info: VideoInfo, frames_read: int) -> str | None:
 def iter_frames(
     path: str | os.PathLike, info: VideoInfo | None = None, prefetch: int = 8
 ) -> Iterator[tuple[int, float, np.ndarray]]:
-    """Yield ``(index, t_s, frame_bgr)`` for every decodable frame, rotation applied.
+    """Yield ``(index, t_s, frame_bgr)`` for every decodable frame, the container's rotation
+    and ``info.turn_deg`` applied.
 
     Decoding runs on a background thread (OpenCV releases the GIL), ``prefetch`` frames ahead,
     so it overlaps with whatever the consumer does (e.g. the pose model).
@@ -213,7 +239,7 @@ def iter_frames(
                 t = pts - t0
                 if not (np.isfinite(t) and prev < t <= prev + MAX_FRAME_GAP_S):
                     t = prev + 1.0 / info.fps if i else 0.0  # missing, stuck or wild: one on
-                q.put((i, t, frame))
+                q.put((i, t, turn_frame(frame, info.turn_deg)))
                 prev, i = t, i + 1
         except Exception as exc:  # pragma: no cover - surfaced to the consumer below
             q.put(exc)

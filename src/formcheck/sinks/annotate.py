@@ -260,9 +260,10 @@ def write_annotated_video(
     The video is encoded under a temporary name and renamed when complete, so a failed encode
     never leaves a partial video under ``out_path``.
     """
-    from formcheck.pose.video import iter_frames, probe_video
+    from formcheck.pose.video import iter_frames, probe_video, with_turn
 
-    info = probe_video(video_path)
+    # the picture as analysed: turned as the track says (--rotate, or found on its side)
+    info = with_turn(probe_video(video_path), int(analysis.track.meta.get("turn_deg", 0)))
     out = Path(out_path)
     with atomic_path(out) as tmp:  # keeps the suffix: VideoWriter picks the container by it
         writer = cv2.VideoWriter(
