@@ -307,7 +307,7 @@ def test_analysis_applies_the_bias_models_gain():
 
 def test_heel_landmark_jump_to_the_far_foot_is_not_a_heel_lift():
     from formcheck.core.measures import heel_jumps, heel_rises
-    from formcheck.core.reps import Movement
+    from formcheck.core.movement import Movement
 
     fps, n = 30.0, 200
     mvs = [

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from formcheck.analysis import analyze_track
-from formcheck.core.reps import RepCounter, RepParams, segment
+from formcheck.core.movement import RepParams
+from formcheck.core.reps import RepCounter, segment
 from formcheck.core.signals import fill_gaps, lowpass
 from formcheck.core.synthetic import SynthRep, SynthSpec, angle_curve, make_track
 

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from formcheck.analysis import analyze_track
-from formcheck.core.reps import RepParams, rep_decision
+from formcheck.core.movement import RepParams, rep_decision
 from formcheck.core.rules import LIVE_RULES, RULE_IDS, RULES, load_profile, rule, title
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 from formcheck.live.engine import LiveAnalyzer

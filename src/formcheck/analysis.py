@@ -24,6 +24,7 @@ from formcheck.core.kinematics import joint_angles
 from formcheck.core.legs import repair_legs
 from formcheck.core.load import detect_load
 from formcheck.core.measures import heel_jumps, top_frames
+from formcheck.core.presence import NO_SETUP_NOTE, set_up
 from formcheck.core.reps import segment
 from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
 from formcheck.core.session import (
@@ -116,8 +117,11 @@ def _analyze(
     xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
     geom = estimate_geometry(track, xy)
     warnings: list[str] = []
-    track, legs = repair_legs(track, geom.side)
-    if legs.count:  # e.g. a leg drawn on a plate's rim: the other leg stands in
+    setup = set_up(xy, geom, t, profile.reps.max_torso_to_floor_deg)
+    track, legs = repair_legs(track, geom.side) if setup.found else (track, None)
+    if (
+        legs is not None and legs.count
+    ):  # e.g. a leg drawn on a plate's rim: the other leg stands in
         xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
         geom = estimate_geometry(track, xy)
         warnings.append(LEG_WARNING.format(n=legs.count))
@@ -143,7 +147,7 @@ def _analyze(
         track.masks,
         track.mask_scale,
         geom,
-        np.flatnonzero(track.detected)[::LOAD_EVERY],
+        np.flatnonzero(track.detected & setup.frames)[::LOAD_EVERY],
         t,
         track.fps,
     )
@@ -167,7 +171,11 @@ def _analyze(
     heel_lift = ang.heel_height_m - heel_base  # per-frame, for the CSV and plots
 
     person = geom.view != "no_person"
-    movements = segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps) if person else []
+    movements = (
+        segment(t, shk, ang.torso_to_floor_deg, profile.reps, track.fps, setup.frames)
+        if person
+        else []
+    )
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
     jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)
     rep_recs, attempt_recs = rep_records(
@@ -196,8 +204,10 @@ def _analyze(
     mismatch = mismatch_warning(check, profile.name) if exercise_source == "given" else None
     if mismatch:
         warnings.append(mismatch)
-    set_findings = evaluate_set(len(reps), profile) if person else []
-    if person and not reps:
+    set_findings = evaluate_set(len(reps), profile) if person and setup.found else []
+    if person and not setup.found:
+        warnings.append(NO_SETUP_NOTE)
+    elif person and not reps:
         warnings.append("no reps found")
 
     phase = np.zeros(track.n_frames, np.int8)  # 0 none

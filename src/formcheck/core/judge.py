@@ -9,7 +9,7 @@ import numpy as np
 from formcheck.core.geometry import Geometry
 from formcheck.core.kinematics import Angles
 from formcheck.core.measures import RepMeasures, arch_baseline, heel_jumps, heel_rises, top_arch
-from formcheck.core.reps import Movement
+from formcheck.core.movement import Movement
 from formcheck.core.rules import Profile, evaluate_rep
 from formcheck.core.session import Lumbar, Rep
 from formcheck.core.view import confidence

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.core.geometry import Geometry
-from formcheck.core.reps import Movement
+from formcheck.core.movement import Movement
 from formcheck.core.view import confidence
 
 

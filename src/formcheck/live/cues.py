@@ -4,7 +4,7 @@
 long it has been held, the lowering's speed, the heel's rise and the silhouette at the top. Each
 frame it packs that into a :class:`~formcheck.core.rules.LiveMoment` and asks every live rule of
 the registry (:meth:`Rule.live`) whether its fault shows; whether the rise is a rep at all is
-the shared :func:`~formcheck.core.reps.rep_decision`. It compares no threshold of its own.
+the shared :func:`~formcheck.core.movement.rep_decision`. It compares no threshold of its own.
 A fault cues once per movement (:class:`CueThrottler`). Degrees, seconds, metres.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from formcheck.core.judge import on_the_line
 from formcheck.core.measures import arch_baseline, heel_common_shift, is_heel_jump
-from formcheck.core.reps import rep_decision
+from formcheck.core.movement import rep_decision
 from formcheck.core.rules import LiveMoment, rule
 from formcheck.core.view import confidence
 
@@ -312,7 +312,7 @@ class CueEngine:
         self, i: int, t: float, a: float, phase: str, is_rep: bool
     ) -> tuple[float | None, bool, float | None]:
         """``(elapsed, done, predicted)`` of the lowering in progress, in seconds on the
-        offline scale (:func:`formcheck.core.reps.measure_movement`: the 90 % → 10 %
+        offline scale (:func:`formcheck.core.movement.measure_movement`: the 90 % → 10 %
         amplitude crossing time stretched by ``1 + 2 * ease_extension``). ``done``: the angle
         is below the 10 % level; ``predicted``: the whole lowering at the current downward
         speed (None while unknown)."""

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from formcheck.core.reps import RepParams
+from formcheck.core.movement import RepParams
 from formcheck.core.rules.settings import (
     ExerciseInfo,
     FastLoweringSettings,
