@@ -20,6 +20,7 @@ Units: pixels (image), fractions of the shoulder–knee length for extents.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,7 +143,8 @@ def detect_load(
     if frames.size < 3:
         return none
     ext, _ = up_profile(xy, masks, mask_scale, geom, frames)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no outline: NaN
         rise = np.nanmax(ext, axis=1) - np.nanmin(ext, axis=1)
     rise = rise[np.isfinite(rise)]
     if rise.size < 3:
@@ -170,7 +172,8 @@ def load_centres(xy: np.ndarray, masks: Masks, mask_scale: float, geom: Geometry
     ext, ends = up_profile(xy, masks, mask_scale, geom, have)
     sh, hp, kn = _points(xy, geom.side, have)
     length = np.linalg.norm(kn - sh, axis=1)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames with no outline: NaN
         low = np.nanmin(ext, axis=1)
         raised = ext > (low + RAISED)[:, None]
     for r, k in enumerate(have):

@@ -46,15 +46,27 @@ class SynthSpec:
     #: do. None: the shipped bias model's value, so the analysed (corrected) angle is the true
     #: one; 0: landmarks exactly at the joints.
     landmark_bias_deg: float | None = None
+    #: How rises and lowerings move (:data:`EASINGS`).
+    easing: str = "cosine"
 
 
 #: Labelled clips call "the top" the time within this many degrees of the peak.
 TOP_BAND_DEG = 3.0
 
 
-def _ease(x: np.ndarray) -> np.ndarray:
-    """Smooth 0→1 (cosine) easing."""
-    return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0, 1))
+#: 0→1 easings of a rise or a lowering over its duration (x: share of the duration).
+EASINGS = {
+    "cosine": lambda x: 0.5 - 0.5 * np.cos(np.pi * x),
+    "min_jerk": lambda x: x**3 * (10 - 15 * x + 6 * x**2),
+    "linear": lambda x: x,
+    "late": lambda x: x**2,  # slow start, then a drop (a lowering that gives way)
+    "early": lambda x: 1 - (1 - x) ** 2,  # fast start, slow finish
+}
+
+
+def _ease(x: np.ndarray, easing: str = "cosine") -> np.ndarray:
+    """Smooth 0→1 easing (:data:`EASINGS`)."""
+    return EASINGS[easing](np.clip(x, 0, 1))
 
 
 def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[dict]]:
@@ -67,7 +79,7 @@ def angle_curve(spec: SynthSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, li
     def seg(duration, a0, a1, h0=0.0, h1=0.0):
         nonlocal t0
         n = max(1, int(round(duration * spec.fps)))
-        x = _ease((np.arange(n) + 1) / n)
+        x = _ease((np.arange(n) + 1) / n, spec.easing)
         parts_a.append(a0 + (a1 - a0) * x)
         parts_h.append(h0 + (h1 - h0) * x)
         t0 += n * dt
