@@ -26,7 +26,7 @@ import numpy as np
 
 from .body import Body, PoseState
 from .load import LoadModel, resolve_load
-from .motion import label_rep, plan_reps, schedule
+from .motion import label_rep, plan_reps, schedule, tempo_model
 from .render import BodyPainter, Camera, Scene, downsample, vertex_colors
 
 LABEL_VERSION = 2  # 2: `load` and the per-frame load position (absent in 1 = unloaded)
@@ -170,6 +170,13 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     floor_bottom = body.find_bottom(clearance)
     default_bottom = rng.uniform(98, 106) if exercise == "hip_thrust" else floor_bottom
     bottom = max(floor_bottom, float(tempo.get("bottom_deg", default_bottom)))
+    tmodel = tempo_model(tempo)
+    if tmodel["bounce_deg"] > 0:
+        # the bounce must not take the buttocks (or a load) through the floor: raise the
+        # set-up bottom if needed so that the lowest point of the bounce touches it
+        floor0 = body.find_bottom(0.0) if clearance > 0 else floor_bottom
+        tmodel["bounce_floor_deg"] = round(floor0, 3)
+        bottom = max(bottom, floor0 + tmodel["bounce_deg"])
 
     plans = plan_reps(spec, rng)
     sch = schedule(
@@ -179,6 +186,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         float(tempo.get("lead_in_s", 2.0)),
         float(tempo.get("lead_out_s", 1.5)),
         rng,
+        model=tmodel,
     )
     T = len(sch.t)
 
@@ -363,6 +371,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
             "bottom_deg": round(bottom, 3),
             "floor_bottom_deg": round(floor_bottom, 3),
         },
+        "tempo_model": tmodel,
         "camera": {
             "position": [round(float(x), 4) for x in cam.pos],
             "target": [round(float(x), 4) for x in tgt],

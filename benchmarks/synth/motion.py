@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,64 @@ def min_jerk(x):
 def cosine_ease(x):
     x = np.clip(x, 0.0, 1.0)
     return 0.5 * (1 - np.cos(np.pi * x))
+
+
+def linear_ease(x):
+    return np.clip(x, 0.0, 1.0)
+
+
+def late_ease(x):
+    """x**2: slow start, fast finish (a lowering that gives way at the end)."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x
+
+
+def early_ease(x):
+    """1 - (1 - x)**2: fast start, slow finish."""
+    x = np.clip(x, 0.0, 1.0)
+    return 1 - (1 - x) * (1 - x)
+
+
+# share of the travel done at time share x (0 -> 0, 1 -> 1, monotone)
+EASINGS = {
+    "min_jerk": min_jerk,
+    "cosine": cosine_ease,
+    "linear": linear_ease,
+    "late": late_ease,
+    "early": early_ease,
+}
+BOUNCE_S = 0.4  # a bounce below the bottom is over within this time (taken out of the rest)
+TEMPO_DEFAULTS = dict(
+    rise_easing="min_jerk",
+    lower_easing="cosine",
+    pause_s=0.0,
+    pause_at=0.5,
+    bounce_deg=0.0,
+    fatigue=0.0,
+)
+
+
+def tempo_model(tempo: dict) -> dict:
+    """The tempo model of a clip from its spec `tempo` table: easings of the rise and the
+    lowering, a pause part-way down each lowering, a bounce below the bottom after it, and
+    fatigue (rep i's rise and lowering take (1 + fatigue * i) times as long).  Unset keys give
+    the original model (minimum-jerk rise, cosine lowering, no pause, bounce or fatigue)."""
+    m = dict(TEMPO_DEFAULTS)
+    for k in ("rise_easing", "lower_easing"):
+        if k in tempo:
+            m[k] = str(tempo[k])
+            if m[k] not in EASINGS:
+                raise ValueError(f"tempo.{k}: unknown easing {m[k]!r} (one of {sorted(EASINGS)})")
+    for k in ("pause_s", "pause_at", "bounce_deg", "fatigue"):
+        if k in tempo:
+            m[k] = float(tempo[k])
+    if m["pause_s"] < 0 or m["bounce_deg"] < 0 or m["fatigue"] < 0:
+        raise ValueError("tempo: pause_s, bounce_deg and fatigue must be >= 0")
+    if not 0.0 < m["pause_at"] < 1.0:
+        raise ValueError("tempo.pause_at must be in (0, 1)")
+    if "model" in tempo:  # a free name (e.g. make_large.py's named models), for the label
+        m["name"] = str(tempo["model"])
+    return m
 
 
 @dataclass
@@ -127,13 +185,32 @@ def schedule(
     lead_out_s: float,
     rng: np.random.Generator,
     breathing_deg: float = 0.25,
+    model: dict | None = None,
 ) -> Schedule:
+    """Per-frame target pose.  ``model`` (from `tempo_model`; None = the original model) sets
+    the easings, the pause part-way down each lowering (inside its window: `t_end` is when the
+    angle first reaches the bottom), the bounce below the bottom after it and fatigue."""
+    m = dict(TEMPO_DEFAULTS) if model is None else {**TEMPO_DEFAULTS, **model}
+    ease_up, ease_down = EASINGS[m["rise_easing"]], EASINGS[m["lower_easing"]]
+    pause_s, pause_at = float(m["pause_s"]), float(m["pause_at"])
+    if m["fatigue"]:
+        plans = [
+            replace(
+                p,
+                rise_s=p.rise_s * (1 + m["fatigue"] * i),
+                lower_s=p.lower_s * (1 + m["fatigue"] * i),
+            )
+            for i, p in enumerate(plans)
+        ]
     t_cur = lead_in_s
     windows = []
     for p in plans:
         w = dict(t_start=t_cur, t_top=t_cur + p.rise_s)
         w["t_top_end"] = w["t_top"] + p.hold_s
-        w["t_end"] = w["t_top_end"] + p.lower_s
+        w["t_end"] = w["t_top_end"] + p.lower_s + pause_s
+        if pause_s > 0:  # the lowering's time split in proportion to the travel either side
+            w["t_pause"] = w["t_top_end"] + pause_at * p.lower_s
+            w["t_pause_end"] = w["t_pause"] + pause_s
         w["plan"] = p
         windows.append(w)
         t_cur = w["t_end"] + p.rest_s
@@ -141,27 +218,49 @@ def schedule(
     n = int(round(total * fps))
     t = np.arange(n) / fps
     prog = np.zeros(n)
+    dip = np.zeros(n)
     owner = -np.ones(n, int)
     for i, w in enumerate(windows):
         p = w["plan"]
         rise = (t >= w["t_start"]) & (t < w["t_top"])
-        prog[rise] = min_jerk((t[rise] - w["t_start"]) / p.rise_s)
+        prog[rise] = ease_up((t[rise] - w["t_start"]) / p.rise_s)
         hold = (t >= w["t_top"]) & (t < w["t_top_end"])
         prog[hold] = 1.0
         low = (t >= w["t_top_end"]) & (t < w["t_end"])
-        prog[low] = 1.0 - cosine_ease((t[low] - w["t_top_end"]) / p.lower_s)
+        if pause_s > 0:
+            # two eased legs (top -> pause point, pause point -> bottom), still in between
+            d1, d2 = pause_at * p.lower_s, (1 - pause_at) * p.lower_s
+            a = low & (t < w["t_pause"])
+            prog[a] = 1.0 - pause_at * ease_down((t[a] - w["t_top_end"]) / d1)
+            b = low & (t >= w["t_pause"]) & (t < w["t_pause_end"])
+            prog[b] = 1.0 - pause_at
+            c = low & (t >= w["t_pause_end"])
+            prog[c] = 1.0 - pause_at - (1 - pause_at) * ease_down((t[c] - w["t_pause_end"]) / d2)
+        else:
+            prog[low] = 1.0 - ease_down((t[low] - w["t_top_end"]) / p.lower_s)
         owner[(t >= w["t_start"]) & (t < w["t_end"])] = i
+        if m["bounce_deg"] > 0:
+            # below the bottom and back within BOUNCE_S (or the rest / lead-out, if shorter)
+            room = windows[i + 1]["t_start"] - w["t_end"] if i + 1 < len(windows) else lead_out_s
+            dur = min(BOUNCE_S, room)
+            w["t_bounce_end"] = w["t_end"] + dur
+            bb = (t >= w["t_end"]) & (t < w["t_bounce_end"])
+            if dur > 0:
+                u = (t[bb] - w["t_end"]) / dur
+                dip[bb] = m["bounce_deg"] * 0.5 * (1 - np.cos(2 * np.pi * u))
     shk = np.full(n, bottom_deg, float)
     lumbar = np.zeros(n)
     heel = np.zeros(n)
     base_lumbar = 0.0
     for i, w in enumerate(windows):
-        m = owner == i
+        m_i = owner == i
         p = w["plan"]
-        shk[m] = bottom_deg + (p.peak_deg - bottom_deg) * prog[m]
-        lumbar[m] = base_lumbar + p.lumbar_deg * prog[m] ** 2
-        hp = np.clip((prog[m] - 0.6) / 0.4, 0, 1)
-        heel[m] = p.heel_lift_m * min_jerk(hp)
+        shk[m_i] = bottom_deg + (p.peak_deg - bottom_deg) * prog[m_i]
+        lumbar[m_i] = base_lumbar + p.lumbar_deg * prog[m_i] ** 2
+        hp = np.clip((prog[m_i] - 0.6) / 0.4, 0, 1)
+        heel[m_i] = p.heel_lift_m * min_jerk(hp)
+    if m["bounce_deg"] > 0:
+        shk -= dip
     # slow breathing sway at the bottom only (keeps the top plateau exact)
     phase = rng.uniform(0, 2 * np.pi)
     shk += breathing_deg * np.sin(2 * np.pi * t / 4.0 + phase) * (1 - prog)

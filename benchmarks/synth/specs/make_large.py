@@ -103,6 +103,59 @@ def draw_load(rng, kind):
     raise ValueError(f"unknown load kind {kind!r}")
 
 
+TEMPO_STREAM = 0x7E3F0  # tempo-model draws: their own stream, the rest of the set is unchanged
+SHALLOW_STREAM = 0x5A11  # shallow-bridge draws: likewise
+
+
+def _easings(rise, lower):
+    return {"rise_easing": rise, "lower_easing": lower}
+
+
+# named tempo models -> the spec's `tempo` keys (motion.tempo_model); values drawn from rng
+TEMPO_MODELS = {
+    "standard": lambda rng: _easings("min_jerk", "cosine"),
+    "min_jerk": lambda rng: _easings("min_jerk", "min_jerk"),
+    "linear": lambda rng: _easings("linear", "linear"),
+    "late_drop": lambda rng: _easings("min_jerk", "late"),
+    "early": lambda rng: _easings("early", "early"),
+    "pause": lambda rng: {
+        **_easings("min_jerk", "cosine"),
+        "pause_s": round(float(rng.uniform(0.6, 1.2)), 3),
+        "pause_at": round(float(rng.uniform(0.4, 0.6)), 3),
+    },
+    "bounce": lambda rng: {
+        **_easings("min_jerk", "cosine"),
+        "bounce_deg": round(float(rng.uniform(4.0, 8.0)), 2),
+    },
+    "fatigue": lambda rng: {
+        **_easings("min_jerk", "cosine"),
+        "fatigue": round(float(rng.uniform(0.15, 0.3)), 3),
+    },
+}
+
+
+def shallow_bridge(rng, n_rises, reps):
+    """A bridge set up high (bottom 135-141 deg, buttocks off the floor) whose rises are
+    shallow: reps just over the 150-deg rep line (150.5-156) and attempts at 142-147; at least
+    one of each, and a rise in five keeps the clip's drawn rep."""
+    bottom = round(float(rng.uniform(135.0, 141.0)), 2)
+    kinds = ["rep", "attempt"][: min(2, n_rises)]
+    for _ in range(n_rises - len(kinds)):
+        u = rng.random()
+        kinds.append("rep" if u < 0.45 else "attempt" if u < 0.8 else "keep")
+    kinds = [kinds[k] for k in rng.permutation(len(kinds))]
+    out = []
+    for kind, r in zip(kinds, reps):
+        if kind == "rep":
+            out.append({"fault": "sag", "peak_deg": round(float(rng.uniform(150.5, 156.0)), 2)})
+        elif kind == "attempt":
+            lo = max(142.0, bottom + 4.0)
+            out.append({"attempt": True, "peak_deg": round(float(rng.uniform(lo, 147.0)), 2)})
+        else:
+            out.append(r)
+    return bottom, out
+
+
 def toml_value(v):
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -132,6 +185,8 @@ def make(
     load_share=0.0,
     load_kinds=("barbell", "dumbbell", "plate"),
     reps_range=(3, 5),
+    tempo_models=None,
+    shallow_bridges=0,
 ):
     """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
     the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
@@ -141,7 +196,10 @@ def make(
     calibration sets, to test generality. ``yaw_range``: (min, max) camera yaw in degrees
     (either sign), overriding the above. ``load_share``: share of clips holding a load (a
     barbell, dumbbell or plate on the hips), kinds dealt in turn from ``load_kinds`` (repeat a
-    kind to weight it) over a shuffled order of the loaded clips. ``reps_range``: rises per clip."""
+    kind to weight it) over a shuffled order of the loaded clips. ``reps_range``: rises per clip.
+    ``tempo_models``: names from TEMPO_MODELS, dealt in turn over a shuffled order of the clips
+    (each clip one model). ``shallow_bridges``: this many bridge clips set up high with shallow
+    rises (see `shallow_bridge`). Both draw on streams of their own: nothing else changes."""
     rng = np.random.default_rng(seed)
     loads = [None] * count
     if load_share > 0:
@@ -152,6 +210,23 @@ def make(
         lrng.shuffle(kinds)
         for i, kind in zip(sorted(which.tolist()), kinds):
             loads[i] = draw_load(lrng, kind)
+    models = [None] * count
+    if tempo_models:
+        for name in tempo_models:
+            if name not in TEMPO_MODELS:
+                raise ValueError(f"unknown tempo model {name!r} (one of {sorted(TEMPO_MODELS)})")
+        trng = np.random.default_rng([seed, TEMPO_STREAM])
+        order = trng.permutation(count)
+        for k, i in enumerate(order.tolist()):
+            name = tempo_models[k % len(tempo_models)]
+            models[i] = {"model": name, **TEMPO_MODELS[name](trng)}
+    shallow = set()
+    if shallow_bridges:
+        srng = np.random.default_rng([seed, SHALLOW_STREAM])
+        bridges = [i for i in range(count) if (i // 2) % 2 == 1]
+        if shallow_bridges > len(bridges):
+            raise ValueError(f"only {len(bridges)} bridge clips for {shallow_bridges} shallow ones")
+        shallow = set(srng.choice(bridges, shallow_bridges, replace=False).tolist())
     split_override = split
     res_choices = RES if res is None else [r for r in RES if r[0] <= res]
     clips = []
@@ -225,6 +300,10 @@ def make(
                 reps.append({"attempt": True, "peak_deg": round(float(rng.uniform(120, 146)), 2)})
             else:
                 reps.append({})
+        if models[i]:
+            tempo.update(models[i])
+        if i in shallow:
+            tempo["bottom_deg"], reps = shallow_bridge(srng, n, reps)
         clips.append(
             {
                 "name": f"{prefix}_{i:03d}_{ex}_{side}",
@@ -307,6 +386,20 @@ if __name__ == "__main__":
     ap.add_argument(
         "--reps", type=int, nargs=2, default=(3, 5), metavar=("MIN", "MAX"), help="rises per clip"
     )
+    ap.add_argument(
+        "--tempo-models",
+        default=None,
+        help="comma-separated named tempo models (" + ", ".join(TEMPO_MODELS) + "), one per clip,"
+        " dealt in turn over a shuffled order of the clips",
+    )
+    ap.add_argument(
+        "--shallow-bridges",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N bridge clips set up high (bottom 135-141 deg) with shallow rises: reps at"
+        " 150.5-156 deg and attempts at 142-147",
+    )
     a = ap.parse_args()
     extra = (
         "".join(
@@ -324,6 +417,8 @@ if __name__ == "__main__":
         + (f" --yaw-range {a.yaw_range[0]:g} {a.yaw_range[1]:g}" if a.yaw_range else "")
         + (f" --load-share {a.load_share:g} --load-kinds {a.load_kinds}" if a.load_share else "")
         + (f" --reps {a.reps[0]} {a.reps[1]}" if tuple(a.reps) != (3, 5) else "")
+        + (f" --tempo-models {a.tempo_models}" if a.tempo_models else "")
+        + (f" --shallow-bridges {a.shallow_bridges}" if a.shallow_bridges else "")
     )
     write(
         make(
@@ -339,6 +434,8 @@ if __name__ == "__main__":
             a.load_share,
             tuple(a.load_kinds.split(",")),
             tuple(a.reps),
+            tuple(a.tempo_models.split(",")) if a.tempo_models else None,
+            a.shallow_bridges,
         ),
         Path(a.out),
         a.seed,
