@@ -75,6 +75,37 @@ def _crossing(
     return lo + j + float(frac)
 
 
+#: A rise or lowering has ended where its speed falls under this share of its peak speed ...
+SETTLE_SHARE = 0.03
+#: ... and under this speed (deg/s), whatever the peak.
+SETTLE_MIN_DEG_S = 2.0
+#: ... for at least this long (s): a dip in speed mid-movement is not its end.
+SETTLE_FOR_S = 0.25
+
+
+def _speed_dies(v: np.ndarray, t: np.ndarray, i0: int, stop: int, step: int, ref: int) -> float:
+    """From frame ``i0`` stepping by ``step`` (towards ``stop``, exclusive), the first frame
+    from which the speed ``v`` (deg/s, positive in the movement's direction; times ``t`` s)
+    stays under :data:`SETTLE_SHARE` of its peak between ``ref`` and ``i0`` (and under
+    :data:`SETTLE_MIN_DEG_S`, at least) for :data:`SETTLE_FOR_S`; the segment's far end if
+    it never does, so the caller's own estimate stands."""
+    far = float(stop - step) if step > 0 else 0.0
+    lo, hi = sorted((ref, i0))
+    span = v[lo : hi + 1]
+    if not np.isfinite(span).any():
+        return far
+    thr = max(SETTLE_SHARE * float(np.nanmax(span)), SETTLE_MIN_DEG_S)
+    first = None
+    for i in range(i0, stop, step):
+        if np.isfinite(v[i]) and v[i] < thr:
+            first = i if first is None else first
+            if abs(t[i] - t[first]) >= SETTLE_FOR_S:
+                return float(first)
+        else:
+            first = None
+    return far
+
+
 def top_level(seg: np.ndarray, tolerance_deg: float) -> tuple[int, int, int, float]:
     """The top of a movement's angle samples ``seg`` (degrees): ``(k_peak, ts, te, level)``,
     the index of the maximum, the contiguous stretch around it within ``tolerance_deg`` of it
@@ -159,6 +190,11 @@ def measure_movement(
     rise_d, low_d = to_t(r90) - to_t(r10), to_t(l10) - to_t(l90)
     start_f = max(0.0, to_f(to_t(r10) - c * rise_d))
     end_f = min(float(n - 1), to_f(to_t(l10) + c * low_d))
+    # a movement that runs into its end at speed (a linear or dropping lowering) stops where
+    # its speed dies, before the extension: take that when it comes first
+    speed = np.gradient(seg, seg_t) if n > 1 else np.zeros(n)
+    end_f = min(end_f, _speed_dies(-speed, seg_t, int(np.ceil(l10)), n, 1, int(l90)))
+    start_f = max(start_f, _speed_dies(speed, seg_t, int(r10), -1, -1, int(np.ceil(r90))))
     # the top: from first reaching to last leaving the band top_band_deg under the top level,
     # within the stretch around the peak that stays above top_dip_deg under it (a landmark
     # flicker that lifts the peak leaves the plateau hovering at the band's edge; a real drop
