@@ -292,7 +292,7 @@ def run_batch(
     out_dir: str | os.PathLike,
     *,
     workers: int | None = None,
-    exercise: str = "hip_thrust",
+    exercise: str = "auto",
     model: str = "full",
     config: str | os.PathLike | None = None,
     scheduler: str | None = None,

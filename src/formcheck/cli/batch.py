@@ -79,7 +79,7 @@ def _report(result: BatchResult) -> None:
 @click.option(
     "--exercise",
     "-e",
-    default="hip_thrust",
+    default="auto",
     show_default=True,
     metavar="|".join(EXERCISE_CHOICES),
     help="Exercise profile, or 'auto': read from each video's set-up.",

@@ -21,10 +21,10 @@ file_exercise_option = click.option(
     "--exercise",
     "-e",
     type=click.Choice(EXERCISE_CHOICES),
-    default="hip_thrust",
+    default="auto",
     show_default=True,
     help="Exercise profile, or 'auto': read from each video's set-up (shoulders on a bench "
-    "or on the floor).",
+    "or on the floor; a hip thrust when it cannot tell, with a warning).",
 )
 model_option = click.option(
     "--model",
