@@ -4,7 +4,11 @@ through Starlette's TestClient."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -16,6 +20,8 @@ warnings.filterwarnings("ignore", message=".*httpx.*")
 from formcheck.analysis import analyze_track  # noqa: E402
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track  # noqa: E402
 from formcheck.core.track import LM  # noqa: E402
+from formcheck.errors import InputError  # noqa: E402
+from formcheck.fsutil import TMP_MARK  # noqa: E402
 from formcheck.sinks.files import write_outputs  # noqa: E402
 
 starlette = pytest.importorskip("starlette")
@@ -151,16 +157,81 @@ def test_set_page_has_player_plot_reps_and_findings(store):
     assert "No video for this set" in r.text and "<video" not in r.text
 
 
-def test_video_is_transcoded_to_webm_with_ranges(store):
+def test_h264_video_is_served_as_it_is_with_ranges(store):
+    """The annotated video formcheck writes today is H.264: served as it is, no WebM made."""
     c = client(create_app(store))
     sid = set_id(store, "set1")
+    base = Path(store.get_set(sid)["base_dir"])
     r = c.get(f"/sets/{sid}/video")
-    assert r.status_code == 200 and r.headers["content-type"] == "video/webm"
-    assert r.content[:4] == b"\x1a\x45\xdf\xa3"  # EBML (Matroska/WebM)
-    assert Path(store.get_set(sid)["base_dir"], "set1.review.webm").is_file()
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    assert r.content == (base / "set1.annotated.mp4").read_bytes() and r.content[4:8] == b"ftyp"
     r = c.get(f"/sets/{sid}/video", headers={"range": "bytes=0-99"})
     assert r.status_code == 206 and len(r.content) == 100
     assert c.get(f"/sets/{set_id(store, 'set2')}/video").status_code == 404
+    assert not list(base.parent.rglob("*.webm")) and not list(base.parent.rglob("*.fctmp*"))
+
+
+def old_mp4v_result(tmp_path: Path) -> Store:
+    """A store with one set whose annotated video is MPEG-4 Part 2, as formcheck wrote it
+    before H.264 (here: the stick-figure source, written with OpenCV's 'mp4v')."""
+    jp = make_result(tmp_path / "runs" / "carl", "old", reps=[SynthRep()])
+    (jp.parent / "old.annotated.mp4").write_bytes((jp.parent / "old.mp4").read_bytes())
+    st = Store(tmp_path / "s.sqlite")
+    st.import_dir(tmp_path / "runs")
+    return st
+
+
+def test_old_mp4v_video_is_transcoded_to_webm_with_ranges(tmp_path):
+    st = old_mp4v_result(tmp_path)
+    c = client(create_app(st))
+    sid = set_id(st, "old")
+    r = c.get(f"/sets/{sid}/video")
+    assert r.status_code == 200 and r.headers["content-type"] == "video/webm"
+    assert r.content[:4] == b"\x1a\x45\xdf\xa3"  # EBML (Matroska/WebM)
+    assert Path(st.get_set(sid)["base_dir"], "old.review.webm").is_file()
+    r = c.get(f"/sets/{sid}/video", headers={"range": "bytes=0-99"})
+    assert r.status_code == 206 and len(r.content) == 100
+    assert not list(tmp_path.rglob("*.fctmp*"))
+
+
+def test_stopped_transcode_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """The app exiting in the middle of a transcode (its atexit hook) stops it, and the
+    temporary WebM is deleted; a leftover of a killed app is removed by the next transcode."""
+    from formcheck.review import media
+
+    st = old_mp4v_result(tmp_path)
+    s = st.get_set(set_id(st, "old"))
+    base = Path(s["base_dir"])
+    monkeypatch.setattr(media, "_STOP", threading.Event())
+    real = media._scaled_frames
+    seen = []
+
+    def stop_midway(cap, max_width):
+        for k, frame in enumerate(real(cap, max_width)):
+            if k == 5:
+                seen.extend(base.glob(".old.review.*.fctmp.webm"))  # being written
+                threading.Thread(target=media.stop_transcodes, daemon=True).start()
+                while not media._STOP.is_set():
+                    pass
+            yield frame
+
+    monkeypatch.setattr(media, "_scaled_frames", stop_midway)
+    with pytest.raises(InputError, match="stopped"):
+        media.ensure_webm(s, tmp_path / "cache")
+    assert seen, "the transcode had a temporary file"
+    assert not list(base.glob("*.webm")) and not list(base.glob(".*"))
+    # a killed app's temporary file (its process is gone) is removed before the next transcode
+    monkeypatch.setattr(media, "_STOP", threading.Event())
+    monkeypatch.setattr(media, "_scaled_frames", real)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = base / f".old.review.{dead.pid}.0123abcd{TMP_MARK}.webm"
+    stale.write_bytes(b"cut")
+    os.utime(stale, (time.time() - 120, time.time() - 120))  # not written for 2 minutes
+    mine = base / f".old.review.{os.getpid()}.0123abcd{TMP_MARK}.webm"  # a live process's
+    mine.write_bytes(b"busy")
+    assert media.ensure_webm(s, tmp_path / "cache") == base / "old.review.webm"
+    assert not stale.exists() and mine.exists()
 
 
 # -- reviews ---------------------------------------------------------------------------------

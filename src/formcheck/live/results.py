@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from formcheck.errors import FormcheckError, OutputError
-from formcheck.fsutil import atomic_path, atomic_write_text, writable_dir
+from formcheck.errors import FormcheckError
+from formcheck.fsutil import atomic_write_text, writable_dir
 
 if TYPE_CHECKING:
     from formcheck.analysis import Analysis
@@ -118,32 +118,25 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
 
 
 def write_annotated(analysis: Analysis, video_path, out_path: Path, n_frames: int) -> Path:
-    """The annotated video of the first ``n_frames`` frames of ``video_path``."""
+    """The annotated video of the first ``n_frames`` frames of ``video_path`` (H.264, the
+    writer of ``formcheck analyze``: :func:`formcheck.sinks.encode.write_video`)."""
     from formcheck.pose.video import iter_frames, probe_video
-    from formcheck.sinks.annotate import check_encoded, draw_overlay, frame_states
+    from formcheck.sinks.annotate import draw_overlay, frame_states
+    from formcheck.sinks.encode import write_video
 
     vinfo = probe_video(video_path)
     w, h = analysis.track.width, analysis.track.height
     state = frame_states(analysis)
-    with atomic_path(out_path) as tmp:
-        writer = cv2.VideoWriter(
-            str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), analysis.track.fps, (w, h)
-        )
-        n = 0
-        try:
-            if not writer.isOpened():
-                raise OutputError(f"cannot write video {out_path}")
-            for i, _t, frame in iter_frames(video_path, vinfo):
-                if i >= n_frames:
-                    break
-                if frame.shape[1] != w or frame.shape[0] != h:
-                    frame = cv2.resize(frame, (w, h))
-                writer.write(draw_overlay(frame, state(i)))
-                n += 1
-        finally:
-            writer.release()
-        check_encoded(tmp, out_path, n)
-    return out_path
+
+    def frames():
+        for i, _t, frame in iter_frames(video_path, vinfo):
+            if i >= n_frames:
+                break
+            if frame.shape[1] != w or frame.shape[0] != h:
+                frame = cv2.resize(frame, (w, h))
+            yield draw_overlay(frame, state(i))
+
+    return write_video(out_path, frames(), analysis.track.fps, (w, h))
 
 
 def cues_document(result: LiveResult, info: SourceInfo) -> dict:

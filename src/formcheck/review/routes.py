@@ -168,13 +168,14 @@ class ReviewRoutes:
     def video(self, request: Request):
         s = self._set_row(request)
         try:
-            p = media.ensure_webm(s, self.cache_dir, self._root(s))
+            found = media.browser_video(s, self.cache_dir, self._root(s))
         except InputError as exc:
             raise HTTPException(500, str(exc)) from None
-        if p is None:
+        if found is None:
             raise HTTPException(404, "this set has no video")
+        p, media_type = found  # the H.264 video itself, else the WebM copy of an mp4v one
         return FileResponse(
-            p, media_type="video/webm", headers={"cache-control": "private, max-age=60"}
+            p, media_type=media_type, headers={"cache-control": "private, max-age=60"}
         )
 
     def media(self, request: Request):

@@ -17,8 +17,10 @@ import numpy as np
 
 from formcheck.core.phases import PHASES
 from formcheck.core.track import SKELETON_EDGES, side_index
-from formcheck.errors import OutputError
-from formcheck.fsutil import atomic_path
+from formcheck.sinks.encode import (
+    check_encoded,  # noqa: F401 - its old home (live.capture)
+    write_video,
+)
 
 if TYPE_CHECKING:
     from formcheck.analysis import Analysis
@@ -255,50 +257,24 @@ def write_annotated_video(
     out_path: str | os.PathLike,
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (MPEG-4, .mp4).
+    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (.mp4).
 
-    The video is encoded under a temporary name and renamed when complete, so a failed encode
-    never leaves a partial video under ``out_path``.
+    H.264 that browsers play, through :func:`formcheck.sinks.encode.write_video` (which falls
+    back to OpenCV's ``mp4v`` with a warning when no ffmpeg with libx264 can be run). The video
+    is encoded under a temporary name and renamed when complete, so a failed encode never
+    leaves a partial video under ``out_path``.
     """
     from formcheck.pose.video import iter_frames, probe_video, with_turn
 
     # the picture as analysed: turned as the track says (--rotate, or found on its side)
     info = with_turn(probe_video(video_path), int(analysis.track.meta.get("turn_deg", 0)))
-    out = Path(out_path)
-    with atomic_path(out) as tmp:  # keeps the suffix: VideoWriter picks the container by it
-        writer = cv2.VideoWriter(
-            str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), info.fps, (info.width, info.height)
-        )
-        if not writer.isOpened():
-            raise OutputError(f"cannot write video {out}")
-        state = frame_states(analysis)
-        n = 0
-        try:
-            for i, _t, frame in iter_frames(video_path, info):
-                if frame.shape[1] != info.width or frame.shape[0] != info.height:
-                    frame = cv2.resize(frame, (info.width, info.height))
-                writer.write(draw_overlay(frame, state(i)))
-                n += 1
-                if progress:
-                    progress(1)
-        finally:
-            writer.release()
-        check_encoded(tmp, out, n)
-    return out
+    size = (info.width, info.height)
+    state = frame_states(analysis)
 
+    def frames():
+        for i, _t, frame in iter_frames(video_path, info):
+            if frame.shape[1] != info.width or frame.shape[0] != info.height:
+                frame = cv2.resize(frame, size)
+            yield draw_overlay(frame, state(i))
 
-def check_encoded(tmp: Path, out: Path, frames: int) -> None:
-    """:class:`OutputError` unless the video just encoded to ``tmp`` holds ``frames`` frames.
-
-    OpenCV's writer reports no write errors: on a full disk it leaves a file cut short (or
-    without its index), which this catches before the file is renamed to ``out``."""
-    cap = cv2.VideoCapture(str(tmp), cv2.CAP_FFMPEG)
-    try:
-        got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if cap.isOpened() else 0
-    finally:
-        cap.release()
-    if got < frames:
-        raise OutputError(
-            f"cannot write video {out}: the encoder stored {got} of {frames} frames "
-            "(disk full or a write error)"
-        )
+    return write_video(out_path, frames(), info.fps, size, progress)
