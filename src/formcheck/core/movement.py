@@ -78,7 +78,7 @@ def _crossing(
 #: A rise or lowering has ended where its speed falls under this share of its peak speed ...
 SETTLE_SHARE = 0.03
 #: ... and under this speed (deg/s), whatever the peak.
-SETTLE_MIN_DEG_S = 2.0
+SETTLE_MIN_DEG_S = 0.5
 #: ... for at least this long (s): a dip in speed mid-movement is not its end.
 SETTLE_FOR_S = 0.25
 
