@@ -119,3 +119,36 @@ def test_a_glitch_inside_a_set_does_not_end_it():
 
     su = _setup(_moved(track, glitch))
     assert su.frames.mean() > 0.98
+
+
+def test_live_counts_nothing_on_the_sports2d_demo_either():
+    """The live engine asks the same set-up question, frame by frame (it used to count 2 reps
+    here)."""
+    from formcheck.core.rules import load_profile
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.pose.estimator import FramePose
+
+    tr = PoseTrack.from_npz(DATA / "sports2d_demo.track.npz")
+    prof = load_profile("hip_thrust")
+    an = LiveAnalyzer(prof, tr.fps, tr.width, tr.height, mask_scale=tr.mask_scale)
+    for i in range(tr.n_frames):
+        seen = np.isfinite(tr.image[i, 0, 0])
+        masks = tr.masks[i] if tr.masks is not None else None
+        args = (tr.image[i], tr.world[i], tr.visibility[i], tr.presence[i], masks)
+        an.update(i, FramePose(*args) if seen else None, 120.0)
+    an.finish()
+    assert an.reps == [] and an.attempts == []
+
+
+def test_live_counts_a_set_once_it_is_set_up():
+    from formcheck.core.rules import load_profile
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.pose.estimator import FramePose
+
+    track, truth = _set(4)
+    an = LiveAnalyzer(load_profile("hip_thrust"), track.fps, track.width, track.height)
+    for i in range(track.n_frames):
+        fp = FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i])
+        an.update(i, fp, 120.0)
+    an.finish()
+    assert len(an.reps) == len(truth) == 4

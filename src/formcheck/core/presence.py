@@ -123,3 +123,37 @@ def set_up(
         if long_enough and planted[idx[a : b + 1]].mean() >= MIN_PLANTED_SHARE:
             frames[s : e + 1] = True
     return SetUp(frames, posed)
+
+
+class SetUpTracker:
+    """:func:`set_up` frame by frame, for live use: :meth:`update` says whether the frame just
+    seen is inside a set-up, from the frames seen so far only (a set-up starts counting once
+    the pose has lasted :data:`MIN_SETUP_S`, so a rep that peaks sooner is not counted)."""
+
+    def __init__(self, geom: Geometry, max_torso_to_floor_deg: float = 60.0) -> None:
+        self.geom, self.max_torso = geom, max_torso_to_floor_deg
+        self._recent: list[tuple[float, np.ndarray]] = []  # (t, (33, 2) px) of the last window
+        self._run_start = self._last_posed = float("nan")
+        self._posed = self._planted = 0
+        self._qualified = False
+
+    def update(self, t_s: float, xy: np.ndarray | None) -> bool:
+        """Add one frame (time s, landmarks ``(33, 2)`` px or None); True inside a set-up."""
+        if xy is not None:
+            self._recent = [(u, p) for u, p in self._recent if u >= t_s - FOOT_WINDOW_S]
+            self._recent.append((t_s, np.asarray(xy, float)))
+            pts = np.stack([p for _, p in self._recent])
+            times = np.array([u for u, _ in self._recent])
+            posed, planted = posed_frames(pts, self.geom, times, self.max_torso)
+            if posed[-1]:
+                if not t_s - self._last_posed <= MAX_GAP_S:  # a new run (or the first)
+                    self._run_start, self._posed, self._planted = t_s, 0, 0
+                    self._qualified = False
+                self._last_posed = t_s
+                self._posed += 1
+                self._planted += int(planted[-1])
+                self._qualified |= (
+                    t_s - self._run_start >= MIN_SETUP_S
+                    and self._planted >= MIN_PLANTED_SHARE * self._posed
+                )
+        return self._qualified and t_s - self._last_posed <= MAX_GAP_S

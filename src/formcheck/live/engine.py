@@ -27,6 +27,7 @@ from formcheck.core.geometry import Geometry, estimate_geometry, view_yaw
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import Angles, heel_heights, joint_angles
 from formcheck.core.measures import heel_jumps, raw_heel_rises
+from formcheck.core.presence import SetUpTracker
 from formcheck.core.reps import RepCounter
 from formcheck.core.rules import Profile
 from formcheck.core.session import Rep
@@ -110,6 +111,8 @@ class LiveAnalyzer:
         self._last_idx = -1
         self._fed = 0  # frames given to the rep counter so far
         self._counted: list[bool] = []  # per fed frame: its angle was counted (not blocked)
+        self._in_setup: list[bool] = []  # per fed frame: inside a set-up (core.presence)
+        self.setup: SetUpTracker | None = None
         #: the last rep's verdict: (message, is it a fault, fault ids)
         self.last_verdict: tuple[str, bool, list[str]] | None = None
         self._next_geom_try = 0
@@ -210,6 +213,7 @@ class LiveAnalyzer:
             self._next_geom_try = i + max(1, int(0.5 * self.fps))
             return
         self.geom = geom
+        self.setup = SetUpTracker(geom, self.profile.reps.max_torso_to_floor_deg)
         if geom.side in ("left", "right"):
             seg = [
                 np.linalg.norm(
@@ -271,8 +275,9 @@ class LiveAnalyzer:
             a = float("nan") if blocked else float(self.s["shk"][i])
             torso = float(self.s["torso"][i])
             t = i / self.fps
+            self._in_setup.append(self.setup.update(t, self.xy[i]) if self.setup else True)
             # (self.counter, not a local: _complete may replace it)
-            mv = self.counter.update(t, a, torso if np.isfinite(torso) else 0.0)
+            mv = self.counter.update(t, a, torso if np.isfinite(torso) else 0.0, self._in_setup[i])
             if mv is not None:
                 self._complete(mv, done)
             self.cue_engine.step(i, t, a, cues, wall_s)
@@ -383,7 +388,7 @@ class LiveAnalyzer:
         for i in range(self._fed):
             a = float(shk[i]) if self._counted[i] else float("nan")
             torso = float(self.s["torso"][i])
-            rc.update(i / self.fps, a, torso if np.isfinite(torso) else 0.0)
+            rc.update(i / self.fps, a, torso if np.isfinite(torso) else 0.0, self._in_setup[i])
         self.counter = rc
 
     def _state(self, notices: list[str], cues: list[Cue], done: list[Rep]) -> LiveState:
