@@ -94,7 +94,8 @@ def analyze_track(
     first = _analyze(track, profile["hip_thrust"], bias_model, cutoff_hz, video_meta, "detected")
     looks = first.session.exercise_check.looks_like
     if looks is None or looks == "hip_thrust":
-        if looks is None and first.session.person.detected:
+        set_up_seen = NO_SETUP_NOTE not in first.session.warnings
+        if looks is None and first.session.person.detected and set_up_seen:
             first.session.warnings.append(
                 "could not tell the exercise from the set-up; analysed as a hip thrust "
                 "(pass --exercise glute_bridge if the shoulders are on the floor)"
