@@ -80,7 +80,7 @@ def angle_plot_png(
             color="#333",
             fontweight="bold",
         )
-        stacked: dict[int, int] = {}
+        labels = []
         for f in r.findings:
             if f.time_s is None:
                 continue
@@ -101,13 +101,17 @@ def angle_plot_png(
                 mew=0.8,
                 ls="none",
             )
-            slot = int(round(f.time_s * 2))  # labels within ~0.5 s stack upwards
-            k = stacked[slot] = stacked.get(slot, -1) + 1
+            labels.append((f.rule.replace("_", " "), f.time_s, y, color))
+        # a rep's labels stack downwards from its lowest marker, one line each, so that two
+        # findings near the same time ("hyperextension", "knee angle") never overlap
+        ys = [lab[2] for lab in labels if lab[2] is not None and math.isfinite(lab[2])]
+        y0 = min(ys, default=None)
+        for k, (text, t, y, color) in enumerate(labels):
             ax.annotate(
-                f.rule.replace("_", " "),
-                (f.time_s, y),
+                text,
+                (t, y0 if y0 is not None else y),
                 textcoords="offset points",
-                xytext=(0, -12 - 8 * k),
+                xytext=(0, -13 - 9 * k),
                 ha="center",
                 fontsize=6.5,
                 color=color,

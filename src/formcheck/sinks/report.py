@@ -162,6 +162,7 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
             bad=any(f in rep.faults for f in ("sag", "hyperextension")),
         )
     ]
+    rows[0]["plain"] = rows[0]["value"]
     rows.append(
         dict(
             name="Hold at the top",
@@ -195,6 +196,7 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
                 value=f"{_fmt(rep.heel_rise_m * 100)} cm",
                 target=f"≤ {rules.heel_lift.max_heel_rise_m * 100:.1f} cm",
                 bad="heel_lift" in rep.faults,
+                plain=heel_words(rep.heel_rise_m),
             )
         )
     lum = rep.lumbar
@@ -216,6 +218,10 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
                 value=value,
                 target=_arch_target(rules.lumbar_arch),
                 bad="lumbar_arch" in rep.faults,
+                plain="more arched than usual for you"
+                if "lumbar_arch" in rep.faults
+                else "as usual for you",
+                plain_target="",
             )
         )
     if rep.counted_by == "hold":
@@ -230,7 +236,37 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
                 bad=False,
             )
         )
+    for row in rows:  # the lifter-facing words; the numbers stay in ``value``/``target``
+        row.setdefault("plain", row["value"])
+        row.setdefault("plain_target", row["target"])
     return rows
+
+
+#: A heel rise up to this (metres) reads "flat" to the lifter (tracking noise, or a negative
+#: "rise" when the heel settles).
+HEEL_FLAT_M = 0.005
+
+
+def heel_words(rise_m: float | None) -> str:
+    """The heel rise in plain words: "flat" up to :data:`HEEL_FLAT_M`, else "up N cm"."""
+    if rise_m is None or not math.isfinite(rise_m):
+        return "–"
+    return "flat" if rise_m <= HEEL_FLAT_M else f"up {rise_m * 100:.1f} cm"
+
+
+def clean_summary(indices: list[int]) -> str:
+    """One line for the clean reps, runs joined: ``[1, 2, 3, 5]`` -> "Reps 1–3, 5: clean"."""
+    if not indices:
+        return ""
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    parts = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs]
+    label = "Rep" if len(indices) == 1 else "Reps"
+    return f"{label} {', '.join(parts)}: clean"
 
 
 def _arch_target(la: LumbarArchSettings) -> str:
@@ -345,6 +381,9 @@ def render_report(
             band_hi=f"{hi:.0f}",
             set_findings=[_finding_view(f, 0, rv) for f in session.set_findings],
             reps=reps,
+            flagged=[r for r in reps if r["findings"]],
+            clean_reps=[r for r in reps if not r["findings"]],
+            clean_line=clean_summary([r["index"] for r in reps if not r["findings"]]),
         )
     )
 
