@@ -10,8 +10,6 @@ test would catch a return to it.
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import cv2
@@ -19,20 +17,11 @@ import pytest
 
 from formcheck.cli import main
 from media import plain_video
-from test_review_browser import CHROMIUM, _free_port, wait_js
+from test_review_browser import CHROMIUM, CHROMIUM_ARGS, serving, wait_js
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "gb_tempo_left.mp4"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+ARGS = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,8 +40,6 @@ SHOWS_A_FRAME = (
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The review app over the result of ``formcheck analyze`` on the sample."""
-    import uvicorn
-
     from formcheck.review.app import create_app
     from formcheck.review.security import LOOPBACK_NAMES
     from formcheck.review.store import open_store
@@ -64,17 +51,8 @@ def server(tmp_path_factory):
     store = open_store(root)
     store.import_dir(root)
     app = create_app(store, allowed_hosts=list(LOOPBACK_NAMES))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline and th.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store, root
-    srv.should_exit = True
-    th.join(10)
+    with serving(app) as base:
+        yield base, store, root
 
 
 def test_annotated_video_plays_in_chromium_without_webm(server, tmp_path):

@@ -17,14 +17,13 @@ import pytest
 from formcheck.core.synthetic import SynthRep
 from formcheck.sinks.report import clean_summary, heel_words, write_report
 from test_report import _analyse
-from test_review_browser import CHROMIUM, ROOT
+from test_review_browser import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 VIEWPORTS = [
     {"width": 360, "height": 740},
     {"width": 390, "height": 844},
     {"width": 1280, "height": 800},
 ]
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: clean, sag, clean, short hold + fast lowering, clean, clean
 MIXED = [
     SynthRep(),
@@ -101,7 +100,7 @@ def test_report_fits_every_width(mixed, tmp_path):
     docs = os.environ.get("FORMCHECK_UPDATE_DOCS_IMG") == "1"
     widths = {}
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             for vp in VIEWPORTS:
                 page = b.new_page(viewport=vp)

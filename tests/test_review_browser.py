@@ -9,6 +9,7 @@ otherwise a synthetic set.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -32,10 +33,42 @@ pytestmark = [
 ]
 
 
+#: Chromium's flags for every browser test (headless, no sandbox as root, no network chatter).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(app):
+    """Run the ASGI ``app`` on a free loopback port in a thread; yields its base URL."""
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    deadline = time.time() + 20
+    while not srv.started:
+        assert time.time() < deadline and th.is_alive(), "server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        th.join(10)
 
 
 def _sample_result(out: Path) -> Path | None:
@@ -74,7 +107,6 @@ def wait_js(page, expr: str, arg=None, timeout: float = 30.0):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
 
     from formcheck.review.app import create_app
     from formcheck.review.security import LOOPBACK_NAMES
@@ -89,17 +121,8 @@ def server(tmp_path_factory):
     store = open_store(root)
     store.import_dir(root)
     app = create_app(store, reviewer="Coach Browser", allowed_hosts=list(LOOPBACK_NAMES))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline and th.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store, jp
-    srv.should_exit = True
-    th.join(10)
+    with serving(app) as base:
+        yield base, store, jp
 
 
 def test_review_in_chromium(server):
@@ -113,16 +136,7 @@ def test_review_in_chromium(server):
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
+            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
         )
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

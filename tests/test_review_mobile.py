@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 
 import pytest
 
-from test_review_browser import CHROMIUM, ROOT, _free_port, wait_js
+from test_review_browser import CHROMIUM, CHROMIUM_ARGS, ROOT, serving, wait_js
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,22 +24,11 @@ pytestmark = [
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Two synthetic sets (one with a video and flagged reps, one bridge without a video)."""
-    import uvicorn
-
     from formcheck.core.synthetic import SynthRep
     from formcheck.review.app import create_app
     from formcheck.review.security import LOOPBACK_NAMES
@@ -56,17 +43,8 @@ def server(tmp_path_factory):
     store = open_store(root)
     store.import_dir(root)
     app = create_app(store, reviewer="Coach Phone", allowed_hosts=list(LOOPBACK_NAMES))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.time() + 20
-    while not srv.started:
-        assert time.time() < deadline and th.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    th.join(10)
+    with serving(app) as base:
+        yield base, store
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +52,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
