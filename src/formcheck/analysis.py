@@ -120,9 +120,8 @@ def _analyze(
     warnings: list[str] = []
     setup = set_up(xy, geom, t, profile.reps.max_torso_to_floor_deg)
     track, legs = repair_legs(track, geom.side) if setup.found else (track, None)
-    if (
-        legs is not None and legs.count
-    ):  # e.g. a leg drawn on a plate's rim: the other leg stands in
+    # a leg drawn on a plate's rim, say: the other leg stands in, so read the scene again
+    if legs is not None and legs.count:
         xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
         geom = estimate_geometry(track, xy)
         warnings.append(LEG_WARNING.format(n=legs.count))
