@@ -106,7 +106,7 @@ def test_reviews_in_report(no_video, tmp_path):
     html = write_report(
         session, tmp_path / "r.html", base_dir=jp.parent, reviews=reviews
     ).read_text()
-    assert "coach: overrule" in html and "Looked fine &lt;really&gt;" in html
+    assert "overruled by coach" in html and "Looked fine &lt;really&gt;" in html
     assert "Ann" in html and "after the coach's review" in html
     # the list form is accepted too
     assert normalize_reviews([{"rep": 2, "rule": "sag", "verdict": "agree"}]) == {
@@ -164,11 +164,11 @@ def test_report_command_includes_store_reviews(tmp_path):
     r = CliRunner().invoke(cli, ["report", str(jp)])
     assert r.exit_code == 0, r.output
     html = (tmp_path / "s.report.html").read_text()
-    assert "coach: agree" in html and "drive higher" in html
+    assert "confirmed by coach" in html and "drive higher" in html
     r = CliRunner().invoke(
         cli, ["report", str(jp), "--no-reviews", "--out", str(tmp_path / "plain.html")]
     )
-    assert "coach: agree" not in (tmp_path / "plain.html").read_text()
+    assert "confirmed by coach" not in (tmp_path / "plain.html").read_text()
 
 
 def test_analyze_track_report_and_store_hooks(no_video, tmp_path, monkeypatch):

@@ -300,7 +300,7 @@ def test_exports_csv_json_report(store):
     assert any(x["verdict"] == "overrule" for x in doc["findings"])
     assert doc["review_history"] and doc["session"]["rep_count"] == 3
     r = c.get(f"/sets/{sid}/report.html")
-    assert r.status_code == 200 and "coach: overrule" in r.text
+    assert r.status_code == 200 and "overruled by coach" in r.text
     assert "=HYPERLINK(&#34;x&#34;) hips fine" in r.text
     assert "attachment" in r.headers["content-disposition"]
 

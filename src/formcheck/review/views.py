@@ -14,6 +14,7 @@ from formcheck.core.session import Session
 from formcheck.review.media import playable_source
 from formcheck.review.store import Store
 from formcheck.sinks.report import PLOT_AXES, RULE_TITLES, form_score, rep_measures
+from formcheck.sinks.reviewed import reviewed_fault_counts, verdict_words
 
 EXPORT_COLUMNS = (
     "set",
@@ -37,6 +38,8 @@ EXPORT_COLUMNS = (
     "note",
     "reviewer",
     "reviewed_utc",
+    "status",
+    "counted",
 )
 #: Finding fields copied into an export row.
 _FINDING_EXPORT = (
@@ -53,6 +56,7 @@ _FINDING_EXPORT = (
     "note",
     "reviewer",
     "reviewed_utc",
+    "status",
 )
 #: Finding fields in the JSON export.
 _FINDING_JSON = (
@@ -72,6 +76,8 @@ _FINDING_JSON = (
     "note",
     "reviewer",
     "reviewed_utc",
+    "status",
+    "counted",
 )
 #: Set fields shown outside the app (API, JSON export).
 PUBLIC_SET_FIELDS = (
@@ -195,6 +201,8 @@ def _annotate_findings(findings: list[dict], session: Session) -> dict[int, list
         f["threshold_text"] = fmt_threshold(f)
         c = conf.get((f["rep_idx"], f["rule"]))
         f["confidence_text"] = f"confidence {100 * c:.0f} %" if c is not None else ""
+        f["status"] = verdict_words(f["verdict"])  # "overruled by coach", ...
+        f["counted"] = f["verdict"] != "overrule"  # in the fault counts and the score
         by_rep.setdefault(f["rep_idx"], []).append(f)
     return by_rep
 
@@ -285,6 +293,7 @@ def export_rows(view: SetView) -> list[dict]:
 def _finding_row(rep: dict, f: dict) -> dict:
     d = {k: rep.get(k, "") for k in EXPORT_COLUMNS}
     d.update({k: f.get(k) for k in _FINDING_EXPORT})
+    d["counted"] = "yes" if f["counted"] else "no"
     return {k: "" if v is None else v for k, v in d.items()}
 
 
@@ -299,12 +308,20 @@ def export_csv(view: SetView) -> str:
 
 
 def export_json(view: SetView, history: list[dict]) -> dict:
-    """The JSON export: the set, findings with verdicts, the review history, the result."""
+    """The JSON export: the set, findings with verdicts, the review history, the result.
+
+    The summary honours the coach: ``set.fault_counts`` and ``form_score`` leave out what the
+    coach overruled (``automatic_*``: before the review); each finding has its ``status``
+    (``"overruled by coach"``, ...) and whether it is ``counted``."""
+    doc_set = public_set(view.set)
+    doc_set["automatic_fault_counts"] = doc_set["fault_counts"]
+    doc_set["fault_counts"] = reviewed_fault_counts(view.session, view.verdicts())
     return {
         "schema": "formcheck.review",
-        "schema_version": "1.0",
-        "set": public_set(view.set),
-        "form_score": view.score,
+        "schema_version": "1.1",
+        "set": doc_set,
+        "form_score": view.reviewed_score,
+        "automatic_form_score": view.score,
         "reviewed_form_score": view.reviewed_score,
         "findings": [{k: f[k] for k in _FINDING_JSON} for f in view.findings],
         "review_history": history,

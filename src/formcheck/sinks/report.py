@@ -22,6 +22,7 @@ from formcheck.core.session import Rep, Session
 from formcheck.fsutil import atomic_write_text
 from formcheck.sinks.plots import PLOT_AXES, angle_plot_png, band, load_path_png
 from formcheck.sinks.rep_rows import clean_summary, heel_words, rep_measures
+from formcheck.sinks.reviewed import reviewed_fault_counts, verdict_words
 from formcheck.sinks.scoring import (
     RULE_WEIGHTS,
     counted_faults,
@@ -159,8 +160,13 @@ def _finding_view(f, rep_idx: int, rv: dict) -> dict:
         message=f.message,
         cue=f.cue,
         confidence=f.confidence,
-        review=rv.get((rep_idx, f.rule)),
+        review=_review_view(rv.get((rep_idx, f.rule))),
     )
+
+
+def _review_view(review: dict | None) -> dict | None:
+    """A review with its verdict in words (``overruled by coach``), or None."""
+    return None if review is None else {**review, "words": verdict_words(review.get("verdict"))}
 
 
 def render_report(
@@ -196,7 +202,7 @@ def render_report(
                 findings=[_finding_view(f, r.index, rv) for f in r.findings],
             )
         )
-    counts = session.fault_counts()
+    counts = reviewed_fault_counts(session, rv)  # what the coach overruled is not counted
     sev = {f.rule: f.severity for r in session.reps for f in r.findings}
     sev.update({f.rule: f.severity for f in session.set_findings})
     cues = {r.id: r.cue(session.profile) for r in RULES}
@@ -236,6 +242,7 @@ def render_report(
             reviewed=bool(rv),
             n_reviewed=len(rv),
             n_findings=n_findings,
+            n_overruled=sum(1 for v in rv.values() if v.get("verdict") == "overrule"),
             fault_rows=fault_rows,
             plot=plot,
             load_plot=load_plot,
