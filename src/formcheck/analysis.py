@@ -318,6 +318,7 @@ def analyze_video(
     source_path: str | None = None,
     info: VideoInfo | None = None,
     rotate: int | str = "auto",
+    step: int = 1,
 ) -> Analysis:
     """Analyse one video file (runs the pose model; writes nothing).
 
@@ -329,6 +330,8 @@ def analyze_video(
     ``rotate``: turn the picture clockwise by 0, 90, 180 or 270 degrees before the model
     (after the file's own rotation tag), or ``"auto"``: turned when it is on its side or
     upside down (:mod:`formcheck.pose.orientation`; said in the result).
+    ``step``: run the model on every ``step``-th frame only, the others interpolated
+    (:mod:`formcheck.pose.rate`; :func:`~formcheck.pose.rate.analysis_step` picks it).
     """
     profile = resolve_profile(exercise, config)  # a bad config fails before the slow part
     info = info or probe_video(video)
@@ -344,7 +347,8 @@ def analyze_video(
                 source_turn = "unsure"  # someone there, shins not up as stored nor turned
         info = with_turn(info, int(turn))
         est.reset()
-        track = track_from_frames(est, iter_frames(video, info), info, progress)
+        frames = iter_frames(video, info, step=step)
+        track = track_from_frames(est, frames, info, progress, step)
     finally:
         if own:
             est.close()

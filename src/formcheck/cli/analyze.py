@@ -16,6 +16,26 @@ from formcheck.cli.options import (
 from formcheck.core.rules import RULE_IDS
 from formcheck.core.session import Session
 from formcheck.errors import FormcheckError, OutputError
+from formcheck.pose.rate import MAX_STEP
+
+#: Analysis rate when neither --every nor --fps is given: None (every frame) or "auto".
+DEFAULT_RATE: str | None = None
+
+
+class RateType(click.ParamType):
+    """``--fps``: ``auto`` or an analysis rate in frames/s (1 to 240)."""
+
+    name = "auto|FPS"
+    _range = click.FloatRange(1.0, 240.0)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither 'auto' nor a frame rate (frames/s)", param, ctx)
+        return self._range.convert(value, param, ctx)
 
 
 def _bar(total: int, desc: str, quiet: bool):
@@ -113,6 +133,21 @@ def session_row(name: str, session: Session) -> dict:
     "follows the largest, most central one (slower: the detector runs on "
     "every frame).",
 )
+@click.option(
+    "--every",
+    type=click.IntRange(1, MAX_STEP),
+    default=None,
+    help="Run the pose model on every N-th frame (1: all); the frames between are "
+    "interpolated. Overrides --fps.",
+)
+@click.option(
+    "--fps",
+    "analysis_fps",
+    type=RateType(),
+    default=None,
+    help="Analysis rate: the model runs on every round(video fps / FPS)-th frame; 'auto': "
+    "about 15 fps for videos at 24 fps or more. [default: every frame]",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     videos,
@@ -125,12 +160,15 @@ def command(
     tracks,
     with_report,
     max_people,
+    every,
+    analysis_fps,
     quiet,
 ):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
     from formcheck.analysis import analyze_video, reanalyze, resolve_profile
     from formcheck.fsutil import check_free_space, writable_dir
     from formcheck.pose.estimator import PoseOptions
+    from formcheck.pose.rate import analysis_step
     from formcheck.pose.video import probe_video
     from formcheck.sinks.files import estimate_output_bytes, write_outputs
 
@@ -157,6 +195,7 @@ def command(
                     progress=bar.update,
                     info=info,
                     rotate=rotate,
+                    step=analysis_step(info.fps, every, analysis_fps or DEFAULT_RATE),
                 )
             write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)
         except OutputError:

@@ -18,6 +18,7 @@ from formcheck.core.masks import MaskStack
 from formcheck.core.track import N_LANDMARKS, PoseTrack
 from formcheck.errors import InputError, ModelError
 from formcheck.pose.models import model_info, resolve_model
+from formcheck.pose.rate import fill_skipped, no_person_zeroed
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video
 
 #: Longest side of the stored silhouette masks, in pixels.
@@ -173,24 +174,35 @@ def extract_track(
     options: PoseOptions | None = None,
     info: VideoInfo | None = None,
     progress: Callable[[int], None] | None = None,
+    step: int = 1,
 ) -> PoseTrack:
-    """Run the pose model over every frame of ``video`` and return its :class:`PoseTrack`.
+    """Run the pose model over every ``step``-th frame of ``video`` (see
+    :mod:`formcheck.pose.rate`) and return its :class:`PoseTrack`.
 
     ``progress(n)`` is called with the number of frames just processed.
     """
     info = info or probe_video(video)
     options = options or PoseOptions()
     with PoseEstimator(model, options) as est:
-        return track_from_frames(est, iter_frames(video, info), info, progress)
+        return track_from_frames(est, iter_frames(video, info, step=step), info, progress, step)
 
 
 def track_from_frames(
-    est: PoseEstimator, frames, info: VideoInfo, progress: Callable[[int], None] | None = None
+    est: PoseEstimator,
+    frames,
+    info: VideoInfo,
+    progress: Callable[[int], None] | None = None,
+    step: int = 1,
 ) -> PoseTrack:
     """Build a :class:`PoseTrack` from ``(index, t_s, frame)`` items (see :func:`iter_frames`).
 
+    The model runs on frames ``0, step, 2 step …`` only (a frame given as None is skipped
+    too); the frames between are interpolated (:func:`~formcheck.pose.rate.fill_skipped`) and
+    have no mask. ``meta["analysis_step"]`` records ``step`` when it is more than 1.
+
     Memory follows the frames read, not the count the container declares: landmarks are
     allocated :data:`GROW_FRAMES` at a time and masks kept compressed (:class:`MaskStack`)."""
+    step = max(1, int(step))
     scale = mask_scale_for(info.width, info.height)
     mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
     masks = MaskStack(mshape) if est.options.masks else None
@@ -201,7 +213,8 @@ def track_from_frames(
         times[i] = float(t)
         while i >= len(blocks) * GROW_FRAMES:
             blocks.append(_empty_block(GROW_FRAMES))
-        fp = est.process(frame, round(t * 1000.0))
+        run = i % step == 0 and frame is not None
+        fp = est.process(frame, round(t * 1000.0)) if run else None
         if fp is not None:
             img, world, vis, pres = blocks[i // GROW_FRAMES]
             k = i % GROW_FRAMES
@@ -218,6 +231,10 @@ def track_from_frames(
         raise InputError(f"{info.path} has no decodable video frames")
     img, world, vis, pres = (np.concatenate([b[j] for b in blocks])[:n] for j in range(4))
     blocks.clear()
+    t_s = frame_times(times, n, info.fps)
+    if step > 1:
+        fill_skipped([img, world, vis, pres], t_s, step)
+        no_person_zeroed(img, vis, pres)
     declared = info.frame_count
     meta = dict(
         source=str(info.path),
@@ -228,12 +245,14 @@ def track_from_frames(
         frames_decoded=n,
         fps_assumed=info.fps_assumed,
     )
+    if step > 1:  # absent: the model ran on every frame
+        meta["analysis_step"] = step
     return PoseTrack(
         image=img,
         world=world,
         visibility=vis,
         presence=pres,
-        t_s=frame_times(times, n, info.fps),
+        t_s=t_s,
         width=info.width,
         height=info.height,
         fps=info.fps,

@@ -211,10 +211,12 @@ def read_shortfall(info: VideoInfo, frames_read: int) -> str | None:
 
 
 def iter_frames(
-    path: str | os.PathLike, info: VideoInfo | None = None, prefetch: int = 8
-) -> Iterator[tuple[int, float, np.ndarray]]:
+    path: str | os.PathLike, info: VideoInfo | None = None, prefetch: int = 8, step: int = 1
+) -> Iterator[tuple[int, float, np.ndarray | None]]:
     """Yield ``(index, t_s, frame_bgr)`` for every decodable frame, the container's rotation
-    and ``info.turn_deg`` applied.
+    and ``info.turn_deg`` applied. With ``step`` > 1 only every ``step``-th frame (index 0,
+    step, 2 step …) is converted to a picture; the others are decoded but yielded with
+    ``frame_bgr`` None (their times still read), which saves the colour conversion and copy.
 
     Decoding runs on a background thread (OpenCV releases the GIL), ``prefetch`` frames ahead,
     so it overlaps with whatever the consumer does (e.g. the pose model).
@@ -222,6 +224,7 @@ def iter_frames(
     docstring). Stops at the first frame that cannot be decoded.
     """
     info = info or probe_video(path)
+    step = max(1, int(step))
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     sentinel = object()
@@ -231,15 +234,19 @@ def iter_frames(
         try:
             i, t0, prev = 0, None, -1.0
             while not stop.is_set():
-                ok, frame = cap.read()
-                if not ok or frame is None:
+                if i % step == 0:
+                    ok, frame = cap.read()
+                    ok = ok and frame is not None
+                else:
+                    ok, frame = cap.grab(), None
+                if not ok:
                     break
                 pts = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 t0 = pts if t0 is None else t0
                 t = pts - t0
                 if not (np.isfinite(t) and prev < t <= prev + MAX_FRAME_GAP_S):
                     t = prev + 1.0 / info.fps if i else 0.0  # missing, stuck or wild: one on
-                q.put((i, t, turn_frame(frame, info.turn_deg)))
+                q.put((i, t, None if frame is None else turn_frame(frame, info.turn_deg)))
                 prev, i = t, i + 1
         except Exception as exc:  # pragma: no cover - surfaced to the consumer below
             q.put(exc)

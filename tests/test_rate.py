@@ -1,0 +1,85 @@
+"""Analysis frame rate: --every / --fps parsing, the step chosen, and the model run that often."""
+
+import numpy as np
+import pytest
+
+from formcheck.cli import main
+from formcheck.pose.rate import analysis_step, fill_skipped
+from formcheck.pose.video import iter_frames, probe_video
+from media import plain_video
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    "fps, every, target, step",
+    [
+        (30, None, None, 1),
+        (30, 3, None, 3),
+        (30, 3, "auto", 3),  # --every wins
+        (30, None, "auto", 2),
+        (60, None, "auto", 4),
+        (50, None, "auto", 3),
+        (25, None, "auto", 2),
+        (24, None, "auto", 2),
+        (20, None, "auto", 1),  # below 24 fps: every frame
+        (30, None, 10.0, 3),
+        (30, None, 60.0, 1),  # faster than the video: every frame
+    ],
+)
+def test_analysis_step(fps, every, target, step):
+    assert analysis_step(fps, every, target) == step
+
+
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--every", "0"], "--every"),
+        (["--every", "x"], "--every"),
+        (["--fps", "0.5"], "--fps"),
+        (["--fps", "fast"], "--fps"),
+    ],
+)
+def test_bad_rate_is_one_line_exit_2(extra, words, tmp_path, capsys):
+    vid = plain_video(tmp_path / "v.mp4")
+    code, _, err = run(["analyze", str(vid), "--out", str(tmp_path / "o"), *extra], capsys)
+    assert code == 2
+    lines = [ln for ln in err.strip().splitlines() if ln]
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], err
+
+
+def test_fill_skipped_interpolates_in_time():
+    t = np.array([0.0, 0.1, 0.3, 0.4, 0.5, 0.6])  # uneven times: weights follow them
+    x = np.array([0.0, -1, 3.0, -1, 5.0, -1])[:, None]  # model frames 0, 2, 4
+    fill_skipped([x], t, 2)
+    assert np.allclose(x[:, 0], [0.0, 1.0, 3.0, 4.0, 5.0, 5.0])  # the tail repeats
+    y = np.array([0.0, -1, np.nan])[:, None]
+    fill_skipped([y], t[:3], 2)
+    assert np.isnan(y[1, 0])  # no person on one side: none between
+
+
+def test_iter_frames_step_skips_pictures_not_times(tmp_path):
+    vid = plain_video(tmp_path / "v.mp4", frames=10)
+    items = list(iter_frames(vid, probe_video(vid), step=3))
+    assert [i for i, _, _ in items] == list(range(10))
+    assert [i for i, _, f in items if f is not None] == [0, 3, 6, 9]
+    assert np.all(np.diff([t for _, t, _ in items]) > 0)
+
+
+def test_model_runs_on_every_nth_frame(tmp_path):
+    from formcheck.pose.estimator import PoseEstimator, PoseOptions, track_from_frames
+
+    vid = plain_video(tmp_path / "v.mp4", frames=24, noise=True)
+    info = probe_video(vid)
+    with PoseEstimator("full", PoseOptions(masks=False)) as est:
+        calls = []
+        real = est.process
+        est.process = lambda frame, ts: calls.append(ts) or real(frame, ts)
+        track = track_from_frames(est, iter_frames(vid, info, step=4), info, step=4)
+    assert len(calls) == 6  # frames 0, 4 … 20
+    assert track.n_frames == 24 and track.meta["analysis_step"] == 4
