@@ -494,7 +494,7 @@ def test_q_key_ends_the_set(tmp_path, monkeypatch):
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
     monkeypatch.setattr(cv2, "destroyWindow", lambda *a: None)
     res = live.run_live(
-        str(CLIP), audio=False, out_dir=tmp_path, write_video=False, log=lambda m: None
+        str(CLIP), sound="off", out_dir=tmp_path, write_video=False, log=lambda m: None
     )
     assert shown and shown[0] == (480, 854, 3)
     assert res.stats.duration_s < 10.0  # ended by q, long before the clip's 30 s

@@ -63,9 +63,26 @@ def _summary(result) -> str:
     show_default=True,
     help="Directory for the result files.",
 )
-@click.option("--no-display", is_flag=True, help="No window (cues still print and sound).")
+@click.option(
+    "--no-display", is_flag=True, help="No window (cues and each rep print; sound as chosen)."
+)
 @click.option("--mirror", is_flag=True, help="Mirror the image (like a selfie camera).")
-@click.option("--audio/--no-audio", default=True, show_default=True, help="Sound the cues.")
+@click.option(
+    "--window",
+    "windowed",
+    is_flag=True,
+    help="A normal 1280x720 window instead of full screen (the overlay scales with it).",
+)
+@click.option("--debug", is_flag=True, help="Show the processing rate and latency.")
+@click.option(
+    "--voice",
+    "sound",
+    flag_value="voice",
+    default=True,
+    help="Speak the cues and count the reps aloud (default).",
+)
+@click.option("--beeps", "sound", flag_value="beeps", help="Beep the cues instead (no counting).")
+@click.option("--no-audio", "sound", flag_value="off", help="No sound: cues on screen only.")
 @click.option(
     "--duration",
     type=click.FloatRange(min=0, min_open=True),
@@ -92,15 +109,18 @@ def command(
     out_dir,
     no_display,
     mirror,
-    audio,
+    windowed,
+    debug,
+    sound,
     duration,
     timeout_s,
     no_video,
 ):
-    """Live feedback from a camera: overlay, cues (text and beeps), then the result files.
+    """Live feedback from a camera: overlay, spoken cues and rep counts, then the result files.
 
     Put the camera side-on, level with the bench, with your whole body in view. Press q or Esc
-    to end the set. A video file given to --camera is played in real time, as a camera would be.
+    to end the set (the window opens full screen, readable from the bench; --window for a
+    normal one). A video file given to --camera is played in real time, as a camera would be.
     """
     from formcheck.live.app import run_live
 
@@ -113,7 +133,9 @@ def command(
         record_dir=record_dir,
         display=not no_display,
         mirror=mirror,
-        audio=audio,
+        fullscreen=not windowed,
+        debug=debug,
+        sound=sound,
         duration_s=duration,
         timeout_s=timeout_s,
         write_video=not no_video,

@@ -9,7 +9,8 @@ Three threads, none waiting on another's slow work:
 - the **model thread** (:class:`_Worker`) takes the newest frame, runs the pose model
   (:class:`formcheck.pose.estimator.PoseEstimator`, Tasks API VIDEO mode, strictly increasing
   timestamps) and the causal analysis (:class:`formcheck.live.engine.LiveAnalyzer`), and fires
-  cues (sound runs on its own thread, :mod:`formcheck.live.audio`);
+  cues and rep announcements (spoken or beeped on the sound's own thread,
+  :mod:`formcheck.live.audio`; without a window each rep is also printed, :mod:`.headless`);
 - the **main thread** draws the overlay (:mod:`formcheck.live.overlay`), shows the window and
   reads the keyboard (``q``/Esc end the set).
 
@@ -31,11 +32,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from formcheck.core.session import Rep
 from formcheck.errors import InputError
-from formcheck.live.audio import Beeper
+from formcheck.live.audio import MODES, Beeper, Voice, make_sound
 from formcheck.live.capture import DEFAULT_TIMEOUT_S, Frame, FrameReader, Mailbox, SourceInfo
 from formcheck.live.capture import open_capture as _open_capture  # replaced in tests
 from formcheck.live.engine import Cue, LiveAnalyzer, LiveState
+from formcheck.live.headless import rep_line
 from formcheck.live.overlay import LiveWindow, RateLine, draw_live
 from formcheck.live.overlay import has_display as _has_display  # replaced in tests
 from formcheck.live.results import LiveResult, LiveStats, analyse, discard_recording, save_results
@@ -74,7 +77,7 @@ class Processed:
 
 
 class _Worker(threading.Thread):
-    """The model thread: newest frame → pose → analysis → cues → result mailbox."""
+    """The model thread: newest frame → pose → analysis → cues and reps → result mailbox."""
 
     def __init__(
         self,
@@ -82,13 +85,14 @@ class _Worker(threading.Thread):
         analyzer: LiveAnalyzer,
         inbox: Mailbox,
         outbox: Mailbox,
-        beeper: Beeper,
+        sound: Beeper | Voice,
         on_cue: Callable[[Cue], None],
         t0: float,
+        on_rep: Callable[[Rep], None] | None = None,
     ) -> None:
         super().__init__(name="formcheck-live-model", daemon=True)
         self.est, self.an, self.inbox, self.outbox = estimator, analyzer, inbox, outbox
-        self.beeper, self.on_cue, self.t0 = beeper, on_cue, t0
+        self.sound, self.on_cue, self.on_rep, self.t0 = sound, on_cue, on_rep, t0
         self.stop_flag = threading.Event()
         self.processed = 0
         self.model_ms: list[float] = []
@@ -117,8 +121,13 @@ class _Worker(threading.Thread):
         self.processed += 1
         for c in st.cues:
             c.wall_s = time.perf_counter() - self.t0  # when the cue fires
-            self.beeper.cue(c)
+            self.sound.cue(c)
             self.on_cue(c)
+        for r in st.completed:
+            self.sound.rep(r)  # the count aloud (voice mode)
+            if self.on_rep is not None:
+                self.on_rep(r)
+        self.sound.frame(st, self.an.hold_target_s)
         self.outbox.put(Processed(fr, st, time.perf_counter()))
 
 
@@ -134,16 +143,18 @@ class _Session:
         record_path: Path | None,
         *,
         log: Log,
-        audio: bool,
+        sound: str,
         mirror: bool,
         realtime: bool,
         masks: bool,
         display: bool,
+        fullscreen: bool = True,
+        debug: bool = False,
     ) -> None:
         from formcheck.pose.estimator import PoseEstimator, PoseOptions, mask_scale_for
 
         self.info, self.log = info, log
-        beeper = Beeper(audio, log)
+        self.sound = make_sound(sound, log)
         self.inbox, self.outbox = Mailbox(), Mailbox()
         self.reader = FrameReader(
             cap, info, self.inbox, realtime=realtime, mirror=mirror, record_path=record_path
@@ -158,14 +169,25 @@ class _Session:
         )
         self.stats = LiveStats()
         self.worker = _Worker(
-            self.est, self.an, self.inbox, self.outbox, beeper, self._on_cue, time.perf_counter()
+            self.est,
+            self.an,
+            self.inbox,
+            self.outbox,
+            self.sound,
+            self._on_cue,
+            time.perf_counter(),
+            None if display else self._on_rep,  # no window: a line per rep
         )
-        self.window = LiveWindow() if display else None
+        self.window = LiveWindow(fullscreen=fullscreen) if display else None
+        self.debug = debug
         self.rate = RateLine()
         self.t_end = 0.0
 
     def _on_cue(self, c: Cue) -> None:
         self.log(f"[{c.time_s:6.1f} s] {'!' if c.kind == 'fault' else ' '} {c.text}")
+
+    def _on_rep(self, rep: Rep) -> None:
+        self.log(rep_line(rep))
 
     def run(
         self,
@@ -184,7 +206,9 @@ class _Session:
             self._stop()
         if self.worker.error is not None:
             raise self.worker.error
-        self.an.finish()
+        for r in self.an.finish():  # a rep still in progress when the set ended
+            if self.worker.on_rep is not None:
+                self.worker.on_rep(r)
         self._count()
         return error
 
@@ -216,7 +240,8 @@ class _Session:
     def _show(self, p: Processed, on_overlay) -> None:
         lat = self.stats.latency_ms
         stats_text = self.rate.update(p.t_done, lat[-1] if lat else 0.0)
-        img = draw_live(p.frame.image, p.state, self.an, stats_text)
+        size = self.window.canvas_size() if self.window is not None else None
+        img = draw_live(p.frame.image, p.state, self.an, stats_text if self.debug else None, size)
         lat.append((time.perf_counter() - p.frame.t_cap) * 1000.0)
         if self.window is not None:
             self.window.show(img)
@@ -230,6 +255,7 @@ class _Session:
         self.worker.join(timeout=10.0)
         self.reader.stop()
         self.est.close()
+        self.sound.close()
         if self.window is not None:
             self.window.close()
 
@@ -284,7 +310,7 @@ def run_live(
     record_dir: str | os.PathLike | None = None,
     display: bool = True,
     mirror: bool = False,
-    audio: bool = True,
+    sound: str = "voice",
     duration_s: float | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     realtime: bool = True,
@@ -293,6 +319,9 @@ def run_live(
     log: Log | None = None,
     on_overlay: Callable[[np.ndarray, Processed], None] | None = None,
     masks: bool = True,
+    audio: bool | None = None,
+    fullscreen: bool = True,
+    debug: bool = False,
 ) -> LiveResult:
     """Run a live session on ``camera`` (device index, video file or stream URL).
 
@@ -300,12 +329,20 @@ def run_live(
     when frames stop arriving for ``timeout_s`` s (InputError after saving). With ``out_dir``,
     the session's result files are written there. ``on_overlay(frame_bgr, processed)`` is
     called with every drawn overlay (used for screenshots and benchmarks). Notes and cues go
-    to ``log`` (default: a line on stderr).
+    to ``log`` (default: a line on stderr); without a window, so does a line per rep.
+    ``sound`` is ``"voice"`` (spoken cues and rep counts), ``"beeps"`` or ``"off"``
+    (:mod:`formcheck.live.audio`); ``audio=False``, the former switch, still means ``"off"``.
+    The window opens full screen (``fullscreen=False``: a 1280×720 window); ``debug`` adds
+    the processing rate and latency to the overlay.
     """
     from formcheck.core.rules import load_profile
     from formcheck.pose.models import resolve_model
 
     log = log or _print_err
+    if audio is not None:
+        sound = sound if audio else "off"
+    if sound not in MODES:
+        raise ValueError(f"sound must be one of {', '.join(MODES)}, not {sound!r}")
     profile = load_profile(exercise, config)  # bad config / model fail before the camera
     model_path = resolve_model(model)
     _check_outputs(out_dir, record_dir)  # and so does a folder that cannot be written
@@ -322,11 +359,13 @@ def run_live(
         model_path,
         record_path,
         log=log,
-        audio=audio,
+        sound=sound,
         mirror=mirror,
         realtime=realtime,
         masks=masks,
         display=display,
+        fullscreen=fullscreen,
+        debug=debug,
     )
     error = session.run(duration_s, timeout_s, on_overlay)
     an = session.an
