@@ -5,7 +5,7 @@
 
 The clip is first resampled to ``--fps`` and letterboxed to ``--size`` (a temporary file), then
 played in real time by the live loop (reader thread → newest frame → model thread → overlay),
-with no window and no sound. Prints one table:
+with no window (``--window``: the real full-screen window) and no sound. Prints one table:
 
 - processed fps (frames that went through the model, per second of wall time);
 - dropped-frame share (frames the model had no time for: skipped, never queued);
@@ -182,6 +182,12 @@ def main() -> None:
     ap.add_argument("--model", default="full")
     ap.add_argument("--exercise", default=None, help="default: from the label, else hip_thrust")
     ap.add_argument("--screenshot", type=Path, default=None)
+    ap.add_argument(
+        "--window",
+        action="store_true",
+        help="show the real full-screen window (needs $DISPLAY, e.g. Xvfb at 1920x1080): the "
+        "latency then includes drawing at the window's size and showing it",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     ap.add_argument(
         "--replay",
@@ -232,7 +238,8 @@ def main() -> None:
         fps_in, n = resample(args.video, clip, args.fps, (w, h))
         print(
             f"{args.video.name}: {n} frames at {args.fps:g} fps, {w}x{h} (letterboxed), "
-            f"model {args.model}, {os.cpu_count()} CPUs",
+            f"model {args.model}, {os.cpu_count()} CPUs"
+            + (f", full-screen window on {os.environ.get('DISPLAY')}" if args.window else ""),
             file=sys.stderr,
         )
         res = run_live(
@@ -240,8 +247,8 @@ def main() -> None:
             exercise=exercise,
             model=args.model,
             out_dir=None,
-            display=False,
-            audio=False,
+            display=args.window,
+            sound="off",
             on_overlay=on_overlay,
             log=lambda m: None,
         )

@@ -174,8 +174,14 @@ def test_live_matches_offline_on_synthetic_set(step):
             assert truth[c.movement - 1]["start_s"] <= c.time_s <= t_fault + 0.5, c
             continue
         assert abs(c.time_s - t_fault) <= 0.5, (c, t_fault)
-    # "hold..." prompts at the top of the good reps
-    assert {c.movement for c in an.cues if c.rule == "hold"} >= {1, 7}
+    # "hold..." prompts at the top of the good reps, never on a top off the line (it would
+    # tell a lifter to hold the sag or the arch just cued)
+    held = {c.movement for c in an.cues if c.rule == "hold"}
+    assert held >= {1, 7} and not held & {2, 3}, held
+    # "lower slowly" while the drop is happening, not after it
+    for c in faults:
+        if c.rule == "fast_lowering":
+            assert c.time_s < truth[c.movement - 1]["end_s"], (c, truth[c.movement - 1])
 
 
 def test_setup_guidance_blocks_counting_until_light():
@@ -333,6 +339,12 @@ def test_live_file_end_to_end_matches_analyze(tmp_path, capsys):
     jsonschema.validate(json.loads((out / f"{stem}.json").read_text()), schema())
     cues = json.loads((out / f"{stem}.cues.json").read_text())
     live_faults = [r["faults"] for r in cues["live_reps"]]
+    # no window: a line per rep as it completes, its verdict good or the cue of its faults
+    rep_lines = [ln for ln in err.splitlines() if ln.startswith("rep ")]
+    assert len(rep_lines) == len(live_faults), rep_lines
+    for k, (line, faults) in enumerate(zip(rep_lines, live_faults), start=1):
+        assert line.startswith(f"rep {k}: {'good' if not faults else ''}"), line
+        assert all(f in line for f in faults), (line, faults)
 
     offline = analyze_video(CLIP).session
     # live verdicts (causal), the saved result (offline analysis of what live saw) and
@@ -480,15 +492,22 @@ def test_stalled_camera_saves_what_was_seen(tmp_path, capsys, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.skipif(not CLIP.exists(), reason="sample clip not rendered")
 def test_q_key_ends_the_set(tmp_path, monkeypatch):
-    """With a window: frames are shown, and q ends the set (the window calls are faked: the
-    test machine has no display)."""
+    """With a window: it is asked to fill the screen, frames are drawn at the window's size
+    (not the camera's), and q ends the set (the window calls are faked: the test machine has
+    no display; tests/test_live_screen.py opens a real one under Xvfb)."""
     import cv2
 
     import formcheck.live.app as live
+    import formcheck.live.overlay as overlay
 
-    shown, keys = [], iter([-1] * 40 + [ord("q")] + [-1] * 1000)
+    shown, asked, keys = [], [], iter([-1] * 40 + [ord("q")] + [-1] * 1000)
     monkeypatch.setattr(live, "_has_display", lambda: True)
+    monkeypatch.setattr(overlay, "screen_size", lambda: (1920, 1080))
     monkeypatch.setattr(cv2, "namedWindow", lambda *a, **k: None)
+    monkeypatch.setattr(cv2, "resizeWindow", lambda name, w, h: asked.append(("size", w, h)))
+    monkeypatch.setattr(cv2, "moveWindow", lambda name, x, y: asked.append(("move", x, y)))
+    monkeypatch.setattr(cv2, "setWindowProperty", lambda name, p, v: asked.append((p, v)))
+    monkeypatch.setattr(cv2, "getWindowImageRect", lambda name: (0, 0, 1920, 1080))
     monkeypatch.setattr(cv2, "imshow", lambda name, img: shown.append(img.shape))
     monkeypatch.setattr(cv2, "waitKey", lambda ms=0: next(keys))
     monkeypatch.setattr(cv2, "getWindowProperty", lambda *a: 1.0)
@@ -496,7 +515,9 @@ def test_q_key_ends_the_set(tmp_path, monkeypatch):
     res = live.run_live(
         str(CLIP), sound="off", out_dir=tmp_path, write_video=False, log=lambda m: None
     )
-    assert shown and shown[0] == (480, 854, 3)
+    assert ("size", 1920, 1080) in asked
+    assert (cv2.WND_PROP_FULLSCREEN, cv2.WINDOW_FULLSCREEN) in asked
+    assert shown and set(shown) == {(1080, 1920, 3)}  # the 854x480 clip drawn at screen size
     assert res.stats.duration_s < 10.0  # ended by q, long before the clip's 30 s
     assert (tmp_path / res.files["json"]).is_file()
 
@@ -598,3 +619,26 @@ def test_live_bias_view_follows_the_whole_set_not_the_set_up():
     assert an.yaw == pytest.approx(offline.camera.yaw_deg, abs=0.5)
     assert an.bias == pytest.approx(offline.calibration.bias_deg, abs=0.2)
     assert np.isfinite(an.bias)
+
+
+def test_a_set_ended_mid_rep_keeps_the_cues_it_gave():
+    """--duration (or q) ending a set during a sagging rep: the rep is not counted, but the
+    result keeps what live said on it (a warning naming the cue, and cues.json)."""
+    from formcheck.live.results import unfinished_cues, unfinished_note
+
+    track, truth = make_track(
+        SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=160)], width=640, height=480)
+    )
+    end = int(truth[1]["top_end_s"] * track.fps) - 5  # at the top of the sagging rep
+    prof = load_profile("hip_thrust")
+    an = LiveAnalyzer(prof, track.fps, track.width, track.height)
+    for i in range(end):
+        fp = FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i])
+        an.update(i, fp, 120.0)
+    an.finish()
+    assert [r.faults for r in an.reps] == [[]]  # the good rep; the cut one is not a rep
+    cut = unfinished_cues(an.cues, an.reps, an.attempts)
+    assert [c.rule for c in cut] == ["sag"]
+    note = unfinished_note(cut, end / track.fps)
+    assert note is not None and '"hips up" (sag)' in note and "not counted" in note
+    assert unfinished_note(unfinished_cues(an.cues[:1], an.reps, an.attempts), 1.0) is None

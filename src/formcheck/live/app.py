@@ -159,7 +159,7 @@ class _Session:
         self.reader = FrameReader(
             cap, info, self.inbox, realtime=realtime, mirror=mirror, record_path=record_path
         )
-        self.est = PoseEstimator(model_path, PoseOptions(masks=masks))
+        self.window = LiveWindow(fullscreen=fullscreen) if display else None
         self.an = LiveAnalyzer(
             profile,
             info.fps,
@@ -168,6 +168,8 @@ class _Session:
             mask_scale=mask_scale_for(info.width, info.height),
         )
         self.stats = LiveStats()
+        # the landmarker last: one left unclosed by a failure here deadlocks in its __del__
+        self.est = PoseEstimator(model_path, PoseOptions(masks=masks))
         self.worker = _Worker(
             self.est,
             self.an,
@@ -178,7 +180,6 @@ class _Session:
             time.perf_counter(),
             None if display else self._on_rep,  # no window: a line per rep
         )
-        self.window = LiveWindow(fullscreen=fullscreen) if display else None
         self.debug = debug
         self.rate = RateLine()
         self.t_end = 0.0

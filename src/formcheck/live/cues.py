@@ -202,9 +202,7 @@ class CueEngine:
                 a = float(an.s["shk"][i])
         # at the top (or levelling off there) and not yet left it, as of the previous frame
         near_top = (phase == "top" or stalled) and not mv.left_top
-        hold_prompt = (
-            phase == "top" and prev != "top" and "sag" not in mv.faults and not mv.left_top
-        )
+        hold_prompt = phase == "top" and prev != "top" and not mv.left_top and self._on_line(a)
         self._follow_top(i, t, a, v, phase, prev, stalled)
         self._judge(i, t, a, phase, stalled, near_top, hold_prompt, out, wall_s)
 
@@ -280,8 +278,8 @@ class CueEngine:
             faults=mv.faults,
         )
         for rid in LIVE_ORDER:
-            if rid == "hold":  # top reached (the counter's hold timer starts): hold
-                if hold_prompt and "sag" not in mv.faults:
+            if rid == "hold":  # top reached on the line (the hold timer starts): hold
+                if hold_prompt and self._on_line(a):
                     self._offer("hold", i, t, out, wall_s)
                 continue
             if not p.enabled(rid):
@@ -290,6 +288,14 @@ class CueEngine:
             showing = r.live(_with_faults(now, mv.faults), p)
             if showing is not None and self._persist(rid, showing, r.live_persist_frames):
                 self._offer(rid, i, t, out, wall_s)
+
+    def _on_line(self, a: float) -> bool:
+        """The top is one to hold: the angle ``a`` (deg) between the sag and hyperextension
+        limits and no fault of the top's position (hips, arch) cued in this movement, so
+        "hold" never follows "hips up" or "ribs down"."""
+        r = self.an.profile.rules
+        on = r.sag.min_peak_deg <= a <= r.hyperextension.max_peak_deg
+        return on and not set(self.mv.faults) & {"sag", "hyperextension", "lumbar_arch"}
 
     def _heel(self, i: int, near_top: bool, is_rep: bool) -> tuple[float | None, float]:
         """The heel's rise now (m) above where it was before the rise, less the shift every

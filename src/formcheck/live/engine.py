@@ -29,7 +29,7 @@ from formcheck.core.kinematics import Angles, heel_heights, joint_angles
 from formcheck.core.measures import heel_jumps, raw_heel_rises
 from formcheck.core.presence import SetUpTracker
 from formcheck.core.reps import RepCounter
-from formcheck.core.rules import Profile
+from formcheck.core.rules import Profile, cue_words
 from formcheck.core.session import Rep
 from formcheck.core.signals import OneEuro
 from formcheck.core.silhouette import LUMBAR_MEASURES, trunk_thickness
@@ -329,11 +329,12 @@ class LiveAnalyzer:
             rep = reps[-1]
             bad = [f for f in rep.findings if f.severity == "fault"]
             if bad:
-                self.last_verdict = (f"Rep {rep.index}: {bad[0].cue}", True, [f.rule for f in bad])
+                words = " + ".join(dict.fromkeys(cue_words(f.rule) for f in bad))
+                self.last_verdict = (f"rep {rep.index}: {words}", True, [f.rule for f in bad])
             else:
-                self.last_verdict = (f"Rep {rep.index}: good", False, [])
+                self.last_verdict = (f"rep {rep.index}: good", False, [])
         elif not mv.is_rep:
-            self.last_verdict = ("Not a full rep: drive your hips all the way up", True, [])
+            self.last_verdict = ("not a full rep: hips all the way up", True, [])
 
     def refresh_bias(self) -> bool:
         """Update the bias as offline analysis computes it, from what has been seen so far:

@@ -85,6 +85,25 @@ class LiveResult:
     error: str | None = None
 
 
+def unfinished_cues(cues: list[Cue], reps: list[Rep], attempts: list[Rep]) -> list[Cue]:
+    """The fault cues given on a movement the set ended in (after the last completed rep or
+    attempt): live said them, the result counts no rep for them."""
+    ends = [r.end_s for r in (*reps, *attempts)]
+    last = max(ends) if ends else -1.0
+    return [c for c in cues if c.kind == "fault" and c.time_s > last]
+
+
+def unfinished_note(cues: list[Cue], end_s: float) -> str | None:
+    """The result's warning for :func:`unfinished_cues` (None when there are none)."""
+    if not cues:
+        return None
+    said = ", ".join(dict.fromkeys(f'"{c.text}" ({c.rule})' for c in cues))
+    return (
+        f"the set ended mid-rep at {end_s:.1f} s: that rep is not counted, but live cued {said} "
+        "on it"
+    )
+
+
 def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) -> Analysis:
     """The offline analysis of the frames ``an`` saw."""
     from formcheck.analysis import analyze_track, model_meta
@@ -114,6 +133,10 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
     }
     analysis = analyze_track(track, an.profile, video_meta=meta)
     model_meta(analysis.session, mi)
+    # a rep the set ended in: nothing offline to judge, but what live said on it is kept
+    note = unfinished_note(unfinished_cues(an.cues, an.reps, an.attempts), n / info.fps)
+    if note is not None:
+        analysis.session.warnings.append(note)
     return analysis
 
 
@@ -149,6 +172,10 @@ def cues_document(result: LiveResult, info: SourceInfo) -> dict:
         "stats": result.stats.to_dict(),
         "live_reps": [r.to_dict() for r in result.reps],
         "cues": [c.to_dict() for c in result.cues],
+        # fault cues on a movement the set ended in (no rep counted for it)
+        "unfinished_cues": [
+            c.to_dict() for c in unfinished_cues(result.cues, result.reps, result.attempts)
+        ],
     }
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from formcheck.core.rules import cue_words
 from formcheck.core.session import Rep
 from formcheck.live import guide
 from formcheck.live.cues import Cue
@@ -58,14 +59,17 @@ def live_state(an: LiveAnalyzer, notices: list[str], cues: list[Cue], done: list
         hold = max(0.0, t - rc.top_since_s)
     in_move = an.geom is not None and rc.phase != "bottom"
     faults = an.cue_engine.faults if in_move else []
+    # the banner belongs to the movement on screen: the newest cue for 2 s, then the faults
+    # cued in this movement; between movements, the verdict of the rep just done
     msg, bad = None, False
     last = an.cue_engine.last
-    if last is not None and t - last.time_s < 2.0:
+    if last is not None and t - last.time_s < 2.0 and last.movement == an.cue_engine.movement:
         msg, bad = last.text, last.kind == "fault"
-    elif an.last_verdict is not None:
+    elif in_move and faults:
+        msg, bad = " + ".join(dict.fromkeys(cue_words(f) for f in faults)), True
+    elif not in_move and an.last_verdict is not None:
         msg, bad = an.last_verdict[0], an.last_verdict[1]
-        if not in_move:
-            faults = list(an.last_verdict[2])
+        faults = list(an.last_verdict[2])
     angle = float(an.s["shk"][i]) if an.geom is not None and i < an.s.n else None
     if angle is not None and not math.isfinite(angle):
         angle = None

@@ -1,14 +1,15 @@
-"""Drawing on frames: skeleton, shoulder–knee guide line, angle, rep counter, phase, faults.
+"""Annotated videos: which rep, cue and fault each frame of an analysed video shows.
 
-``draw_overlay`` draws one frame from an :class:`OverlayState` and is shared by the annotated
-video (``formcheck analyze``) and the live window (``formcheck live``).
+:func:`frame_states` turns an analysis into one :class:`~formcheck.sinks.draw.OverlayState` per
+frame; the drawing itself is :func:`formcheck.sinks.draw.draw_overlay`, shared with the live
+window. The banner belongs to the rep on screen: during a rep it names the fault showing now
+by its cue; between reps it gives the verdict of the rep just done.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,16 @@ import cv2
 import numpy as np
 
 from formcheck.core.phases import PHASES
-from formcheck.core.track import SKELETON_EDGES, side_index
+from formcheck.core.rules import cue_words
+from formcheck.sinks.draw import (  # noqa: F401 - re-exported: the drawing's old home
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    WHITE,
+    OverlayState,
+    draw_overlay,
+)
 from formcheck.sinks.encode import (
     check_encoded,  # noqa: F401 - its old home (live.capture)
     write_video,
@@ -24,154 +34,6 @@ from formcheck.sinks.encode import (
 
 if TYPE_CHECKING:
     from formcheck.analysis import Analysis
-
-GREEN = (80, 200, 60)
-RED = (40, 40, 230)
-WHITE = (255, 255, 255)
-GREY = (170, 170, 170)
-AMBER = (0, 170, 255)
-
-
-@dataclass
-class OverlayState:
-    """What to draw on one frame. ``xy``: ``(33, 2)`` pixels or None; angles in degrees."""
-
-    xy: np.ndarray | None
-    side: str
-    angle_deg: float | None
-    phase: str
-    rep_count: int
-    target: tuple[int, int] = (10, 12)
-    faults: list[str] = field(default_factory=list)  # broken rules to show in red now
-    message: str | None = None  # last verdict / cue
-    message_bad: bool = False
-    hold_s: float | None = None
-    hold_target_s: float | None = None
-    notices: list[str] = field(default_factory=list)  # set-up guidance / warnings (amber)
-    stats: str | None = None  # e.g. "27 fps  48 ms"
-    #: the weight's path so far in this rep, ``(n, 2)`` pixels (the newest last), or None
-    load_path: np.ndarray | None = None
-
-
-def _text(img, s, org, scale, color, thick=1):
-    cv2.putText(img, s, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 3, cv2.LINE_AA)
-    cv2.putText(img, s, org, cv2.FONT_HERSHEY_SIMPLEX, scale, color, thick, cv2.LINE_AA)
-
-
-def _panel(img, lines, org, th) -> None:
-    """Draw ``(text, colour, scale)`` lines on a translucent dark box with top-left ``org``."""
-    sizes = [cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, sc, th)[0] for t, _, sc in lines]
-    pad = max(4, int(sizes[0][1] * 0.5))
-    gap = max(6, int(sizes[0][1] * 0.6))
-    width = max(sz[0] for sz in sizes) + 2 * pad
-    height = sum(sz[1] for sz in sizes) + gap * (len(lines) - 1) + 2 * pad
-    x0, y0 = org
-    x1, y1 = min(img.shape[1], x0 + width), min(img.shape[0], y0 + height)
-    if x1 > x0 and y1 > y0:
-        roi = img[y0:y1, x0:x1]
-        roi[:] = (roi * 0.45).astype(img.dtype)
-    y = y0 + pad
-    for (t, col, sc), sz in zip(lines, sizes, strict=True):
-        y += sz[1]
-        cv2.putText(img, t, (x0 + pad, y), cv2.FONT_HERSHEY_SIMPLEX, sc, col, th, cv2.LINE_AA)
-        y += gap
-
-
-def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
-    """Draw ``st`` onto ``frame`` (BGR, modified in place and returned)."""
-    h, w = frame.shape[:2]
-    s = max(0.5, min(w, h) / 720.0)
-    bad = bool(st.faults)
-    _draw_load_path(frame, st.load_path, s)
-    if st.xy is not None and st.side in ("left", "right") and np.isfinite(st.xy).all(axis=1).any():
-        pts = {
-            j: st.xy[side_index(st.side, j)]
-            for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index")
-        }
-        ok = {j: bool(np.all(np.isfinite(p))) for j, p in pts.items()}
-        if ok["shoulder"] and ok["knee"]:  # the straight-line guide
-            cv2.line(
-                frame,
-                tuple(np.round(pts["shoulder"]).astype(int)),
-                tuple(np.round(pts["knee"]).astype(int)),
-                GREY,
-                max(1, int(2 * s)),
-                cv2.LINE_AA,
-            )
-        limb_col = RED if bad else GREEN
-        for a, b in SKELETON_EDGES:
-            if ok[a] and ok[b]:
-                cv2.line(
-                    frame,
-                    tuple(np.round(pts[a]).astype(int)),
-                    tuple(np.round(pts[b]).astype(int)),
-                    limb_col,
-                    max(2, int(4 * s)),
-                    cv2.LINE_AA,
-                )
-        for j, p in pts.items():
-            if ok[j]:
-                cv2.circle(
-                    frame,
-                    tuple(np.round(p).astype(int)),
-                    max(3, int(6 * s)),
-                    WHITE,
-                    -1,
-                    cv2.LINE_AA,
-                )
-        if ok["hip"] and st.angle_deg is not None and np.isfinite(st.angle_deg):
-            hp = np.round(pts["hip"]).astype(int)
-            _text(
-                frame,
-                f"{st.angle_deg:.0f} deg",
-                (hp[0] + int(12 * s), hp[1] - int(12 * s)),
-                0.8 * s,
-                RED if bad else WHITE,
-                max(1, int(2 * s)),
-            )
-    # panel: text lines on a translucent dark box, top left
-    th = max(1, int(round(1.6 * s)))
-    lo, hi = st.target
-    lines: list[tuple[str, tuple, float]] = [
-        (f"Reps {st.rep_count}  (target {lo}-{hi})", WHITE, 0.85 * s)
-    ]
-    phase = st.phase
-    if st.hold_s is not None and st.phase == "top":
-        goal = f" / {st.hold_target_s:.1f}" if st.hold_target_s else ""
-        phase += f"  hold {st.hold_s:.1f}{goal} s"
-    lines.append((phase, WHITE, 0.75 * s))
-    lines += [(f.replace("_", " ").upper(), RED, 0.75 * s) for f in st.faults]
-    lines += [(n, AMBER, 0.7 * s) for n in st.notices]
-    _panel(frame, lines, (int(10 * s), int(10 * s)), th)
-    if st.message:
-        (tw, tht), _ = cv2.getTextSize(st.message, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * s, th)
-        _panel(
-            frame,
-            [(st.message, RED if st.message_bad else GREEN, 0.7 * s)],
-            (int(10 * s), h - tht - int(26 * s)),
-            th,
-        )
-    if st.stats:
-        (tw, _), _ = cv2.getTextSize(st.stats, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * s, th)
-        _panel(frame, [(st.stats, GREY, 0.6 * s)], (w - tw - int(24 * s), int(10 * s)), th)
-    return frame
-
-
-#: The weight's path colour (BGR): cyan, apart from the skeleton's green and red.
-CYAN = (230, 200, 40)
-
-
-def _draw_load_path(frame: np.ndarray, path: np.ndarray | None, s: float) -> None:
-    """The bar (weight) path of the rep on screen: a polyline and a dot at the newest point."""
-    if path is None:
-        return
-    pts = path[np.isfinite(path).all(axis=1)]
-    if len(pts) == 0:
-        return
-    ipts = np.round(pts).astype(np.int32)
-    if len(ipts) > 1:
-        cv2.polylines(frame, [ipts.reshape(-1, 1, 2)], False, CYAN, max(1, int(2 * s)), cv2.LINE_AA)
-    cv2.circle(frame, tuple(int(v) for v in ipts[-1]), max(3, int(6 * s)), CYAN, -1, cv2.LINE_AA)
 
 
 def load_path_at(centres: np.ndarray, starts: np.ndarray, i: int) -> np.ndarray | None:
@@ -193,25 +55,25 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
     hold_target = float(s.profile.rules.short_hold.min_hold_s)
     # frames where each fault is shown: the phase it concerns
     show: dict[int, list[str]] = {}
-    verdict_from: list[tuple[int, str, bool]] = []
+    verdicts: list[tuple[str, bool]] = []  # per rep (in order): banner after it, bad?
     for r in s.reps:
-        for f in r.findings:
-            if f.severity != "fault":
-                continue
+        faults = [f.rule for f in r.findings if f.severity == "fault"]
+        for rid in faults:
             a, b = (
                 (r.top_end_frame, r.end_frame)
-                if f.rule == "fast_lowering"
+                if rid == "fast_lowering"
                 else (r.top_start_frame, r.top_end_frame)
             )
             for i in range(a, b + 1):
-                show.setdefault(i, []).append(f.rule)
-        if r.findings and any(f.severity == "fault" for f in r.findings):
-            first = next(f for f in r.findings if f.severity == "fault")
-            verdict_from.append((r.end_frame, f"Rep {r.index}: {first.cue}", True))
-        else:
-            verdict_from.append((r.end_frame, f"Rep {r.index}: good", False))
-    ends = np.array([v[0] for v in verdict_from]) if verdict_from else np.array([], int)
+                show.setdefault(i, []).append(rid)
+        words = " + ".join(dict.fromkeys(cue_words(f) for f in faults))
+        verdicts.append(
+            (f"rep {r.index}: {words}" if faults else f"rep {r.index}: good", bool(faults))
+        )
+    ends = np.array([r.end_frame for r in s.reps], int)
+    starts_in_order = np.array([r.start_frame for r in s.reps], int)
     warning = s.camera.warning
+    first_start = int(starts_in_order.min()) if len(starts_in_order) else None
 
     centres = np.stack(
         [
@@ -223,15 +85,22 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
     starts = np.array(sorted(r.start_frame for r in s.reps), int)
 
     def state(i: int) -> OverlayState:
-        k = int(np.searchsorted(ends, i, side="right"))
-        msg = verdict_from[k - 1] if k > 0 else None
+        k = int(np.searchsorted(ends, i, side="left"))  # reps ended before frame i
+        on = k < len(s.reps) and starts_in_order[k] <= i  # rep k+1 is on screen
+        now = show.get(i, [])
+        if on:  # the rep on screen: the fault showing now, by its cue
+            words = " + ".join(dict.fromkeys(cue_words(f) for f in now))
+            msg = (words, True) if now else None
+        else:  # between reps: the verdict of the rep just done
+            msg = verdicts[k - 1] if k > 0 else None
         ph = PHASES[int(fr["phase"][i])] if i < len(fr["phase"]) else "none"
         hold = None
-        if ph == "top":
-            rep = next((r for r in s.reps if r.top_start_frame <= i <= r.top_end_frame), None)
-            if rep is not None:
-                hold = float(fr["time_s"][i] - fr["time_s"][rep.top_start_frame])
+        if ph == "top" and on:
+            r = s.reps[k]
+            if r.top_start_frame <= i <= r.top_end_frame:
+                hold = float(fr["time_s"][i] - fr["time_s"][r.top_start_frame])
         xy = analysis.xy[i] if i < len(analysis.xy) else None
+        early = first_start is None or i < first_start
         return OverlayState(
             xy=xy,
             side=s.camera.side,
@@ -239,12 +108,12 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
             phase=ph,
             rep_count=k,
             target=target,
-            faults=show.get(i, []),
-            message=msg[1] if msg else None,
-            message_bad=msg[2] if msg else False,
+            faults=now,
+            message=msg[0] if msg else None,
+            message_bad=msg[1] if msg else False,
             hold_s=hold,
             hold_target_s=hold_target,
-            notices=[warning] if warning else [],
+            notices=[warning] if warning and early else [],
             load_path=load_path_at(centres, starts, i),
         )
 

@@ -50,6 +50,15 @@ def title(rule_id: str) -> str:
     return r.title if r is not None else rule_id.replace("_", " ")
 
 
+def cue_words(rule_id: str) -> str:
+    """A rule's fault in a lifter's words (lower case): its live cue ("hips up"), else its
+    title; an unknown id (from a newer result) reads as its words."""
+    r = _BY_ID.get(rule_id)
+    if r is None:
+        return rule_id.replace("_", " ")
+    return str(r.live_text or r.title).lower()
+
+
 def evaluate_rep(m: RepMeasures, p: Profile) -> list[Finding]:
     """Findings for one finished rep, each enabled rule in :data:`RULES` order."""
     out: list[Finding] = []
