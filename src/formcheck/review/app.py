@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 
 from formcheck.review.importer import BackgroundImport
 from formcheck.review.media import start_preparing
+from formcheck.review.progress_routes import ProgressRoutes
 from formcheck.review.routes import ReviewRoutes
 from formcheck.review.security import Guard
 from formcheck.review.store import VERDICTS, Store, StoreError
@@ -61,7 +62,7 @@ def create_app(
         media_root=root,
     )
     app = Starlette(
-        routes=handlers.routes(),
+        routes=[*ProgressRoutes(store, handlers.templates, reviewer).routes(), *handlers.routes()],
         exception_handlers={HTTPException: _error_page, StoreError: _store_down},
     )
     app.state.store = store

@@ -135,6 +135,13 @@ class StoreQueries:
             ],
         }
 
+    def athlete_sets(self, athlete: str) -> list[dict]:
+        """Every column of the athlete's sets, oldest first (by day, then analysis time)."""
+        rows = self._rows(
+            "SELECT * FROM sets WHERE athlete=? ORDER BY set_date, created_utc, id", (athlete,)
+        )
+        return list(_decoded(rows))
+
     def get_set(self, set_id: int) -> dict | None:
         """Every column of one set, or None."""
         rows = self._rows("SELECT * FROM sets WHERE id=?", (set_id,))

@@ -1,4 +1,5 @@
-"""The shoulder–hip–knee angle plot of a set (PNG), for the HTML report and the review app.
+"""The shoulder–hip–knee angle plot of a set (PNG), for the HTML report and the review app,
+and the trend of an athlete's sets (form score, faults per rep) for the review app.
 
 Angles in degrees, times in seconds. matplotlib is imported on first use (Agg backend).
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -173,3 +175,73 @@ def load_path_png(session: Session, frames: dict[str, np.ndarray] | None) -> byt
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def progress_figure(
+    days: Sequence[str], scores: Sequence[float | None], faults_per_rep: Sequence[float | None]
+):
+    """The trend of an athlete's sets (a matplotlib ``Figure``): form score 0–100 (left axis,
+    the line ``gid="form-score"``, one point per set) and faults per rep (right axis,
+    ``gid="faults-per-rep"``) against the day of each set (``YYYY-MM-DD``; sets on the same day
+    side by side). A set without a score is a gap."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.0), dpi=PLOT_DPI)
+    ax = fig.add_axes((0.1, 0.17, 0.79, 0.75))
+    x, dated = _progress_x(days)
+    y = [math.nan if v is None else float(v) for v in scores]
+    f = [math.nan if v is None else float(v) for v in faults_per_rep]
+    ax.plot(x, y, marker="o", ms=6, color="#1565c0", lw=1.6, gid="form-score", label="form score")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("form score", fontsize=9, color="#1565c0")
+    ax2 = ax.twinx()
+    ax2.plot(x, f, marker="s", ms=5, color="#c62828", lw=1.0, ls="--", gid="faults-per-rep")
+    ax2.set_ylim(0, max([1.0, *(v * 1.15 for v in f if math.isfinite(v))]))
+    ax2.set_ylabel("faults per rep", fontsize=9, color="#c62828")
+    if dated:
+        import matplotlib.dates as mdates
+
+        loc = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
+        if x and max(x) - min(x) < 2:  # one day: a few days either side
+            ax.set_xlim(min(x) - 2, max(x) + 2)
+    else:
+        ax.set_xticks(x, [d or "?" for d in days])
+    for a in (ax, ax2):
+        a.tick_params(labelsize=8)
+    ax.grid(alpha=0.25)
+    if not days:
+        ax.text(0.5, 0.5, "no sets", transform=ax.transAxes, ha="center", color="#666")
+    return fig
+
+
+def progress_plot_png(
+    days: Sequence[str], scores: Sequence[float | None], faults_per_rep: Sequence[float | None]
+) -> bytes:
+    """:func:`progress_figure` as PNG."""
+    buf = io.BytesIO()
+    progress_figure(days, scores, faults_per_rep).savefig(buf, format="png", dpi=PLOT_DPI)
+    return buf.getvalue()
+
+
+def _progress_x(days: Sequence[str]) -> tuple[list[float], bool]:
+    """x of each set: matplotlib day numbers (the k-th set of a day 0.2 day later per k) when
+    every day reads as a date, else 0, 1, 2, ...; and whether they are dates."""
+    import datetime as _dt
+
+    try:
+        parsed = [_dt.date.fromisoformat(d) for d in days]
+    except (TypeError, ValueError):
+        return [float(i) for i in range(len(days))], False
+    import matplotlib.dates as mdates
+
+    seen: dict[_dt.date, int] = {}
+    out = []
+    for d in parsed:
+        k = seen[d] = seen.get(d, -1) + 1
+        out.append(float(mdates.date2num(d)) + 0.2 * k)
+    return out, True
