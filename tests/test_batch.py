@@ -418,6 +418,29 @@ def test_rerun_skips_and_retry_failed_redoes_only_failures(
 
 
 @pytest.mark.slow
+def test_report_writes_one_html_report_per_finished_video(baseline, clips, tmp_path, capsys):
+    """--report on a finished run: nothing analysed again, a self-contained report beside each
+    finished result (ok and no-person), none for the failures; the table has view and
+    attempts columns."""
+    out = tmp_path / "out"
+    shutil.copytree(baseline["out"], out)
+    before = analysed_counts(out)
+    code, stdout, err = run_cli(
+        ["batch", *clips, "--out", out, "--no-video", "-q", "--report"], capsys
+    )
+    assert code == 0, err
+    assert analysed_counts(out) == before
+    head = stdout.splitlines()[0].split()
+    assert head[:6] == ["video", "status", "exercise", "view", "reps", "attempts"], head
+    for c in clips:
+        row = index_rows(out)[str(c.resolve())]
+        html = (out / f"{row['stem']}.report.html").read_text()
+        assert html.lower().startswith("<!doctype html>") and "<script" not in html
+        assert f"{row['reps']} reps" in html
+    assert len(list(out.glob("*.report.html"))) == len(clips)
+    assert f"{len(clips)} reports in" in err
+
+
 def test_changed_settings_redo(baseline, clips, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(baseline["out"], out)

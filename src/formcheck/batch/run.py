@@ -368,7 +368,7 @@ def summary_lines(result: BatchResult, max_rows: int = 50) -> list[str]:
     """A table (every video when there are at most ``max_rows``, else the failures only)."""
     rows = result.rows
     shown = rows if len(rows) <= max_rows else [r for r in rows if r["status"] != "ok"]
-    head = ["video", "status", "exercise", "reps", "faults", "note"]
+    head = ["video", "status", "exercise", "view", "reps", "attempts", "faults", "note"]
     body = [_summary_cells(r) for r in shown]
     if not body:
         return []
@@ -393,7 +393,9 @@ def _summary_cells(r: dict) -> list[str]:
         r["path"],
         r["status"],
         r.get("exercise") or "-",
+        r.get("view") or "-",
         "-" if r.get("reps") is None else str(r["reps"]),
+        "-" if r.get("attempts") is None else str(r["attempts"]),
         faults or ("none" if r["status"] == "ok" else ""),
         note,
     ]

@@ -106,6 +106,12 @@ def _report(result: BatchResult) -> None:
     show_default=True,
     help="With --scheduler: refuse videos larger than this (they are sent to the workers whole).",
 )
+@click.option(
+    "--report",
+    "with_report",
+    is_flag=True,
+    help="Also write an HTML report per video (<stem>.report.html in --out).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     inputs,
@@ -119,6 +125,7 @@ def command(
     rotate,
     no_video,
     max_size_mb,
+    with_report,
     quiet,
 ):
     """Analyse many videos (files, folders, globs) into --out, resumably.
@@ -143,5 +150,12 @@ def command(
         echo=lambda m: click.echo(m, err=True),
     )
     _report(result)
+    if with_report:
+        from formcheck.batch.reports import write_batch_reports
+
+        reports = write_batch_reports(
+            result.rows, result.out_dir, echo=lambda m: click.echo(m, err=True)
+        )
+        click.echo(f"{len(reports.written)} reports in {result.out_dir}/", err=True)
     if result.failed:
         sys.exit(1)
