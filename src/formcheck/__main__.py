@@ -1,3 +1,4 @@
 from formcheck.cli import main
 
-main()
+if __name__ == "__main__":  # not in a spawned child process (pose.segments), which imports it
+    main()

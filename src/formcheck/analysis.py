@@ -52,6 +52,7 @@ from formcheck.notes import (
 from formcheck.pose.estimator import PoseEstimator, PoseOptions, track_from_frames
 from formcheck.pose.models import model_info
 from formcheck.pose.orientation import guess_turn, sample_frames
+from formcheck.pose.segments import auto_workers, parallel_track
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall, with_turn
 
 #: Every how many detected frames the load check looks at the mask.
@@ -319,6 +320,7 @@ def analyze_video(
     info: VideoInfo | None = None,
     rotate: int | str = "auto",
     step: int = 1,
+    workers: int | str = "auto",
 ) -> Analysis:
     """Analyse one video file (runs the pose model; writes nothing).
 
@@ -332,6 +334,9 @@ def analyze_video(
     upside down (:mod:`formcheck.pose.orientation`; said in the result).
     ``step``: run the model on every ``step``-th frame only, the others interpolated
     (:mod:`formcheck.pose.rate`; :func:`~formcheck.pose.rate.analysis_step` picks it).
+    ``workers``: processes running the model on this one video (:mod:`formcheck.pose.segments`;
+    ``"auto"``: 2 on a multi-core machine for a video of 12 s or more); 1 with ``estimator``
+    given (a batch already keeps every core busy with one video each).
     """
     profile = resolve_profile(exercise, config)  # a bad config fails before the slow part
     info = info or probe_video(video)
@@ -347,8 +352,12 @@ def analyze_video(
                 source_turn = "unsure"  # someone there, shins not up as stored nor turned
         info = with_turn(info, int(turn))
         est.reset()
-        frames = iter_frames(video, info, step=step)
-        track = track_from_frames(est, frames, info, progress, step)
+        n_proc = (auto_workers(info) if workers == "auto" else int(workers)) if own else 1
+        if n_proc > 1:  # both cores on this video (pose.segments)
+            track = parallel_track(est, video, info, n_proc, progress, step)
+        else:
+            frames = iter_frames(video, info, step=step)
+            track = track_from_frames(est, frames, info, progress, step)
     finally:
         if own:
             est.close()

@@ -389,13 +389,7 @@ def _summary_cells(r: dict) -> list[str]:
     note = "; ".join(r.get("warnings") or []) if r["status"] == "ok" else r.get("error") or ""
     if r.get("duplicate_of"):
         note = f"same file as {r['duplicate_of']}" + (f"; {note}" if note else "")
-    return [
-        r["path"],
-        r["status"],
-        r.get("exercise") or "-",
-        r.get("view") or "-",
-        "-" if r.get("reps") is None else str(r["reps"]),
-        "-" if r.get("attempts") is None else str(r["attempts"]),
-        faults or ("none" if r["status"] == "ok" else ""),
-        note,
-    ]
+    counts = ["-" if r.get(k) is None else str(r[k]) for k in ("reps", "attempts")]
+    ok = "none" if r["status"] == "ok" else ""
+    head = [r["path"], r["status"], r.get("exercise") or "-", r.get("view") or "-"]
+    return [*head, counts[0], counts[1], faults or ok, note]

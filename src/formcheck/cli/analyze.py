@@ -38,6 +38,22 @@ class RateType(click.ParamType):
         return self._range.convert(value, param, ctx)
 
 
+class WorkersType(click.ParamType):
+    """``--workers``: ``auto`` or a number of processes (1 to 8)."""
+
+    name = "auto|N"
+    _range = click.IntRange(1, 8)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is neither 'auto' nor a number of processes", param, ctx)
+        return self._range.convert(value, param, ctx)
+
+
 def _bar(total: int, desc: str, quiet: bool):
     """A tqdm progress bar on stderr; off with ``quiet`` or when stderr is not a terminal."""
     from tqdm import tqdm
@@ -148,6 +164,14 @@ def session_row(name: str, session: Session) -> dict:
     help="Analysis rate: the model runs on every round(video fps / FPS)-th frame; 'auto': "
     "about 15 fps for videos at 24 fps or more. [default: every frame]",
 )
+@click.option(
+    "--workers",
+    type=WorkersType(),
+    default="auto",
+    show_default=True,
+    help="Processes running the pose model on one video (its frames split in two halves); "
+    "'auto': 2 on a multi-core machine for videos of 12 s or more.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(
     videos,
@@ -162,6 +186,7 @@ def command(
     max_people,
     every,
     analysis_fps,
+    workers,
     quiet,
 ):
     """Analyse VIDEO files: reps, phases and form faults, with result files in --out."""
@@ -196,6 +221,7 @@ def command(
                     info=info,
                     rotate=rotate,
                     step=analysis_step(info.fps, every, analysis_fps or DEFAULT_RATE),
+                    workers=workers,
                 )
             write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)
         except OutputError:

@@ -40,6 +40,13 @@ class MaskStack:
         self._frames.append(zlib.compress(np.packbits(mask.ravel()).tobytes(), 1))
         self._nonempty.append(1)
 
+    def extend(self, other: MaskStack) -> None:
+        """Add ``other``'s frames after these (no unpacking)."""
+        if other.hw != self.hw:
+            raise ValueError(f"mask shape {other.hw}, expected {self.hw}")
+        self._frames.extend(other._frames)
+        self._nonempty.extend(other._nonempty)
+
     @classmethod
     def from_array(cls, masks: np.ndarray) -> MaskStack:
         """A stack of the ``(T, h, w)`` bool array ``masks``."""

@@ -211,7 +211,12 @@ def read_shortfall(info: VideoInfo, frames_read: int) -> str | None:
 
 
 def iter_frames(
-    path: str | os.PathLike, info: VideoInfo | None = None, prefetch: int = 8, step: int = 1
+    path: str | os.PathLike,
+    info: VideoInfo | None = None,
+    prefetch: int = 8,
+    step: int = 1,
+    skip_before: int = 0,
+    stop: int | None = None,
 ) -> Iterator[tuple[int, float, np.ndarray | None]]:
     """Yield ``(index, t_s, frame_bgr)`` for every decodable frame, the container's rotation
     and ``info.turn_deg`` applied. With ``step`` > 1 only every ``step``-th frame (index 0,
@@ -220,11 +225,15 @@ def iter_frames(
 
     Decoding runs on a background thread (OpenCV releases the GIL), ``prefetch`` frames ahead,
     so it overlaps with whatever the consumer does (e.g. the pose model).
+    ``skip_before``: frames before this index are decoded only (yielded with None, their
+    times kept); ``stop``: no frame from this index on is read (one segment of a video,
+    :mod:`formcheck.pose.segments`).
     ``t_s``: the frame's container timestamp in seconds from the first frame (see the module
     docstring). Stops at the first frame that cannot be decoded.
     """
     info = info or probe_video(path)
     step = max(1, int(step))
+    end = None if stop is None else int(stop)
     q: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
     stop = threading.Event()
     sentinel = object()
@@ -233,8 +242,8 @@ def iter_frames(
         cap = _open(Path(info.path))
         try:
             i, t0, prev = 0, None, -1.0
-            while not stop.is_set():
-                if i % step == 0:
+            while not stop.is_set() and (end is None or i < end):
+                if i % step == 0 and i >= skip_before:
                     ok, frame = cap.read()
                     ok = ok and frame is not None
                 else:
