@@ -59,11 +59,16 @@ def test_report_is_self_contained(with_video, tmp_path):
     assert srcs and all(s.startswith("data:image/") for s in srcs)
     assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from elsewhere
     assert "<script" not in html
-    # the plot and one thumbnail per rep, both decodable
+    # the plot, a still per clean rep, an animation per flagged rep (its clip, sinks.clips)
+    # and the best rep beside the worst, all decodable
     assert sum(s.startswith("data:image/png;base64,") for s in srcs) == 1
     jpegs = [s for s in srcs if s.startswith("data:image/jpeg;base64,")]
-    assert len(jpegs) == session.rep_count
+    webps = [s for s in srcs if s.startswith("data:image/webp;base64,")]
+    n_flagged = sum(1 for r in session.reps if r.findings)
+    assert n_flagged == 2 and len(webps) == n_flagged
+    assert len(jpegs) == session.rep_count - n_flagged + 1  # + best vs worst
     assert base64.b64decode(jpegs[0].split(",", 1)[1])[:2] == b"\xff\xd8"
+    assert base64.b64decode(webps[0].split(",", 1)[1])[8:12] == b"WEBP"
     # summary, per-rep values against thresholds, cues
     assert "form score" in html and "reps without faults" in html
     assert "Hips short of straight" in html and "170–190°" in html

@@ -205,6 +205,12 @@ def save_results(
             extra["annotated_video"] = f"{stem}.annotated.mp4"
         except FormcheckError as exc:
             log(f"warning: no annotated video ({exc})")
+        try:  # each flagged rep's clip, as `analyze` writes them
+            from formcheck.sinks.clips import write_rep_clips
+
+            extra.update(write_rep_clips(analysis, src, out, stem))
+        except FormcheckError as exc:
+            log(f"warning: no rep clips ({exc})")
     atomic_write_text(out / f"{stem}.cues.json", json.dumps(cues_document(result, info), indent=2))
     extra["cues"] = f"{stem}.cues.json"
     if recorded and keep_record:

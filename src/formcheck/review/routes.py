@@ -1,7 +1,9 @@
 """The review app's request handlers and URL table.
 
 Pages: ``/`` (sets, filtered), ``/sets/{id}`` (player, plot, reps, findings). Media: the set's
-WebM video, plot, rep thumbnails and its own result files by exact name. Exports: CSV, JSON and
+WebM video, plot, rep thumbnails, its flagged reps' clips and animations and its best-vs-worst
+image (only the files its result lists, by their exact names) and its own result files by exact
+name. Exports: CSV, JSON and
 the HTML report. API (JSON, CSRF-checked by :class:`formcheck.review.security.Guard`): save a
 verdict, rename the athlete.
 """
@@ -28,7 +30,8 @@ from formcheck.review import media, views
 from formcheck.review.importer import BackgroundImport
 from formcheck.review.listing import FILTERS, PAGE_SIZE, list_query, pager
 from formcheck.review.store import VERDICTS, Store
-from formcheck.sinks.report import render_report
+from formcheck.sinks.clips import BEST_WORST_KIND, clip_names, rep_clip_files
+from formcheck.sinks.report import render_report, rep_media
 
 STATIC_DIR = Path(__file__).parent / "static"
 RESCAN_S = 5.0  # at most this often, the sets list looks for new result files
@@ -87,6 +90,9 @@ class ReviewRoutes:
             Route("/sets/{set_id:id}/video", self.video),
             Route("/sets/{set_id:id}/plot.png", self.plot),
             Route("/sets/{set_id:id}/thumb/{rep:id}.jpg", self.thumb),
+            Route("/sets/{set_id:id}/rep/{rep:id}.mp4", self.rep_clip),
+            Route("/sets/{set_id:id}/rep/{rep:id}.webp", self.rep_anim),
+            Route("/sets/{set_id:id}/best-worst.jpg", self.best_worst),
             Route("/sets/{set_id:id}/export.csv", self.export_csv),
             Route("/sets/{set_id:id}/export.json", self.export_json),
             Route("/sets/{set_id:id}/report.html", self.export_report),
@@ -150,11 +156,14 @@ class ReviewRoutes:
 
     def set_page(self, request: Request):
         view = self._view(request)
+        clips, best_worst = rep_media(view.session, view.set["base_dir"], self._root(view.set))
         return self.templates.TemplateResponse(
             request,
             "set.html",
             {
                 **view.context(),
+                "clips": {i: {k: p.name for k, p in c.items()} for i, c in clips.items()},
+                "best_worst": best_worst is not None,
                 "data": views.page_data(view, self.reviewer),
                 "csrf": request.state.csrf,
                 "reviewer": self.reviewer,
@@ -209,6 +218,43 @@ class ReviewRoutes:
             raise HTTPException(404, "no video frame")
         return Response(
             jpeg, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"}
+        )
+
+    def _listed_file(self, view: views.SetView, name: str | None, expected: str) -> Path:
+        """The set's file ``name`` as its result lists it: exactly ``expected`` (no other
+        name, no path), in the set's own folder inside the served one; else 404."""
+        if not name or name != expected:
+            raise HTTPException(404, "this set has no such file")
+        p = media.result_file(view.set, name, self._root(view.set))
+        if p is None:
+            raise HTTPException(404, "not found")
+        return p
+
+    def _rep_file(self, request: Request, kind: str, media_type: str):
+        view = self._view(request)
+        idx = request.path_params["rep"]
+        names = rep_clip_files(view.session.files).get(idx, {})
+        expected = clip_names(view.set["stem"], idx)[0 if kind == "clip" else 1]
+        p = self._listed_file(view, names.get(kind), expected)
+        headers = {"cache-control": "private, max-age=3600"}
+        if request.query_params.get("download"):
+            headers["content-disposition"] = views.attachment(p.name)
+        return FileResponse(p, media_type=media_type, headers=headers)
+
+    def rep_clip(self, request: Request):
+        """A flagged rep's clip (H.264 MP4); ``?download=1``: as an attachment."""
+        return self._rep_file(request, "clip", "video/mp4")
+
+    def rep_anim(self, request: Request):
+        """A flagged rep's animated WebP."""
+        return self._rep_file(request, "anim", "image/webp")
+
+    def best_worst(self, request: Request):
+        view = self._view(request)
+        name = (view.session.files or {}).get(BEST_WORST_KIND)
+        p = self._listed_file(view, name, f"{view.set['stem']}.best-worst.jpg")
+        return FileResponse(
+            p, media_type="image/jpeg", headers={"cache-control": "private, max-age=3600"}
         )
 
     # -- API -------------------------------------------------------------------------------
@@ -271,6 +317,7 @@ class ReviewRoutes:
             athlete=s["athlete"],
             date=s["set_date"],
             root=self._root(s),
+            clip_url=f"/sets/{s['id']}/rep/{{n}}.mp4?download=1",
         )
         disp = "inline" if request.query_params.get("view") else "attachment"
         return HTMLResponse(

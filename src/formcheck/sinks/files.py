@@ -2,7 +2,8 @@
 
 ``<stem>.json`` (session), ``<stem>.reps.csv``, ``<stem>.frames.csv`` (units in headers),
 ``<stem>.track.npz`` (pose track, for re-analysis without the model) and
-``<stem>.annotated.mp4``.
+``<stem>.annotated.mp4``; with the video, each flagged rep's clip and animation and the
+best-vs-worst image too (:mod:`formcheck.sinks.clips`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ BYTES_PER_FRAME = 2_600
 #: Annotated video bytes per pixel and frame (MPEG-4 part 2 as OpenCV writes it): measured
 #: 0.012 on the samples, about 2.5 times that for busier real footage.
 VIDEO_BYTES_PER_PIXEL = 0.03
+#: Pixels of a rep clip's frame at most (:data:`formcheck.sinks.clips.CLIP_MAX_SIDE` 720 px
+#: on the longer side of a 16:9 picture).
+CLIP_PIXELS = 720 * 405
 
 REPS_COLUMNS = (
     "index",
@@ -139,7 +143,8 @@ def frames_csv(analysis: Analysis) -> str:
 def estimate_output_bytes(frames: int, width: int, height: int, write_video: bool) -> int:
     """About how many bytes :func:`write_outputs` writes for a video of ``frames`` frames of
     ``width`` x ``height`` pixels (generous: used to refuse a folder that is too full)."""
-    video = frames * width * height * VIDEO_BYTES_PER_PIXEL if write_video else 0
+    clip_px = min(width * height, CLIP_PIXELS)  # rep clips: at most every frame once more
+    video = frames * (width * height + clip_px) * VIDEO_BYTES_PER_PIXEL if write_video else 0
     return int(1_000_000 + frames * BYTES_PER_FRAME + video)
 
 
@@ -166,9 +171,11 @@ def write_outputs(
     files["frames_csv"] = f"{stem}.frames.csv"
     if write_video and video_path is not None:
         from formcheck.sinks.annotate import write_annotated_video
+        from formcheck.sinks.clips import write_rep_clips
 
         write_annotated_video(analysis, video_path, out / f"{stem}.annotated.mp4")
         files["annotated_video"] = f"{stem}.annotated.mp4"
+        files.update(write_rep_clips(analysis, video_path, out, stem))
     elif (out / f"{stem}.track.npz").exists() and not write_track:
         files["track"] = f"{stem}.track.npz"
     analysis.session.files = files

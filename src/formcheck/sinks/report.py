@@ -1,7 +1,9 @@
 """A self-contained HTML report of one analysed set (``formcheck report RESULT.json``).
 
-One file that works offline: no scripts or styles from elsewhere, the angle plot and the rep
-thumbnails embedded as base64 PNG/JPEG. All text is HTML-escaped (Jinja2 autoescape).
+One file that works offline: no scripts or styles from elsewhere, the angle plot, the rep
+thumbnails (a flagged rep's animated WebP, :mod:`formcheck.sinks.clips`) and the best-vs-worst
+image embedded as base64. A flagged rep's "share this rep" link downloads its clip: a relative
+link, the report sitting beside the results. All text is HTML-escaped (Jinja2 autoescape).
 The form score is defined in ``docs/review.md`` (see :mod:`formcheck.sinks.scoring`), the
 angle plot is drawn by :mod:`formcheck.sinks.plots`; the ``report`` command is
 :mod:`formcheck.cli.report`.
@@ -18,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from formcheck.core.rules import RULE_IDS, RULES
-from formcheck.core.session import Rep, Session
+from formcheck.core.session import Session
 from formcheck.fsutil import atomic_write_text
+from formcheck.sinks.clips import BEST_WORST_KIND, rep_clip_files, top_frame
 from formcheck.sinks.plots import PLOT_AXES, angle_plot_png, band, load_path_png
 from formcheck.sinks.rep_rows import clean_summary, heel_words, rep_measures
 from formcheck.sinks.reviewed import reviewed_fault_counts, verdict_words
@@ -133,12 +136,45 @@ def jpeg_b64(frame) -> str | None:
     return base64.b64encode(buf.tobytes()).decode("ascii") if ok else None
 
 
-def thumb_frame(rep: Rep) -> int:
-    """The frame shown for a rep: the peak of a sag/hyperextension finding, else mid-top."""
-    for f in rep.findings:
-        if f.rule in ("sag", "hyperextension") and f.frame is not None:
-            return int(f.frame)
-    return (rep.top_start_frame + rep.top_end_frame) // 2
+#: The frame shown for a rep (the peak of a sag/hyperextension finding, else mid-top).
+thumb_frame = top_frame
+
+#: Animated WebPs larger than this (bytes) are not embedded: the card keeps its JPEG.
+EMBED_ANIM_MAX_BYTES = 400_000
+
+
+def rep_media(
+    session: Session, base_dir: str | os.PathLike | None, root: str | os.PathLike | None = None
+) -> tuple[dict[int, dict[str, Path]], Path | None]:
+    """The set's rep clips and animations that are there (``{rep: {"clip": path, "anim":
+    path}}``) and its best-vs-worst image (or None); only files in ``base_dir`` itself (and
+    inside ``root`` once links are resolved) under the names the result lists."""
+    if base_dir is None:
+        return {}, None
+    base = Path(base_dir)
+    top = Path(root).resolve() if root is not None else None
+
+    def there(name: str | None) -> Path | None:
+        if not name or Path(name).name != name:
+            return None
+        p = base / name
+        ok = p.is_file() and (top is None or _inside(p, top))
+        return p if ok else None
+
+    clips: dict[int, dict[str, Path]] = {}
+    for idx, names in rep_clip_files(session.files).items():
+        found = {k: p for k, n in names.items() if (p := there(n)) is not None}
+        if found:
+            clips[idx] = found
+    return clips, there((session.files or {}).get(BEST_WORST_KIND))
+
+
+def _b64_file(p: Path | None, max_bytes: int = EMBED_ANIM_MAX_BYTES) -> str | None:
+    try:
+        data = p.read_bytes() if p is not None and p.stat().st_size <= max_bytes else None
+    except OSError:
+        data = None
+    return base64.b64encode(data).decode("ascii") if data else None
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -177,9 +213,11 @@ def render_report(
     date: str | None = None,
     title: str | None = None,
     root: str | os.PathLike | None = None,
+    clip_url: str | None = None,
 ) -> str:
     """The report HTML (a string); see :func:`write_report`. ``root``: read videos and the
-    frames CSV only from inside this folder."""
+    frames CSV only from inside this folder. ``clip_url``: where a rep's clip is downloaded,
+    ``{n}`` standing for the rep index (the review app's route); None: its file name."""
     from formcheck import __version__
 
     rv = normalize_reviews(reviews)
@@ -189,14 +227,24 @@ def render_report(
     path_png = load_path_png(session, frames)
     load_plot = base64.b64encode(path_png).decode("ascii") if path_png else None
     video = files["annotated_video"] or files["video"]
+    clips, best_worst = rep_media(session, base_dir, root)
     reps = []
     for r in session.reps:
-        thumb = jpeg_b64(grab_frame(video, thumb_frame(r))) if video is not None else None
+        clip = clips.get(r.index, {})
+        anim = _b64_file(clip.get("anim")) if r.findings else None
+        thumb = None
+        if video is not None and anim is None:
+            thumb = jpeg_b64(grab_frame(video, thumb_frame(r)))
+        href = None
+        if "clip" in clip:
+            href = clip_url.format(n=r.index) if clip_url else clip["clip"].name
         reps.append(
             dict(
                 index=r.index,
                 faults=counted_faults(r, rv),
                 thumb=thumb,
+                anim=anim,
+                clip_href=href,
                 span=f"{r.start_s:.1f}–{r.end_s:.1f} s",
                 measures=rep_measures(r, session),
                 findings=[_finding_view(f, r.index, rv) for f in r.findings],
@@ -246,6 +294,7 @@ def render_report(
             fault_rows=fault_rows,
             plot=plot,
             load_plot=load_plot,
+            best_worst=_b64_file(best_worst, 2_000_000),
             band_lo=f"{lo:.0f}",
             band_hi=f"{hi:.0f}",
             set_findings=[_finding_view(f, 0, rv) for f in session.set_findings],
@@ -292,6 +341,7 @@ __all__ = [
     "load_frames",
     "normalize_reviews",
     "rep_measures",
+    "rep_media",
     "rep_score",
     "result_files",
     "thumb_frame",
