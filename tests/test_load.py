@@ -107,3 +107,34 @@ def test_analysis_with_a_load_drops_the_silhouette_terms_and_says_so(tracks):
     assert len(with_load.load_info.centre_px) == loaded.n_frames
     d = with_load.to_dict()
     assert d["load"]["kind"] == "weight" and "centre_px" not in plain.to_dict()["load"]
+
+
+def _live(track):
+    from formcheck.core.rules import load_profile
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.pose.estimator import FramePose
+
+    an = LiveAnalyzer(
+        load_profile("hip_thrust"), track.fps, track.width, track.height, mask_scale=SCALE
+    )
+    for i in range(track.n_frames):
+        fp = FramePose(
+            track.image[i], track.world[i], track.visibility[i], track.presence[i], track.masks[i]
+        )
+        an.update(i, fp, 120.0)
+    an.finish()
+    return an
+
+
+def test_live_reads_the_load_too_and_judges_as_offline(tracks):
+    """Live reads the weight from the masks seen so far (at the first top), drops the
+    silhouette terms as offline does, and its verdicts equal the offline ones."""
+    body, loaded = tracks
+    plain, heavy = _live(body), _live(loaded)
+    assert not plain.loaded and heavy.loaded
+    assert np.isnan(heavy.midline) and np.isnan(heavy.thickness)
+    offline = analyze_track(loaded, "hip_thrust").session
+    assert [r.faults for r in heavy.reps] == [r.faults for r in offline.reps]
+    assert len(heavy.reps) == len(offline.reps) == 2
+    assert all(r.lumbar.silhouette_deg is None for r in heavy.reps)
+    assert not any(c.rule == "lumbar_arch" for c in heavy.cues)

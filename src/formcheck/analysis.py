@@ -22,7 +22,7 @@ from formcheck.core.geometry import Geometry, estimate_geometry, implausible_fra
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import joint_angles
 from formcheck.core.legs import repair_legs
-from formcheck.core.load import detect_load
+from formcheck.core.load import LOADED_HIP_CONFIDENCE, detect_load
 from formcheck.core.measures import heel_jumps, top_frames
 from formcheck.core.presence import NO_SETUP_NOTE, set_up
 from formcheck.core.reps import segment
@@ -57,8 +57,6 @@ from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_short
 
 #: Every how many detected frames the load check looks at the mask.
 LOAD_EVERY = 3
-#: The confidence of angle findings when a weight hides the hip (times the view's).
-LOADED_HIP_CONFIDENCE = 0.5
 
 
 @dataclass

@@ -37,6 +37,8 @@ STATIONS = np.linspace(0.1, 0.9, 17)
 #: of the shoulder–knee length, passes this (unloaded sets 0.05–0.146, loaded 0.19 and up;
 #: chosen between them on those clips, not yet scored blind).
 LOADED_RISE = 0.165
+#: The confidence of angle findings when a weight hides the hip (times the view's).
+LOADED_HIP_CONFIDENCE = 0.5
 #: Outline points this far (same units) above the profile's lowest point belong to the weight.
 RAISED = 0.13
 

@@ -215,7 +215,7 @@ class CueEngine:
         an, mv = self.an, self.mv
         rc, tol = an.counter, an.profile.reps.top_tolerance_deg
         if phase == "top":
-            arch = float(an.s["arch"][i])
+            arch = float("nan") if an.loaded else float(an.s["arch"][i])  # plate in the mask
             if np.isfinite(arch):
                 mv.top_arch.append(arch)
         if mv.top_t is None and (stalled or phase == "top"):

@@ -26,6 +26,7 @@ from formcheck.core.bias import BiasModel, load_bias_model
 from formcheck.core.geometry import Geometry, estimate_geometry, view_yaw
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import Angles, heel_heights, joint_angles
+from formcheck.core.load import LOADED_HIP_CONFIDENCE
 from formcheck.core.measures import heel_jumps, raw_heel_rises
 from formcheck.core.presence import SetUpTracker
 from formcheck.core.reps import RepCounter
@@ -37,7 +38,7 @@ from formcheck.core.track import N_LANDMARKS, PoseTrack, side_index
 from formcheck.core.view import view_warning
 from formcheck.live import guide
 from formcheck.live.cues import Cue, CueEngine, CueThrottler  # noqa: F401  (re-exported)
-from formcheck.live.recalibrate import grid_xy, rescaled_geometry, tops_midline
+from formcheck.live.recalibrate import grid_xy, load_seen, rescaled_geometry, tops_midline
 from formcheck.live.series import (
     Series,
     interp_raw,
@@ -84,6 +85,7 @@ class LiveAnalyzer:
         self.bias = float("nan")
         self.thickness = float("nan")
         self.midline = float("nan")
+        self.loaded = False  # a weight on the hips seen in the masks (refresh_bias)
         self.yaw = float("nan")  # view yaw for the bias, refreshed after each rep (degrees)
         self.reps: list[Rep] = []
         self.attempts: list[Rep] = []
@@ -301,26 +303,14 @@ class LiveAnalyzer:
         ]
         to_raw = lambda a: self.bias_model.uncorrect(a, self.bias, self.yaw)  # noqa: E731
         s = self.s
-        ang = Angles(
-            s["shk_raw"],
-            s["knee"],
-            s["shin"],
-            s["torso"],
-            s["heel_h"],
-            s["vis"],
-            far_heel_height_m=s["heel_far"],
-        )
+        cols = (s[k] for k in ("shk_raw", "knee", "shin", "torso", "heel_h", "vis"))
+        ang = Angles(*cols, far_heel_height_m=s["heel_far"])
+        arch = np.full(s.n, np.nan) if self.loaded else s["arch"]  # plate in the mask: no arch
+        hip_conf = LOADED_HIP_CONFIDENCE if self.loaded else 1.0
+        sd = self.bias_model.residual_sd_deg
+        t, geom, prof, fps = np.arange(s.n) / self.fps, self.geom, self.profile, self.fps
         reps, attempts = rep_records(
-            movements,
-            np.arange(s.n) / self.fps,
-            to_raw,
-            ang,
-            s["arch"],
-            self.geom,
-            self.profile,
-            self.fps,
-            self.bias_model.residual_sd_deg,
-            jumps,
+            movements, t, to_raw, ang, arch, geom, prof, fps, sd, jumps, hip_conf
         )
         new = reps[len(self.reps) :] if mv.is_rep else []
         self.reps, self.attempts = reps, attempts
@@ -369,10 +359,15 @@ class LiveAnalyzer:
             )
             if math.isfinite(seen):
                 yaw = seen
+        self.loaded = self.loaded or load_seen(
+            self._raw, self.xy, usable, self.geom, self.mask_scale
+        )
         midline = tops_midline(
             self._raw, self.xy, self.s["shk_raw"], self.s["blocked"], self.geom, self.mask_scale
         )
-        if midline is not None:
+        if self.loaded:  # the mask holds the weight too (offline: analysis.LOAD_WARNING)
+            self.thickness = self.midline = float("nan")
+        elif midline is not None:
             self.midline = midline
         bias = self.bias_model.predict(yaw, self.thickness, self.midline)
         gain = self.bias_model.gain

@@ -1,6 +1,7 @@
 """Re-reading the scene as a live set goes on: the floor and metre scale over every usable
-frame so far, and the silhouette midline at the tops (what offline analysis reads over the whole
-set). Pure functions of the live engine's grid frames. Pixels, metres, degrees."""
+frame so far, a weight on the hips, and the silhouette midline at the tops (what offline
+analysis reads over the whole set). Pure functions of the live engine's grid frames. Pixels,
+metres, degrees."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from formcheck.core.geometry import Geometry, estimate_geometry
+from formcheck.core.load import detect_load
 from formcheck.core.measures import top_frames
 from formcheck.core.silhouette import midline_bias
 from formcheck.core.track import N_LANDMARKS
@@ -74,3 +76,24 @@ def tops_midline(
         pts[k] = xy[k]
         masks[k] = unpack_mask(raw[k][4])
     return midline_bias(pts, masks, mask_scale, geom, np.asarray(frames))
+
+
+def load_seen(
+    raw: list[RawFrame],
+    xy: list[np.ndarray | None],
+    usable: list[int],
+    geom: Geometry,
+    mask_scale: float,
+    every: int = 3,
+) -> bool:
+    """A weight on the hips in the person masks of the ``usable`` frames so far (every
+    ``every``-th, as offline reads the set): :func:`formcheck.core.load.detect_load`. With one
+    the mask holds the plate too, so no silhouette measure is the body's."""
+    frames = [k for k in usable[::every] if raw[k] is not None and raw[k][4] is not None]
+    if len(frames) < 3:
+        return False
+    shape = raw[frames[0]][4][1]
+    frames = [k for k in frames if raw[k][4][1] == shape]
+    pts = np.stack([xy[k] for k in frames])
+    masks = np.stack([unpack_mask(raw[k][4]) for k in frames])
+    return detect_load(pts, masks, mask_scale, geom, np.arange(len(frames))).loaded
