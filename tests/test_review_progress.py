@@ -147,3 +147,39 @@ def test_progress_report_has_no_sideways_scroll_on_a_phone(store, tmp_path):
                 page.close()
         finally:
             b.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed")
+def test_athlete_page_fits_a_phone_and_a_desktop(store, tmp_path):
+    """The athlete page served by the app: no sideways scroll at 390 and 1280 px, the trend
+    plot loads, every link and button can be clicked. With ``FORMCHECK_DOCS_SHOTS=1`` the
+    screenshots go to docs/img/athlete-<width>.png."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from test_review_browser import serving
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "img"
+    with serving(create_app(store)) as base, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            for vp in ({"width": 390, "height": 844}, {"width": 1280, "height": 800}):
+                page = b.new_page(viewport=vp)
+                page.goto(f"{base}/athlete?name=carol")
+                page.wait_for_function("document.getElementById('progress-plot').complete")
+                assert page.evaluate("document.getElementById('progress-plot').naturalWidth") > 0
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= vp["width"], (vp, width)
+                for el in page.query_selector_all("a, button"):
+                    if el.is_visible():
+                        box = el.bounding_box()
+                        assert box and box["x"] >= 0 and box["x"] + box["width"] <= vp["width"]
+                path = tmp_path / f"athlete-{vp['width']}.png"
+                page.screenshot(path=str(path), full_page=True)
+                if os.environ.get("FORMCHECK_DOCS_SHOTS"):
+                    page.screenshot(path=str(docs / path.name), full_page=True)
+                page.close()
+        finally:
+            b.close()

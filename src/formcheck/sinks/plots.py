@@ -189,22 +189,22 @@ def progress_figure(
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 3.0), dpi=PLOT_DPI)
-    ax = fig.add_axes((0.1, 0.17, 0.79, 0.75))
+    fig = Figure(figsize=(4.8, 3.2), dpi=PLOT_DPI)  # narrow: readable on a phone
+    ax = fig.add_axes((0.13, 0.16, 0.72, 0.78))
     x, dated = _progress_x(days)
     y = [math.nan if v is None else float(v) for v in scores]
     f = [math.nan if v is None else float(v) for v in faults_per_rep]
     ax.plot(x, y, marker="o", ms=6, color="#1565c0", lw=1.6, gid="form-score", label="form score")
     ax.set_ylim(0, 105)
-    ax.set_ylabel("form score", fontsize=9, color="#1565c0")
+    ax.set_ylabel("form score", fontsize=11, color="#1565c0")
     ax2 = ax.twinx()
     ax2.plot(x, f, marker="s", ms=5, color="#c62828", lw=1.0, ls="--", gid="faults-per-rep")
     ax2.set_ylim(0, max([1.0, *(v * 1.15 for v in f if math.isfinite(v))]))
-    ax2.set_ylabel("faults per rep", fontsize=9, color="#c62828")
+    ax2.set_ylabel("faults per rep", fontsize=11, color="#c62828")
     if dated:
         import matplotlib.dates as mdates
 
-        loc = mdates.AutoDateLocator(maxticks=8)
+        loc = mdates.AutoDateLocator(maxticks=5)
         ax.xaxis.set_major_locator(loc)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
         if x and max(x) - min(x) < 2:  # one day: a few days either side
@@ -212,7 +212,7 @@ def progress_figure(
     else:
         ax.set_xticks(x, [d or "?" for d in days])
     for a in (ax, ax2):
-        a.tick_params(labelsize=8)
+        a.tick_params(labelsize=10)
     ax.grid(alpha=0.25)
     if not days:
         ax.text(0.5, 0.5, "no sets", transform=ax.transAxes, ha="center", color="#666")
