@@ -209,3 +209,6 @@ def test_annotated_video(tmp_path):
     label = json.loads((SAMPLES / "gb_tempo_left.label.json").read_text())
     assert ok and n == label["frames"]
     assert frame.shape[:2] == (label["height"], label["width"])
+    # H.264 within 1.5x the source's bytes (this clip made 1.56x at CRF 26 alone: the rate cap)
+    out = tmp_path / "gb_tempo_left.annotated.mp4"
+    assert out.stat().st_size <= 1.5 * src.stat().st_size, out.stat().st_size / src.stat().st_size

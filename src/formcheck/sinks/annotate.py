@@ -28,7 +28,9 @@ from formcheck.sinks.draw import (  # noqa: F401 - re-exported: the drawing's ol
     draw_overlay,
 )
 from formcheck.sinks.encode import (
+    SOURCE_RATE_SHARE,
     check_encoded,  # noqa: F401 - its old home (live.capture)
+    source_kbps,
     write_video,
 )
 
@@ -146,4 +148,6 @@ def write_annotated_video(
                 frame = cv2.resize(frame, size)
             yield draw_overlay(frame, state(i))
 
-    return write_video(out_path, frames(), info.fps, size, progress)
+    src = source_kbps(video_path, info.duration_s)
+    cap = None if src is None else SOURCE_RATE_SHARE * src
+    return write_video(out_path, frames(), info.fps, size, progress, max_kbps=cap)

@@ -47,6 +47,12 @@ log = logging.getLogger(__name__)
 #: 60 % more CPU; the encode stays far below the pose model's time.
 CRF = 26
 PRESET = "veryfast"
+#: The annotated video's bit-rate cap, as a share of the source's average (a source that
+#: compresses far better than CRF 26 with overlays, e.g. a rendered clip, stays within 1.5x
+#: its size; a phone video, at 10+ Mbit/s, never meets the cap).
+SOURCE_RATE_SHARE = 1.35
+#: The lowest cap (kbit/s): below it the overlay text smears.
+MIN_CAP_KBPS = 48.0
 
 #: OpenCV's four-character codes of H.264 video (``CAP_PROP_FOURCC``), lower-cased.
 H264_FOURCCS = frozenset({"avc1", "avc3", "h264", "x264"})
@@ -117,10 +123,36 @@ def _threads() -> int:
     return n if n > 0 else 0  # 0: x264 chooses
 
 
+def _cap(max_kbps: float | None) -> list[str]:
+    """x264's rate cap (VBV) for a constant-quality encode: the quality of :data:`CRF` unless
+    that would pass ``max_kbps`` (kbit/s) over a 2 s buffer; no cap when None."""
+    if not max_kbps or max_kbps <= 0:
+        return []
+    k = max(MIN_CAP_KBPS, float(max_kbps))
+    return ["-maxrate", f"{k:.0f}k", "-bufsize", f"{2 * k:.0f}k"]
+
+
+def source_kbps(path: str | os.PathLike, duration_s: float) -> float | None:
+    """The average bit rate (kbit/s) of the file at ``path`` over ``duration_s``, or None."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return None
+    return size * 8 / 1000.0 / duration_s if duration_s > 0 and size > 0 else None
+
+
 class _H264:
     """One ``ffmpeg`` process encoding BGR frames of ``size`` from its stdin to ``path``."""
 
-    def __init__(self, exe: str, path: Path, out: Path, fps: float, size: tuple[int, int]):
+    def __init__(
+        self,
+        exe: str,
+        path: Path,
+        out: Path,
+        fps: float,
+        size: tuple[int, int],
+        max_kbps: float | None = None,
+    ):
         w, h = size
         self.out = out
         self.pad = (h % 2, w % 2)  # yuv420p needs even sides: one pixel more, never rescaled
@@ -132,6 +164,7 @@ class _H264:
             "-framerate", _rate(fps), "-i", "pipe:0",
             "-an", "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF),
             "-pix_fmt", "yuv420p", "-threads", str(_threads()),
+            *_cap(max_kbps),
             "-movflags", "+faststart", "-f", "mp4", str(path),
         ]  # fmt: skip
         try:
@@ -208,13 +241,15 @@ class _Mp4v:
 _WARNED: set[str] = set()
 
 
-def _open(tmp: Path, out: Path, fps: float, size: tuple[int, int]) -> _H264 | _Mp4v:
+def _open(
+    tmp: Path, out: Path, fps: float, size: tuple[int, int], max_kbps: float | None = None
+) -> _H264 | _Mp4v:
     """The H.264 writer, else (no usable ffmpeg) the ``mp4v`` one with a warning (once per
     reason in a process)."""
     exe, problem = h264_encoder()
     if exe is not None:
         try:
-            return _H264(exe, tmp, out, fps, size)
+            return _H264(exe, tmp, out, fps, size, max_kbps)
         except OSError as exc:  # the executable went away or cannot start
             problem = f"{exe} does not start ({exc})"
     if problem not in _WARNED:
@@ -233,8 +268,11 @@ def write_video(
     fps: float,
     size: tuple[int, int],
     progress: Callable[[int], None] | None = None,
+    max_kbps: float | None = None,
 ) -> Path:
     """Encode BGR ``frames`` of ``size`` = ``(width, height)`` at ``fps`` to ``out_path`` (MP4).
+    ``max_kbps``: cap the bit rate there (kbit/s; e.g. a share over the source's, so the
+    annotated copy stays near the source's size: :func:`_cap`).
 
     H.264 (``yuv420p``, CRF :data:`CRF`, preset :data:`PRESET`, ``+faststart``) through the
     ffmpeg of imageio-ffmpeg; an odd width or height is padded by one pixel (repeating the
@@ -248,7 +286,7 @@ def write_video(
     out = Path(out_path)
     size = (int(size[0]), int(size[1]))
     with atomic_path(out) as tmp:
-        enc = _open(tmp, out, fps, size)
+        enc = _open(tmp, out, fps, size, max_kbps)
         n = 0
         try:
             for frame in frames:
