@@ -87,3 +87,32 @@ def test_healthy_legs_are_left_alone():
         track, _ = _clean(facing=facing, head_on_left=facing == "left")
         fixed, repair = repair_legs(track, facing)
         assert repair.count == 0 and fixed is track
+
+
+def _live(track):
+    from formcheck.core.rules import load_profile
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.pose.estimator import FramePose
+
+    an = LiveAnalyzer(load_profile("hip_thrust"), track.fps, track.width, track.height)
+    for i in range(track.n_frames):
+        fp = FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i])
+        an.update(i, fp, 120.0)
+    an.finish()
+    return an
+
+
+def test_live_repairs_the_leg_as_the_frames_come_in():
+    """Live reads the legs' norms from the set-up and repairs each frame as it arrives: the
+    reps counted and measured as offline does with its whole-set repair; healthy legs are
+    left alone."""
+    track, truth = _clean(n_reps=4, width=640, height=480)
+    broken = _drawn_on_plate(track, "left", _tops(track, truth))
+    live, offline = _live(broken), analyze_track(broken, "hip_thrust").session
+    assert live.legs is not None and live.legs.count > 0.9 * _tops(track, truth).sum()
+    assert len(live.reps) == len(offline.reps) == 4
+    assert [r.faults for r in live.reps] == [r.faults for r in offline.reps]
+    for a, b in zip(live.reps, offline.reps, strict=True):
+        assert abs(a.peak_angle_deg - b.peak_angle_deg) < 2.0
+    clean = _live(track)
+    assert clean.legs is not None and clean.legs.count == 0

@@ -38,6 +38,7 @@ from formcheck.core.track import N_LANDMARKS, PoseTrack, side_index
 from formcheck.core.view import view_warning
 from formcheck.live import guide
 from formcheck.live.cues import Cue, CueEngine, CueThrottler  # noqa: F401  (re-exported)
+from formcheck.live.legs import LiveLegs
 from formcheck.live.recalibrate import grid_xy, load_seen, rescaled_geometry, tops_midline
 from formcheck.live.series import (
     Series,
@@ -86,6 +87,7 @@ class LiveAnalyzer:
         self.thickness = float("nan")
         self.midline = float("nan")
         self.loaded = False  # a weight on the hips seen in the masks (refresh_bias)
+        self.legs: LiveLegs | None = None  # leg repair, from the set-up frames
         self.yaw = float("nan")  # view yaw for the bias, refreshed after each rep (degrees)
         self.reps: list[Rep] = []
         self.attempts: list[Rep] = []
@@ -142,6 +144,8 @@ class LiveAnalyzer:
         gap = frame_index - self._last_idx - 1
         prev = self._raw[-1] if self._raw else None
         cur = None if fp is None else (fp.image, fp.world, fp.visibility, fp.presence, fp.mask)
+        if cur is not None and self.legs is not None:  # a leg drawn on a plate's rim, say
+            cur = self.legs.repair(cur)
         fresh_cues: list[Cue] = []
         done: list[Rep] = []
         for k in range(1, gap + 1):  # dropped frames
@@ -215,6 +219,7 @@ class LiveAnalyzer:
             self._next_geom_try = i + max(1, int(0.5 * self.fps))
             return
         self.geom = geom
+        self.legs = LiveLegs.from_frames(geom.side, [self._raw[k] for k in window])
         self.setup = SetUpTracker(geom, self.profile.reps.max_torso_to_floor_deg)
         if geom.side in ("left", "right"):
             seg = [
@@ -359,17 +364,16 @@ class LiveAnalyzer:
             )
             if math.isfinite(seen):
                 yaw = seen
-        self.loaded = self.loaded or load_seen(
-            self._raw, self.xy, usable, self.geom, self.mask_scale
-        )
+        # re-read over every usable frame so far, as offline reads the whole set
+        self.loaded = load_seen(self._raw, self.xy, usable, self.geom, self.mask_scale)
         midline = tops_midline(
             self._raw, self.xy, self.s["shk_raw"], self.s["blocked"], self.geom, self.mask_scale
         )
-        if self.loaded:  # the mask holds the weight too (offline: analysis.LOAD_WARNING)
-            self.thickness = self.midline = float("nan")
-        elif midline is not None:
+        if midline is not None:
             self.midline = midline
-        bias = self.bias_model.predict(yaw, self.thickness, self.midline)
+        nan = float("nan")  # with a weight the mask holds it too: no silhouette term
+        thick, mid = (nan, nan) if self.loaded else (self.thickness, self.midline)
+        bias = self.bias_model.predict(yaw, thick, mid)
         gain = self.bias_model.gain
         if abs(bias - self.bias) < 0.05 and abs(gain(yaw) - gain(self.yaw)) < 0.002:
             return False

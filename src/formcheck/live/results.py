@@ -134,6 +134,10 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
     analysis = analyze_track(track, an.profile, video_meta=meta)
     model_meta(analysis.session, mi)
     # a rep the set ended in: nothing offline to judge, but what live said on it is kept
+    if an.legs is not None and an.legs.count:  # repaired as the frames came in
+        from formcheck.notes import LEG_WARNING
+
+        analysis.session.warnings.append(LEG_WARNING.format(n=an.legs.count))
     note = unfinished_note(unfinished_cues(an.cues, an.reps, an.attempts), n / info.fps)
     if note is not None:
         analysis.session.warnings.append(note)
