@@ -165,6 +165,8 @@ class _H264:
             "-an", "-c:v", "libx264", "-preset", PRESET, "-crf", str(CRF),
             "-pix_fmt", "yuv420p", "-threads", str(_threads()),
             *_cap(max_kbps),
+            # drop SEI units: x264's ~700-byte settings string, a share of a small clip
+            "-bsf:v", "filter_units=remove_types=6",
             "-movflags", "+faststart", "-f", "mp4", str(path),
         ]  # fmt: skip
         try:
