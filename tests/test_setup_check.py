@@ -140,3 +140,32 @@ def test_batch_settings_for_auto_carry_both_profiles():
     assert (
         resolve_settings("glute_bridge", "full", None).profile["exercise"]["name"] == "glute_bridge"
     )
+
+
+def test_live_auto_reads_the_set_up_before_the_first_rep():
+    """live --exercise auto: the profile is chosen from the set-up frames (before any rep is
+    counted) as offline reads the bottoms; a hip thrust when undecided."""
+    from types import SimpleNamespace
+
+    from formcheck.core.rules import load_profile
+    from formcheck.live.engine import LiveAnalyzer
+    from formcheck.live.recalibrate import pick_profile
+    from formcheck.pose.estimator import FramePose
+
+    cands = {ex: load_profile(ex) for ex in ("hip_thrust", "glute_bridge")}
+    geom = SimpleNamespace(side="left", up=UP)
+    assert pick_profile(cands, _pose(0.6), geom)[0].name == "hip_thrust"
+    assert pick_profile(cands, _pose(-0.1), geom)[0].name == "glute_bridge"
+    assert pick_profile(cands, _pose(0.17), geom)[0].name == "hip_thrust"  # undecided
+    track, _ = make_track(
+        SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=160)], width=640, height=480)
+    )
+    an = LiveAnalyzer(cands["glute_bridge"], track.fps, track.width, track.height, candidates=cands)
+    for i in range(track.n_frames):
+        fp = FramePose(track.image[i], track.world[i], track.visibility[i], track.presence[i])
+        an.update(i, fp, 120.0)
+    an.finish()
+    assert an.profile.name == "hip_thrust" and an.exercise_check.looks_like == "hip_thrust"
+    offline = analyze_track(track, "auto").session
+    assert offline.exercise == "hip_thrust"
+    assert [r.faults for r in an.reps] == [r.faults for r in offline.reps] == [[], ["sag"]]

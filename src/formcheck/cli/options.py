@@ -6,15 +6,16 @@ from pathlib import Path
 
 import click
 
-from formcheck.core.rules import EXERCISE_CHOICES, EXERCISES
+from formcheck.core.rules import EXERCISE_CHOICES
 
 exercise_option = click.option(
     "--exercise",
     "-e",
-    type=click.Choice(EXERCISES),
-    default="hip_thrust",
+    type=click.Choice(EXERCISE_CHOICES),
+    default="auto",
     show_default=True,
-    help="Exercise profile.",
+    help="Exercise profile, or 'auto': read from the set-up before the first rep (shoulders "
+    "on a bench or on the floor; a hip thrust when it cannot tell).",
 )
 #: For file analysis: also ``auto`` (each video's exercise read from its set-up).
 file_exercise_option = click.option(

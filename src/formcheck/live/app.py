@@ -160,12 +160,14 @@ class _Session:
             cap, info, self.inbox, realtime=realtime, mirror=mirror, record_path=record_path
         )
         self.window = LiveWindow(fullscreen=fullscreen) if display else None
+        auto = profile if isinstance(profile, dict) else None  # --exercise auto: candidates
         self.an = LiveAnalyzer(
-            profile,
+            auto["hip_thrust"] if auto else profile,
             info.fps,
             info.width,
             info.height,
             mask_scale=mask_scale_for(info.width, info.height),
+            candidates=auto,
         )
         self.stats = LiveStats()
         # the landmarker last: one left unclosed by a failure here deadlocks in its __del__
@@ -304,7 +306,7 @@ def _check_outputs(out_dir, record_dir) -> None:
 def run_live(
     camera: str = "0",
     *,
-    exercise: str = "hip_thrust",
+    exercise: str = "auto",
     model: str = "full",
     config=None,
     out_dir: str | os.PathLike | None = "formcheck-live",
@@ -336,7 +338,7 @@ def run_live(
     The window opens full screen (``fullscreen=False``: a 1280×720 window); ``debug`` adds
     the processing rate and latency to the overlay.
     """
-    from formcheck.core.rules import load_profile
+    from formcheck.core.rules import EXERCISES, load_profile
     from formcheck.pose.models import resolve_model
 
     log = log or _print_err
@@ -344,7 +346,12 @@ def run_live(
         sound = sound if audio else "off"
     if sound not in MODES:
         raise ValueError(f"sound must be one of {', '.join(MODES)}, not {sound!r}")
-    profile = load_profile(exercise, config)  # bad config / model fail before the camera
+    # bad config / model fail before the camera; "auto": the set-up chooses (LiveAnalyzer)
+    profile = (
+        {ex: load_profile(ex, config) for ex in EXERCISES}
+        if exercise == "auto"
+        else load_profile(exercise, config)
+    )
     model_path = resolve_model(model)
     _check_outputs(out_dir, record_dir)  # and so does a folder that cannot be written
     cap, info = _open_capture(camera)

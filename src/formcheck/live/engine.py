@@ -37,10 +37,11 @@ from formcheck.core.silhouette import LUMBAR_MEASURES, trunk_thickness
 from formcheck.core.track import N_LANDMARKS, PoseTrack, side_index
 from formcheck.core.view import view_warning
 from formcheck.live import guide
+from formcheck.live import recalibrate as recal
 from formcheck.live.cues import Cue, CueEngine, CueThrottler  # noqa: F401  (re-exported)
 from formcheck.live.legs import LiveLegs
-from formcheck.live.recalibrate import grid_xy, load_seen, rescaled_geometry, tops_midline
 from formcheck.live.series import (
+    SERIES,
     Series,
     interp_raw,
     pack_mask,
@@ -69,8 +70,11 @@ class LiveAnalyzer:
         mask_scale: float = 1.0,
         one_euro: OneEuro | None = None,
         cue_gap_s: float = 2.0,
+        candidates: dict[str, Profile] | None = None,
     ) -> None:
         self.profile = profile
+        #: --exercise auto: the profiles the set-up chooses from (``profile`` until then)
+        self.candidates, self.exercise_check = candidates, None
         #: the profile's silhouette measure of the lumbar arch, called once per frame
         self._lumbar_measure = LUMBAR_MEASURES[profile.rules.lumbar_arch.measure]
         self.fps = float(fps)
@@ -94,20 +98,7 @@ class LiveAnalyzer:
         self.hold_target_s = float(profile.rules.short_hold.min_hold_s)
         self.target = (int(profile.set.min_reps), int(profile.set.max_reps))
         # per grid frame
-        self.s = Series(
-            (
-                "shk",
-                "shk_raw",
-                "knee",
-                "shin",
-                "torso",
-                "heel_h",
-                "heel_far",
-                "arch",
-                "vis",
-                "blocked",
-            )
-        )
+        self.s = Series((*SERIES, "blocked"))
         self.xy: list[np.ndarray | None] = []  # smoothed (33, 2) per grid frame, or None
         self._raw: list[tuple | None] = []  # (image, world, vis, pres, packed mask) per frame
         self._frontal: list[bool] = []  # per frame: "turn side-on" was showing
@@ -219,6 +210,8 @@ class LiveAnalyzer:
             self._next_geom_try = i + max(1, int(0.5 * self.fps))
             return
         self.geom = geom
+        if self.candidates:  # the set-up says which exercise (core.setup_check)
+            self._use_profile(*recal.pick_profile(self.candidates, xy, geom))
         self.legs = LiveLegs.from_frames(geom.side, [self._raw[k] for k in window])
         self.setup = SetUpTracker(geom, self.profile.reps.max_torso_to_floor_deg)
         if geom.side in ("left", "right"):
@@ -241,6 +234,14 @@ class LiveAnalyzer:
         self.s = Series(tuple(self.s.data))
         for k in range(len(self.xy)):  # frames seen in a frontal view are not counted
             self._measure(k, bool(blocked[k]) or self._frontal[k])
+
+    def _use_profile(self, profile: Profile, check) -> None:
+        """Judge by ``profile`` from now on (chosen at the set-up, before any rep)."""
+        self.profile, self.exercise_check = profile, check
+        self._lumbar_measure = LUMBAR_MEASURES[profile.rules.lumbar_arch.measure]
+        self.bias_model = load_bias_model(profile.name)
+        self.counter = RepCounter(profile.reps, self.fps)
+        self.hold_target_s = float(profile.rules.short_hold.min_hold_s)
 
     def _measure(self, i: int, blocked: bool) -> None:
         xy = self.xy[i]
@@ -339,7 +340,7 @@ class LiveAnalyzer:
         n = self.s.n
         yaw = self.yaw
         usable = [k for k in self._usable if k < n and self._raw[k] is not None]
-        got = rescaled_geometry(
+        got = recal.rescaled_geometry(
             self.geom,
             self._raw,
             self.xy,
@@ -350,7 +351,7 @@ class LiveAnalyzer:
         )
         if got is not None:
             self.geom = got[0]
-            heel = heel_heights(grid_xy(self.xy, n), self.geom)
+            heel = heel_heights(recal.grid_xy(self.xy, n), self.geom)
             self.s.data["heel_h"][:n], self.s.data["heel_far"][:n] = heel
         if got is not None or usable:
             seen = (
@@ -365,8 +366,8 @@ class LiveAnalyzer:
             if math.isfinite(seen):
                 yaw = seen
         # re-read over every usable frame so far, as offline reads the whole set
-        self.loaded = load_seen(self._raw, self.xy, usable, self.geom, self.mask_scale)
-        midline = tops_midline(
+        self.loaded = recal.load_seen(self._raw, self.xy, usable, self.geom, self.mask_scale)
+        midline = recal.tops_midline(
             self._raw, self.xy, self.s["shk_raw"], self.s["blocked"], self.geom, self.mask_scale
         )
         if midline is not None:

@@ -13,6 +13,8 @@ import numpy as np
 from formcheck.core.geometry import Geometry, estimate_geometry
 from formcheck.core.load import detect_load
 from formcheck.core.measures import top_frames
+from formcheck.core.rules import Profile
+from formcheck.core.setup_check import ExerciseCheck, check_exercise
 from formcheck.core.silhouette import midline_bias
 from formcheck.core.track import N_LANDMARKS
 from formcheck.live.series import RawFrame, raw_subtrack, unpack_mask
@@ -97,3 +99,14 @@ def load_seen(
     pts = np.stack([xy[k] for k in frames])
     masks = np.stack([unpack_mask(raw[k][4]) for k in frames])
     return detect_load(pts, masks, mask_scale, geom, np.arange(len(frames))).loaded
+
+
+def pick_profile(
+    candidates: dict[str, Profile], xy: np.ndarray, geom: Geometry
+) -> tuple[Profile, ExerciseCheck]:
+    """``--exercise auto``: the candidate profile the set-up frames ``xy`` ``(n, 33, 2)`` px
+    look like (:func:`formcheck.core.setup_check.check_exercise`: shoulders on a bench or on
+    the floor, read at the bottom), a hip thrust when it cannot tell."""
+    check = check_exercise(xy, geom.side, geom.up, np.arange(len(xy)))
+    name = check.looks_like if check.looks_like in candidates else "hip_thrust"
+    return candidates.get(name, next(iter(candidates.values()))), check

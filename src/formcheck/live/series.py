@@ -8,6 +8,9 @@ import numpy as np
 from formcheck.core.masks import MaskStack
 from formcheck.core.track import N_LANDMARKS, PoseTrack
 
+#: The live engine's per-grid-frame series (degrees, metres, 0/1 flags).
+SERIES = ("shk", "shk_raw", "knee", "shin", "torso", "heel_h", "heel_far", "arch", "vis")
+
 
 def pack_mask(mask: np.ndarray | tuple | None) -> tuple | None:
     """A bool mask bit-packed (8x smaller), as ``(bits, shape)``; packed or None pass through."""
