@@ -306,7 +306,8 @@ def rep_thumbnail_jpeg(
     """A JPEG of the rep at its top (annotated video, else the source; inside ``root``);
     None without video."""
     files = result_files(session, base_dir, root=root)
-    frame = grab_frame(files["annotated_video"] or files["video"], thumb_frame(rep), THUMB_WIDTH)
+    video = files["annotated_video"] or files["video"]
+    frame = grab_frame(video, thumb_frame(rep), THUMB_WIDTH, track=files["track"])
     if frame is None:
         return None
     import cv2

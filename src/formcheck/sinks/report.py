@@ -33,6 +33,7 @@ from formcheck.sinks.scoring import (
     normalize_reviews,
     rep_score,
 )
+from formcheck.sinks.thumbs import person_box, portrait_band
 
 #: Each rule's title in the report and the review app (from the rule registry).
 RULE_TITLES = {r.id: r.title for r in RULES}
@@ -47,9 +48,14 @@ def result_files(
     served folder)."""
     base = Path(base_dir) if base_dir is not None else None
     files = session.files or {}
-    out: dict[str, Path | None] = {"frames_csv": None, "annotated_video": None, "video": None}
+    out: dict[str, Path | None] = {
+        "frames_csv": None,
+        "annotated_video": None,
+        "video": None,
+        "track": None,
+    }
     if base is not None:
-        for kind in ("frames_csv", "annotated_video"):
+        for kind in ("frames_csv", "annotated_video", "track"):
             name = files.get(kind)
             if name and (base / Path(name).name).is_file():
                 out[kind] = base / Path(name).name
@@ -100,8 +106,15 @@ def load_frames(csv_path: str | os.PathLike | None) -> dict[str, np.ndarray] | N
 
 
 # -- images ----------------------------------------------------------------------------------
-def grab_frame(video: str | os.PathLike | None, frame_index: int, max_width: int = 360):
-    """One frame (BGR, at most ``max_width`` wide) from a video with OpenCV, or None."""
+def grab_frame(
+    video: str | os.PathLike | None,
+    frame_index: int,
+    max_width: int = 360,
+    track: str | os.PathLike | None = None,
+):
+    """One frame (BGR, at most ``max_width`` wide) from a video with OpenCV, or None. With
+    the set's ``track`` a portrait frame is cut to the band around the body
+    (:mod:`formcheck.sinks.thumbs`)."""
     if video is None:
         return None
     try:
@@ -118,6 +131,9 @@ def grab_frame(video: str | os.PathLike | None, frame_index: int, max_width: int
             return None
     finally:
         cap.release()
+    band = portrait_band(frame.shape[1], frame.shape[0], person_box(track, frame_index))
+    if band is not None:
+        frame = frame[band[1] : band[3], band[0] : band[2]]
     h, w = frame.shape[:2]
     if w > max_width:
         frame = cv2.resize(
@@ -234,7 +250,7 @@ def render_report(
         anim = _b64_file(clip.get("anim")) if r.findings else None
         thumb = None
         if video is not None and anim is None:
-            thumb = jpeg_b64(grab_frame(video, thumb_frame(r)))
+            thumb = jpeg_b64(grab_frame(video, thumb_frame(r), track=files["track"]))
         href = None
         if "clip" in clip:
             href = clip_url.format(n=r.index) if clip_url else clip["clip"].name
