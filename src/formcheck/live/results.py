@@ -131,7 +131,8 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
         "frames": n,
         "duration_s": round(n / info.fps, 3),
     }
-    analysis = analyze_track(track, an.profile, video_meta=meta)
+    # live chose the exercise at the set-up (--exercise auto): offline reads it as analyze does
+    analysis = analyze_track(track, an.candidates or an.profile, video_meta=meta)
     model_meta(analysis.session, mi)
     # a rep the set ended in: nothing offline to judge, but what live said on it is kept
     if an.legs is not None and an.legs.count:  # repaired as the frames came in
