@@ -22,36 +22,27 @@ from formcheck.pose.rate import MAX_STEP
 DEFAULT_RATE: str | None = None
 
 
-class RateType(click.ParamType):
-    """``--fps``: ``auto`` or an analysis rate in frames/s (1 to 240)."""
+class AutoOr(click.ParamType):
+    """``auto`` or a number: ``kind`` (``float``/``int``) within ``bounds`` (a click range),
+    ``what`` it is named in the error (``--fps``: a frame rate, ``--workers``: processes)."""
 
-    name = "auto|FPS"
-    _range = click.FloatRange(1.0, 240.0)
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, str) and value.strip().lower() == "auto":
-            return "auto"
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is neither 'auto' nor a frame rate (frames/s)", param, ctx)
-        return self._range.convert(value, param, ctx)
-
-
-class WorkersType(click.ParamType):
-    """``--workers``: ``auto`` or a number of processes (1 to 8)."""
-
-    name = "auto|N"
-    _range = click.IntRange(1, 8)
+    def __init__(self, name: str, kind: type, bounds: click.ParamType, what: str) -> None:
+        self.name, self.kind, self.bounds, self.what = name, kind, bounds, what
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and value.strip().lower() == "auto":
             return "auto"
         try:
-            value = int(value)
+            value = self.kind(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is neither 'auto' nor a number of processes", param, ctx)
-        return self._range.convert(value, param, ctx)
+            self.fail(f"{value!r} is neither 'auto' nor {self.what}", param, ctx)
+        return self.bounds.convert(value, param, ctx)
+
+
+#: ``--fps``: ``auto`` or an analysis rate in frames/s (1 to 240).
+RATE = AutoOr("auto|FPS", float, click.FloatRange(1.0, 240.0), "a frame rate (frames/s)")
+#: ``--workers``: ``auto`` or a number of processes (1 to 8).
+WORKERS = AutoOr("auto|N", int, click.IntRange(1, 8), "a number of processes")
 
 
 def _bar(total: int, desc: str, quiet: bool):
@@ -159,14 +150,14 @@ def session_row(name: str, session: Session) -> dict:
 @click.option(
     "--fps",
     "analysis_fps",
-    type=RateType(),
+    type=RATE,
     default=None,
     help="Analysis rate: the model runs on every round(video fps / FPS)-th frame; 'auto': "
     "about 15 fps for videos at 24 fps or more. [default: every frame]",
 )
 @click.option(
     "--workers",
-    type=WorkersType(),
+    type=WORKERS,
     default="auto",
     show_default=True,
     help="Processes running the pose model on one video (its frames split in two halves); "
