@@ -279,7 +279,7 @@ class CueEngine:
         )
         for rid in LIVE_ORDER:
             if rid == "hold":  # top reached on the line (the hold timer starts): hold
-                if hold_prompt and self._on_line(a):
+                if hold_prompt:
                     self._offer("hold", i, t, out, wall_s)
                 continue
             if not p.enabled(rid):

@@ -89,8 +89,8 @@ def draw_live(
         draw_overlay(image, overlay_state(st, an, stats_text))
         return image
     canvas, sc, d = fit_frame(image, size)
-    if canvas is image:
-        canvas = image.copy() if not image.flags.writeable else image
+    if canvas is image and not image.flags.writeable:
+        canvas = image.copy()
     draw_overlay(canvas, overlay_state(st, an, stats_text, sc, d))
     return canvas
 

@@ -55,6 +55,16 @@ def rescaled_geometry(
     return new, g
 
 
+def _masked(raw: list[RawFrame], frames: list[int]) -> list[int] | None:
+    """Of ``frames``, those with a mask of the first one's shape (packed masks keep theirs);
+    None when fewer than 3 have a mask at all."""
+    frames = [k for k in frames if k < len(raw) and raw[k] is not None and raw[k][4] is not None]
+    if len(frames) < 3:
+        return None
+    shape = raw[frames[0]][4][1]
+    return [k for k in frames if raw[k][4][1] == shape]
+
+
 def tops_midline(
     raw: list[RawFrame],
     xy: list[np.ndarray | None],
@@ -66,12 +76,10 @@ def tops_midline(
     """The silhouette midline bias (degrees) over the tops seen so far (frames near the top of
     the raw angle, usable and with a mask of one shape); None with fewer than 3 such frames."""
     n = len(shk_raw)
-    frames = top_frames(np.where(blocked > 0, np.nan, shk_raw))
-    frames = [int(k) for k in frames if k < n and raw[k] is not None and raw[k][4] is not None]
-    if len(frames) < 3:
+    frames = _masked(raw, [int(k) for k in top_frames(np.where(blocked > 0, np.nan, shk_raw))])
+    if frames is None:
         return None
     shape = raw[frames[0]][4][1]
-    frames = [k for k in frames if raw[k][4][1] == shape]
     pts = np.full((n, N_LANDMARKS, 2), np.nan)
     masks = np.zeros((n, *shape), bool)
     for k in frames:
@@ -91,11 +99,9 @@ def load_seen(
     """A weight on the hips in the person masks of the ``usable`` frames so far (every
     ``every``-th, as offline reads the set): :func:`formcheck.core.load.detect_load`. With one
     the mask holds the plate too, so no silhouette measure is the body's."""
-    frames = [k for k in usable[::every] if raw[k] is not None and raw[k][4] is not None]
-    if len(frames) < 3:
+    frames = _masked(raw, usable[::every])
+    if frames is None:
         return False
-    shape = raw[frames[0]][4][1]
-    frames = [k for k in frames if raw[k][4][1] == shape]
     pts = np.stack([xy[k] for k in frames])
     masks = np.stack([unpack_mask(raw[k][4]) for k in frames])
     return detect_load(pts, masks, mask_scale, geom, np.arange(len(frames))).loaded
