@@ -30,7 +30,7 @@ from formcheck.core.load import LOADED_HIP_CONFIDENCE
 from formcheck.core.measures import heel_jumps, raw_heel_rises
 from formcheck.core.presence import SetUpTracker
 from formcheck.core.reps import RepCounter
-from formcheck.core.rules import Profile, cue_words
+from formcheck.core.rules import Profile, cue_phrase
 from formcheck.core.session import Rep
 from formcheck.core.signals import OneEuro
 from formcheck.core.silhouette import LUMBAR_MEASURES, trunk_thickness
@@ -72,20 +72,16 @@ class LiveAnalyzer:
         cue_gap_s: float = 2.0,
         candidates: dict[str, Profile] | None = None,
     ) -> None:
-        self.profile = profile
-        #: --exercise auto: the profiles the set-up chooses from (``profile`` until then)
-        self.candidates, self.exercise_check = candidates, None
-        #: the profile's silhouette measure of the lumbar arch, called once per frame
-        self._lumbar_measure = LUMBAR_MEASURES[profile.rules.lumbar_arch.measure]
         self.fps = float(fps)
+        #: --exercise auto: the profiles the set-up chooses from (``profile`` until then)
+        self.candidates = candidates
+        self._use_profile(profile, None, bias_model)
         self.width, self.height = int(width), int(height)
-        self.bias_model = bias_model or load_bias_model(profile.name)
         self.geometry_s = geometry_s
         self.mask_scale = mask_scale
         self.filter = one_euro or OneEuro()
         self.guide = guide.SetupGuide(self.width, self.height)
         self.cue_engine = CueEngine(self, cue_gap_s)
-        self.counter = RepCounter(profile.reps, self.fps)
         self.geom: Geometry | None = None
         self.bias = float("nan")
         self.thickness = float("nan")
@@ -95,8 +91,6 @@ class LiveAnalyzer:
         self.yaw = float("nan")  # view yaw for the bias, refreshed after each rep (degrees)
         self.reps: list[Rep] = []
         self.attempts: list[Rep] = []
-        self.hold_target_s = float(profile.rules.short_hold.min_hold_s)
-        self.target = (int(profile.set.min_reps), int(profile.set.max_reps))
         # per grid frame
         self.s = Series((*SERIES, "blocked"))
         self.xy: list[np.ndarray | None] = []  # smoothed (33, 2) per grid frame, or None
@@ -235,13 +229,16 @@ class LiveAnalyzer:
         for k in range(len(self.xy)):  # frames seen in a frontal view are not counted
             self._measure(k, bool(blocked[k]) or self._frontal[k])
 
-    def _use_profile(self, profile: Profile, check) -> None:
-        """Judge by ``profile`` from now on (chosen at the set-up, before any rep)."""
+    def _use_profile(self, profile: Profile, check, bias_model: BiasModel | None = None) -> None:
+        """Judge by ``profile`` (at the start, and again when ``--exercise auto`` chooses one
+        at the set-up, before any rep), with its bias model unless one is given."""
         self.profile, self.exercise_check = profile, check
+        #: the profile's silhouette measure of the lumbar arch, called once per frame
         self._lumbar_measure = LUMBAR_MEASURES[profile.rules.lumbar_arch.measure]
-        self.bias_model = load_bias_model(profile.name)
+        self.bias_model = bias_model or load_bias_model(profile.name)
         self.counter = RepCounter(profile.reps, self.fps)
         self.hold_target_s = float(profile.rules.short_hold.min_hold_s)
+        self.target = (int(profile.set.min_reps), int(profile.set.max_reps))
 
     def _measure(self, i: int, blocked: bool) -> None:
         xy = self.xy[i]
@@ -325,7 +322,7 @@ class LiveAnalyzer:
             rep = reps[-1]
             bad = [f for f in rep.findings if f.severity == "fault"]
             if bad:
-                words = " + ".join(dict.fromkeys(cue_words(f.rule) for f in bad))
+                words = cue_phrase(f.rule for f in bad)
                 self.last_verdict = (f"rep {rep.index}: {words}", True, [f.rule for f in bad])
             else:
                 self.last_verdict = (f"rep {rep.index}: good", False, [])

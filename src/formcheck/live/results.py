@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from formcheck.errors import FormcheckError
@@ -134,11 +133,11 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
     # live chose the exercise at the set-up (--exercise auto): offline reads it as analyze does
     analysis = analyze_track(track, an.candidates or an.profile, video_meta=meta)
     model_meta(analysis.session, mi)
-    # a rep the set ended in: nothing offline to judge, but what live said on it is kept
     if an.legs is not None and an.legs.count:  # repaired as the frames came in
         from formcheck.notes import LEG_WARNING
 
         analysis.session.warnings.append(LEG_WARNING.format(n=an.legs.count))
+    # a rep the set ended in: nothing offline to judge, but what live said on it is kept
     note = unfinished_note(unfinished_cues(an.cues, an.reps, an.attempts), n / info.fps)
     if note is not None:
         analysis.session.warnings.append(note)
@@ -146,25 +145,11 @@ def analyse(an: LiveAnalyzer, info: SourceInfo, model_path, stats: LiveStats) ->
 
 
 def write_annotated(analysis: Analysis, video_path, out_path: Path, n_frames: int) -> Path:
-    """The annotated video of the first ``n_frames`` frames of ``video_path`` (H.264, the
-    writer of ``formcheck analyze``: :func:`formcheck.sinks.encode.write_video`)."""
-    from formcheck.pose.video import iter_frames, probe_video
-    from formcheck.sinks.annotate import draw_overlay, frame_states
-    from formcheck.sinks.encode import write_video
+    """The annotated video of the first ``n_frames`` frames of ``video_path``, written as
+    ``formcheck analyze`` writes it (:func:`formcheck.sinks.annotate.write_annotated_video`)."""
+    from formcheck.sinks.annotate import write_annotated_video
 
-    vinfo = probe_video(video_path)
-    w, h = analysis.track.width, analysis.track.height
-    state = frame_states(analysis)
-
-    def frames():
-        for i, _t, frame in iter_frames(video_path, vinfo):
-            if i >= n_frames:
-                break
-            if frame.shape[1] != w or frame.shape[0] != h:
-                frame = cv2.resize(frame, (w, h))
-            yield draw_overlay(frame, state(i))
-
-    return write_video(out_path, frames(), analysis.track.fps, (w, h))
+    return write_annotated_video(analysis, video_path, out_path, max_frames=n_frames)
 
 
 def cues_document(result: LiveResult, info: SourceInfo) -> dict:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from formcheck.core.rules import cue_words
+from formcheck.core.rules import cue_phrase
 from formcheck.core.session import Rep
 from formcheck.live import guide
 from formcheck.live.cues import Cue
@@ -66,7 +66,7 @@ def live_state(an: LiveAnalyzer, notices: list[str], cues: list[Cue], done: list
     if last is not None and t - last.time_s < 2.0 and last.movement == an.cue_engine.movement:
         msg, bad = last.text, last.kind == "fault"
     elif in_move and faults:
-        msg, bad = " + ".join(dict.fromkeys(cue_words(f) for f in faults)), True
+        msg, bad = cue_phrase(faults), True
     elif not in_move and an.last_verdict is not None:
         msg, bad = an.last_verdict[0], an.last_verdict[1]
         faults = list(an.last_verdict[2])

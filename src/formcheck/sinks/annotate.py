@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from formcheck.core.phases import PHASES
-from formcheck.core.rules import cue_words
+from formcheck.core.rules import cue_phrase
 from formcheck.sinks.draw import (  # noqa: F401 - re-exported: the drawing's old home
     AMBER,
     GREEN,
@@ -68,7 +68,7 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
             )
             for i in range(a, b + 1):
                 show.setdefault(i, []).append(rid)
-        words = " + ".join(dict.fromkeys(cue_words(f) for f in faults))
+        words = cue_phrase(faults)
         verdicts.append(
             (f"rep {r.index}: {words}" if faults else f"rep {r.index}: good", bool(faults))
         )
@@ -91,7 +91,7 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
         on = k < len(s.reps) and starts_in_order[k] <= i  # rep k+1 is on screen
         now = show.get(i, [])
         if on:  # the rep on screen: the fault showing now, by its cue
-            words = " + ".join(dict.fromkeys(cue_words(f) for f in now))
+            words = cue_phrase(now)
             msg = (words, True) if now else None
         else:  # between reps: the verdict of the rep just done
             msg = verdicts[k - 1] if k > 0 else None
@@ -127,8 +127,10 @@ def write_annotated_video(
     video_path: str | os.PathLike,
     out_path: str | os.PathLike,
     progress: Callable[[int], None] | None = None,
+    max_frames: int | None = None,
 ) -> Path:
-    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (.mp4).
+    """Re-read ``video_path`` and write the annotated copy to ``out_path`` (.mp4), of its
+    first ``max_frames`` frames when given (a live set's recording).
 
     H.264 that browsers play, through :func:`formcheck.sinks.encode.write_video` (which falls
     back to OpenCV's ``mp4v`` with a warning when no ffmpeg with libx264 can be run). The video
@@ -139,12 +141,13 @@ def write_annotated_video(
 
     # the picture as analysed: turned as the track says (--rotate, or found on its side)
     info = with_turn(probe_video(video_path), int(analysis.track.meta.get("turn_deg", 0)))
-    size = (info.width, info.height)
+    # the track's pixels, which the landmarks are in (a live recording may differ by a pixel)
+    size = (analysis.track.width, analysis.track.height)
     state = frame_states(analysis)
 
     def frames():
-        for i, _t, frame in iter_frames(video_path, info):
-            if frame.shape[1] != info.width or frame.shape[0] != info.height:
+        for i, _t, frame in iter_frames(video_path, info, stop=max_frames):
+            if (frame.shape[1], frame.shape[0]) != size:
                 frame = cv2.resize(frame, size)
             yield draw_overlay(frame, state(i))
 

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from formcheck.core.rules import cue_words
+from formcheck.core.rules import cue_phrase
 from formcheck.core.session import Rep
 from formcheck.fsutil import atomic_path, atomic_write_bytes
 from formcheck.sinks.draw import BANNER_BAD, BANNER_GOOD, WHITE, label
@@ -257,7 +257,7 @@ def best_worst_image(best_pic, worst_pic, best: Rep, worst: Rep) -> np.ndarray:
         halves.append(cv2.resize(pic, (w2, h2), interpolation=cv2.INTER_AREA))
     h = min(p.shape[0] for p in halves)
     halves = [p[:h] for p in halves]
-    words = " + ".join(dict.fromkeys(cue_words(f) for f in worst.faults))
+    words = cue_phrase(worst.faults)
     px = max(10.0, h / 16)
     m = max(4, round(h / 40))
     for pic, text, box in (

@@ -13,6 +13,8 @@ Offline analysis, the live cue engine, the report and the review app all read ru
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from formcheck.core.measures import RepMeasures
 from formcheck.core.rules.angle import Hyperextension, KneeAngle, Sag
 from formcheck.core.rules.base import Rule
@@ -57,6 +59,11 @@ def cue_words(rule_id: str) -> str:
     if r is None:
         return rule_id.replace("_", " ")
     return str(r.live_text or r.title).lower()
+
+
+def cue_phrase(rule_ids: Iterable[str]) -> str:
+    """Several faults in a lifter's words, each once, in order: "hips up + feet flat"."""
+    return " + ".join(dict.fromkeys(cue_words(r) for r in rule_ids))
 
 
 def evaluate_rep(m: RepMeasures, p: Profile) -> list[Finding]:
