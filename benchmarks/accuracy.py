@@ -110,6 +110,20 @@ def match(pred: list, truth: list, fps: float) -> list[tuple[int | None, int | N
     return out
 
 
+def centre_error(lab: dict, session) -> float | None:
+    """Median distance (image px) from the weight's centre in the result to the labelled near
+    plate's (or dumbbell head's) centre, over the frames with both; None without either."""
+    truth = (lab.get("per_frame") or {}).get("load_near_center_2d")
+    found = session.load_info.centre_px
+    if not truth or not found:
+        return None
+    n = min(len(truth), len(found))
+    t = np.array([c if c is not None else [np.nan, np.nan] for c in truth[:n]], float)
+    f = np.array([c if c is not None else [np.nan, np.nan] for c in found[:n]], float)
+    d = np.linalg.norm(t - f, axis=1)
+    return float(np.nanmedian(d)) if np.isfinite(d).any() else None
+
+
 def score_clip(lab: dict, session) -> dict:
     fps = float(lab["fps"])
     pred = [r.to_dict() for r in session.reps]
@@ -178,6 +192,7 @@ def score_clip(lab: dict, session) -> dict:
         "phenotype": lab.get("phenotype"),
         "load": (lab.get("load") or {}).get("kind", "none"),
         "load_found": session.load_info.kind,
+        "load_centre_err_px": centre_error(lab, session),
         "setup_looks_like": session.exercise_check.looks_like,
         "setup_rise_thighs": session.exercise_check.shoulder_rise_thighs,
         "reps": rows,
@@ -234,9 +249,24 @@ def summarise(clips: list[dict]) -> dict:
         "setup_wrong": sum(c.get("setup_looks_like") not in (None, c["exercise"]) for c in clips),
         # the load check: a weight found exactly where the label has one
         "load_right": sum(
-            (c.get("load_found") == "weight") == (c.get("load") != "none") for c in clips
+            (c.get("load_found", "none") != "none") == (c.get("load") != "none") for c in clips
+        ),
+        # the barbell named where the label has one, and only there
+        "barbell_right": sum(
+            (c.get("load_found") == "barbell") == (c.get("load") == "barbell") for c in clips
+        ),
+        "barbell_named": sum(c.get("load_found") == "barbell" for c in clips),
+        "barbell_named_right": sum(
+            c.get("load_found") == "barbell" and c.get("load") == "barbell" for c in clips
+        ),
+        "load_centre_medae_px": _median_or_none(
+            [c["load_centre_err_px"] for c in clips if c.get("load_centre_err_px") is not None]
         ),
     }
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
 
 
 def fmt(x, nd=2) -> str:
@@ -268,6 +298,11 @@ def markdown(summary: dict, title: str) -> str:
         f"{s['setup_right']} / {s['setup_undecided']} / {s['setup_wrong']} |",
         f"| weight on the hips found where there is one and only there | "
         f"{s['load_right']} of {s['clips']} |",
+        f"| barbell named where there is one and only there (named / right) | "
+        f"{s['barbell_right']} of {s['clips']} ({s['barbell_named']} / "
+        f"{s['barbell_named_right']}) |",
+        f"| weight's centre (bar path), median per-clip error | "
+        f"{fmt(s['load_centre_medae_px'], 1)} px |",
         "",
         "| fault | P (all) | R (all) | F1 (all) | P (clear-cut) | R (clear-cut) | "
         "F1 (clear-cut) | TP/FP/FN (clear-cut) |",

@@ -25,10 +25,11 @@ def _segment_mask(h, w, a, b, r):
     return np.linalg.norm(p - (a + t[..., None] * ab), axis=-1) <= r
 
 
-def _with_masks(track, disc_radius_px=0.0, lift_px=0.0):
+def _with_masks(track, disc_radius_px=0.0, lift_px=0.0, slab=False):
     """The track with person masks: the near-side trunk and thigh as thick segments, plus a
     disc (a plate seen side-on) of ``disc_radius_px`` (image px) centred ``lift_px`` above
-    the hip, moving with it."""
+    the hip, moving with it, or (``slab``) a flat block over the hips (a plate lying on the
+    lap, seen edge on)."""
     h, w = int(track.height * SCALE), int(track.width * SCALE)
     masks = np.zeros((track.n_frames, h, w), bool)
     side = "left"
@@ -43,6 +44,11 @@ def _with_masks(track, disc_radius_px=0.0, lift_px=0.0):
             c = hp + np.array([0.0, -lift_px]) * SCALE
             yy, xx = np.mgrid[0:h, 0:w]
             m |= np.hypot(xx - c[0], yy - c[1]) <= disc_radius_px * SCALE
+        if slab:
+            u = (kn - sh) / np.linalg.norm(kn - sh)
+            top = hp + np.array([0.0, -60.0]) * SCALE
+            m |= _segment_mask(h, w, top - 70 * SCALE * u, top + 70 * SCALE * u, 14 * SCALE)
+            m |= _segment_mask(h, w, hp, top, 14 * SCALE)
         masks[i] = m
     return replace(track, masks=masks, mask_scale=SCALE)
 
@@ -60,7 +66,11 @@ def tracks():
         t_s=track.t_s[::2],
         fps=track.fps / 2,
     )
-    return _with_masks(track), _with_masks(track, disc_radius_px=95, lift_px=25)
+    return (
+        _with_masks(track),
+        _with_masks(track, disc_radius_px=95, lift_px=25),
+        _with_masks(track, slab=True),
+    )
 
 
 def _detect(track):
@@ -72,14 +82,14 @@ def _detect(track):
 
 
 def test_a_body_alone_is_not_a_load(tracks):
-    body, _ = tracks
+    body, *_ = tracks
     est, _ = _detect(body)
     assert est.kind == "none" and not est.loaded and est.rise < 0.13
     assert np.isnan(est.centre_px).all()
 
 
 def test_a_plate_on_the_hips_is_a_load_and_its_path_is_followed(tracks):
-    _, loaded = tracks
+    _, loaded, _ = tracks
     est, xy = _detect(loaded)
     assert est.loaded and est.confidence > 0.9 and est.rise > 0.2
     true = xy[:, side_index("left", "hip")] + np.array([0.0, -25.0])
@@ -96,17 +106,39 @@ def test_a_plate_on_the_hips_is_a_load_and_its_path_is_followed(tracks):
 
 
 def test_analysis_with_a_load_drops_the_silhouette_terms_and_says_so(tracks):
-    body, loaded = tracks
+    body, loaded, _ = tracks
     plain = analyze_track(body, "hip_thrust").session
     with_load = analyze_track(loaded, "hip_thrust").session
-    assert plain.load_info.kind == "none" and with_load.load_info.kind == "weight"
+    assert plain.load_info.kind == "none" and with_load.load_info.kind != "none"
     assert np.isfinite(plain.calibration.midline_bias_deg)
     assert np.isnan(with_load.calibration.midline_bias_deg)  # not the body's silhouette
     assert any("weight on the hips" in w for w in with_load.warnings)
     assert all(r.lumbar.silhouette_deg is None for r in with_load.reps)
     assert len(with_load.load_info.centre_px) == loaded.n_frames
     d = with_load.to_dict()
-    assert d["load"]["kind"] == "weight" and "centre_px" not in plain.to_dict()["load"]
+    assert d["load"]["kind"] != "none" and "centre_px" not in plain.to_dict()["load"]
+
+
+def test_a_round_plate_is_a_barbell_and_its_centre_is_the_path(tracks):
+    """A disc standing out of the body's outline: its rim is fitted (core.plate), the set is
+    named a barbell, and the path is the disc's centre to a pixel or two (the raised part's
+    centre alone was tens of pixels off), with the plate's radius."""
+    _, loaded, _ = tracks
+    a = analyze_track(loaded, "hip_thrust")
+    load = a.session.load_info
+    assert load.kind == "barbell" and load.radius_px == pytest.approx(95, abs=2)
+    true = a.xy[:, side_index("left", "hip")] + np.array([0.0, -25.0])
+    found = np.array([c if c is not None else [np.nan, np.nan] for c in load.centre_px], float)
+    err = np.linalg.norm(found - true, axis=1)
+    assert np.isfinite(err).mean() > 0.9 and np.nanmedian(err) < 3.0, np.nanmedian(err)
+
+
+def test_a_weight_with_no_round_rim_stays_a_weight(tracks):
+    """A flat block on the lap (a plate lying on it, seen edge on) is a weight, not a barbell:
+    no rim to fit, the path stays the raised part's centre."""
+    *_, slab = tracks
+    load = analyze_track(slab, "hip_thrust").session.load_info
+    assert load.kind == "weight" and load.radius_px is None
 
 
 def _live(track):
@@ -129,7 +161,7 @@ def _live(track):
 def test_live_reads_the_load_too_and_judges_as_offline(tracks):
     """Live reads the weight from the masks seen so far (at the first top), drops the
     silhouette terms as offline does, and its verdicts equal the offline ones."""
-    body, loaded = tracks
+    body, loaded, _ = tracks
     plain, heavy = _live(body), _live(loaded)
     assert not plain.loaded and heavy.loaded
     nan = float("nan")

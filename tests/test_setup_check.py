@@ -49,6 +49,35 @@ def test_shoulder_rise_in_thigh_lengths(side, up):
     )
 
 
+def _hidden_hip_pose(shoulder_shins: float, hip_rise_thighs: float) -> np.ndarray:
+    """:func:`_pose` with a heel on the floor one shin (180 px) under the knee and the
+    shoulder ``shoulder_shins`` shin lengths above it, the hip landmark dragged
+    ``hip_rise_thighs`` up (a weight on it)."""
+    xy = _pose(0.0)
+    knee = xy[0, side_index("left", "knee")]
+    heel = knee + np.array([0.0, 180.0])
+    xy[:, side_index("left", "ankle")] = heel + np.array([0.0, -10.0])
+    xy[:, side_index("left", "heel")] = heel
+    xy[:, side_index("left", "shoulder")] = heel + np.array([-300.0, -180.0 * shoulder_shins])
+    xy[:, side_index("left", "hip")] += np.array([0.0, -200.0 * hip_rise_thighs])
+    return xy
+
+
+def test_with_the_hip_hidden_the_shoulder_is_read_against_the_floor():
+    """Under a weight the hip landmark rides up with it: over the hip a bench set-up reads
+    like a bridge, over the heel it still reads as it is."""
+    frames = np.array([0, 1])
+    bench = _hidden_hip_pose(1.0, 0.6)  # shoulder a shin above the floor, hip dragged up
+    floor = _hidden_hip_pose(0.2, 0.1)
+    assert check_exercise(bench, "left", UP, frames).looks_like == "glute_bridge"  # fooled
+    seen = check_exercise(bench, "left", UP, frames, hip_hidden=True)
+    assert seen.looks_like == "hip_thrust" and seen.measure == "shoulder_over_heel"
+    assert seen.shoulder_rise == pytest.approx(1.0, abs=0.06)
+    assert check_exercise(floor, "left", UP, frames, hip_hidden=True).looks_like == "glute_bridge"
+    assert seen.to_dict()["measure"] == "shoulder_over_heel"
+    assert seen.to_dict()["hip_thrust_min"] > check_exercise(bench, "left", UP, frames).limits[0]
+
+
 def test_classification_has_an_undecided_band():
     frames = np.array([0, 1])
     assert check_exercise(_pose(0.6), "left", UP, frames).looks_like == "hip_thrust"

@@ -18,12 +18,13 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.core.bias import BiasModel, load_bias_model
+from formcheck.core.corrected import set_angles
 from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import joint_angles
 from formcheck.core.legs import repair_legs
-from formcheck.core.load import LOADED_HIP_CONFIDENCE, detect_load
-from formcheck.core.measures import heel_jumps, top_frames
+from formcheck.core.load import LOADED_HIP_CONFIDENCE
+from formcheck.core.measures import heel_jumps
 from formcheck.core.presence import NO_SETUP_NOTE, set_up
 from formcheck.core.reps import segment
 from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
@@ -38,7 +39,7 @@ from formcheck.core.session import (
 )
 from formcheck.core.setup_check import check_exercise, mismatch_warning
 from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
-from formcheck.core.silhouette import LUMBAR_MEASURES, midline_bias, trunk_thickness
+from formcheck.core.silhouette import LUMBAR_MEASURES
 from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
 from formcheck.notes import (
@@ -54,9 +55,6 @@ from formcheck.pose.models import model_info
 from formcheck.pose.orientation import guess_turn, sample_frames
 from formcheck.pose.segments import auto_workers, parallel_track
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall, with_turn
-
-#: Every how many detected frames the load check looks at the mask.
-LOAD_EVERY = 3
 
 
 @dataclass
@@ -141,24 +139,12 @@ def _analyze(
     warnings.extend(geom.notes)
     world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
     ang = joint_angles(xy, track.visibility, geom, world)
-    load = detect_load(
-        xy,
-        track.masks,
-        track.mask_scale,
-        geom,
-        np.flatnonzero(track.detected & setup.frames)[::LOAD_EVERY],
-        t,
-        track.fps,
-    )
-    if load.loaded:  # the mask holds the weight too: no silhouette measure is the body's
-        thickness = midline = float("nan")
+    measured = set_angles(track, xy, geom, ang, setup.frames, bias_model)
+    load, shk = measured.load, measured.shk_deg
+    bias_model, bias = measured.bias_model, measured.bias_deg
+    thickness, midline = measured.thickness, measured.midline_deg
+    if load.loaded:
         warnings.append(LOAD_WARNING)
-    else:
-        thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
-        midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
-    bias = bias_model.predict(geom.yaw_deg, thickness, midline)
-    raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
-    shk = bias_model.correct(raw, bias, geom.yaw_deg)
     arch = (
         np.full(track.n_frames, np.nan)
         if load.loaded
@@ -197,9 +183,8 @@ def _analyze(
             f"the near heel landmark jumped to the far foot in {n_jumped} rep"
             f"{'s' if n_jumped > 1 else ''}: heel lift not measured there"
         )
-    check = check_exercise(
-        xy, geom.side, geom.up, np.array([f for m in movements for f in (m.start, m.end)], int)
-    )
+    bottoms = np.array([f for m in movements for f in (m.start, m.end)], int)
+    check = check_exercise(xy, geom.side, geom.up, bottoms, hip_hidden=load.loaded)
     mismatch = mismatch_warning(check, profile.name) if exercise_source == "given" else None
     if mismatch:
         warnings.append(mismatch)

@@ -90,6 +90,11 @@ def load_info(load: LoadEstimate) -> LoadInfo:
             for c in load.centre_px
         ]
     rise = load.rise if np.isfinite(load.rise) else None
+    radius = round(float(load.radius_px), 1) if np.isfinite(load.radius_px) else None
     return LoadInfo(
-        kind=load.kind, confidence=round(load.confidence, 3), rise=rise, centre_px=centres
+        kind=load.kind,
+        confidence=round(load.confidence, 3),
+        rise=rise,
+        radius_px=radius,
+        centre_px=centres,
     )

@@ -21,7 +21,7 @@ Units: pixels (image), fractions of the shoulder–knee length for extents.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -41,20 +41,34 @@ LOADED_RISE = 0.165
 LOADED_HIP_CONFIDENCE = 0.5
 #: Outline points this far (same units) above the profile's lowest point belong to the weight.
 RAISED = 0.13
+#: A fitted rim is a barbell's plate when its rim is seen in this share of directions (median
+#: over the set; rendered barbell plates 0.67–0.83; a plate lying on the lap, whose buttocks'
+#: curve got fitted, a single 31 cm plate and a dumbbell head 0.62: calibration clips, loadcal)
+BAR_COVERAGE = 0.65
+#: and its radius is at least this share of the shoulder–knee length (plates 30–45 cm: 0.25 and
+#: up; a dumbbell head 0.14).
+BAR_RADIUS = 0.2
+#: A plate centre farther than this share of the radius from the running median over
+#: :data:`JUMP_S` seconds is a misfit, dropped before the path is smoothed.
+JUMP = 0.15
+JUMP_S = 0.5
 
 
 @dataclass(frozen=True)
 class LoadEstimate:
-    """The weight on the hips, if any. ``kind``: ``"none"`` or ``"weight"`` (plates, a
-    dumbbell or a plate: the mask cannot tell them apart reliably); ``confidence`` 0..1;
-    ``rise``: the median profile rise (fraction of the shoulder–knee length);
-    ``centre_px`` ``(T, 2)`` and per frame: the raised part's centre in image pixels (NaN where
-    not seen)."""
+    """The weight on the hips, if any. ``kind``: ``"none"``, ``"barbell"`` (a big round plate
+    seen side-on, its rim fitted: :func:`fit_bar`) or ``"weight"`` (a dumbbell, a plate on the
+    lap, or plates whose rim could not be fitted: the mask does not tell them apart reliably);
+    ``confidence`` 0..1; ``rise``: the median profile rise (fraction of the shoulder–knee
+    length); ``centre_px`` ``(T, 2)``, per frame: the weight's centre in image pixels (the
+    plate's centre when its rim was fitted, else the raised part's centre; NaN where not
+    seen); ``radius_px``: the fitted plate's radius (NaN without one)."""
 
     kind: str
     confidence: float
     rise: float
     centre_px: np.ndarray
+    radius_px: float = float("nan")
 
     @property
     def loaded(self) -> bool:
@@ -189,6 +203,52 @@ def load_centres(xy: np.ndarray, masks: Masks, mask_scale: float, geom: Geometry
         normal = np.array([along[1], -along[0]])
         normal = normal if normal @ geom.up >= 0 else -normal
         out[k] = np.nanmean(top - depth[:, None] * normal, axis=0)
+    return out
+
+
+def fit_bar(
+    xy: np.ndarray,
+    masks: Masks | None,
+    mask_scale: float,
+    geom: Geometry,
+    load: LoadEstimate,
+    t_s: np.ndarray,
+    fps: float,
+) -> LoadEstimate:
+    """``load`` as a barbell when its plate's rim is found on the mask
+    (:func:`formcheck.core.plate.fit_plate`, seeded by the raised part's centres, with at least
+    :data:`BAR_COVERAGE` and :data:`BAR_RADIUS`): the kind becomes ``"barbell"`` and the path
+    the plate's centre, smoothed (on rendered barbell sets 2–13 px from the true centre, where
+    the raised part's centre was 17–87 px off). Otherwise ``load`` unchanged."""
+    from formcheck.core.plate import fit_plate
+
+    if masks is None or not load.loaded:
+        return load
+    sh, _, kn = _points(xy, geom.side, np.arange(len(xy)))
+    length = float(np.nanmedian(np.linalg.norm(kn - sh, axis=1)))
+    frames = np.flatnonzero(np.isfinite(load.centre_px).all(axis=1))
+    fit = fit_plate(masks, mask_scale, load.centre_px, length, frames)
+    if fit is None or fit.median_coverage < BAR_COVERAGE or fit.radius_px < BAR_RADIUS * length:
+        return load
+    centres = drop_jumps(fit.centre_px, fit.radius_px * JUMP, max(5, int(round(JUMP_S * fps))))
+    return replace(
+        load, kind="barbell", centre_px=smooth_path(centres, t_s, fps), radius_px=fit.radius_px
+    )
+
+
+def drop_jumps(centres: np.ndarray, limit_px: float, window: int) -> np.ndarray:
+    """``centres`` ``(T, 2)`` px with the frames farther than ``limit_px`` from the running
+    median over ``window`` frames set to NaN: a rim fit that latched onto something else for a
+    few frames (the body's outline, an arm) where the plate cannot have gone."""
+    from scipy.ndimage import median_filter
+
+    out = centres.copy()
+    seen = np.isfinite(centres).all(axis=1)
+    if seen.sum() < window:
+        return out
+    med = np.stack([median_filter(centres[seen, c], size=window, mode="nearest") for c in (0, 1)])
+    far = np.linalg.norm(centres[seen] - med.T, axis=1) > limit_px
+    out[np.flatnonzero(seen)[far]] = np.nan
     return out
 
 

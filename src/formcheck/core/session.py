@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 
 
 def _clean(x: Any) -> Any:
@@ -132,7 +132,10 @@ class Person(_Block):
 @dataclass
 class ExerciseCheckInfo(_Block):
     """What the set-up looked like (:mod:`formcheck.core.setup_check`) and whether the
-    exercise was ``given`` or ``detected`` from it (``source``)."""
+    exercise was ``given`` or ``detected`` from it (``source``). ``shoulder_rise_thighs`` is
+    the set-up measure: thigh lengths of shoulder over hip, or, with ``measure``
+    ``"shoulder_over_heel"`` (a weight hides the hip; 1.6), shin lengths of shoulder over
+    heel; ``hip_thrust_min`` and ``glute_bridge_max`` are its limits."""
 
     looks_like: str | None = None
     shoulder_rise_thighs: float | None = None
@@ -140,6 +143,8 @@ class ExerciseCheckInfo(_Block):
     hip_thrust_min: float | None = None
     glute_bridge_max: float | None = None
     source: str | None = None
+    measure: str | None = None
+    _OPTIONAL = ("measure",)
 
 
 @dataclass
@@ -173,16 +178,18 @@ class Lumbar(_Block):
 @dataclass
 class LoadInfo(_Block):
     """A weight on the hips read from the person mask (:mod:`formcheck.core.load`); the
-    result's ``load``. ``kind``: ``"none"`` or ``"weight"``; ``confidence`` 0..1; ``rise``: how
-    far the outline rises above the body's own (fraction of the shoulder–knee length);
-    ``centre_px``: the weight's centre per analysed frame, image pixels (``[x, y]`` or None),
-    only when there is a weight."""
+    result's ``load``. ``kind``: ``"none"``, ``"barbell"`` (a big round plate's rim fitted) or
+    ``"weight"`` (any other); ``confidence`` 0..1; ``rise``: how far the outline rises above
+    the body's own (fraction of the shoulder–knee length); ``radius_px``: the barbell plate's
+    radius, image pixels; ``centre_px``: the weight's centre per analysed frame, image pixels
+    (``[x, y]`` or None), only when there is a weight."""
 
     kind: str = "none"
     confidence: float = 0.0
     rise: float | None = None
+    radius_px: float | None = None
     centre_px: list | None = None
-    _OPTIONAL = ("centre_px",)
+    _OPTIONAL = ("centre_px", "radius_px")
 
 
 @dataclass

@@ -1,0 +1,66 @@
+"""The set's corrected shoulder–hip–knee angle and the weight on the hips.
+
+The weight is looked for first (:mod:`formcheck.core.load`, with the barbell's plate rim fitted
+for its path: :func:`formcheck.core.load.fit_bar`). The landmark angle is fused with the
+world-landmark angle and the exercise's bias model subtracted (:mod:`formcheck.core.bias`); with
+a weight in the mask its silhouette terms are dropped, since the silhouette is no longer the
+body's. Degrees throughout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.core.bias import BiasModel
+from formcheck.core.geometry import Geometry
+from formcheck.core.kinematics import Angles
+from formcheck.core.load import LoadEstimate, detect_load, fit_bar
+from formcheck.core.measures import top_frames
+from formcheck.core.silhouette import midline_bias, trunk_thickness
+from formcheck.core.track import PoseTrack
+
+#: Every how many detected frames the load check looks at the mask.
+LOAD_EVERY = 3
+
+
+@dataclass(frozen=True)
+class SetAngles:
+    """The angles a set is judged on. ``shk_deg`` ``(T,)``: the corrected angle;
+    ``bias_model`` and ``bias_deg``: the correction used; ``thickness`` and ``midline_deg``:
+    its silhouette terms (NaN with a weight); ``load``: the weight on the hips."""
+
+    shk_deg: np.ndarray
+    load: LoadEstimate
+    bias_model: BiasModel
+    bias_deg: float
+    thickness: float
+    midline_deg: float
+
+
+def set_angles(
+    track: PoseTrack,
+    xy: np.ndarray,
+    geom: Geometry,
+    ang: Angles,
+    set_frames: np.ndarray,
+    bias_model: BiasModel,
+) -> SetAngles:
+    """The set's angles from the smoothed landmarks ``xy`` ``(T, 33, 2)`` px and their
+    kinematics ``ang``; ``set_frames`` ``(T,)`` bool: the frames inside the set-up, where the
+    weight is looked for."""
+    t = track.t_s
+    frames = np.flatnonzero(track.detected & set_frames)[::LOAD_EVERY]
+    load = detect_load(xy, track.masks, track.mask_scale, geom, frames, t, track.fps)
+    if load.loaded:  # the mask holds the weight too: no silhouette measure is the body's
+        thickness = midline = float("nan")
+    else:
+        thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
+        midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
+    if load.loaded:
+        load = fit_bar(xy, track.masks, track.mask_scale, geom, load, t, track.fps)
+    bias = bias_model.predict(geom.yaw_deg, thickness, midline)
+    raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
+    shk = bias_model.correct(raw, bias, geom.yaw_deg)
+    return SetAngles(shk, load, bias_model, bias, thickness, midline)
