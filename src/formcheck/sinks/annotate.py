@@ -117,6 +117,7 @@ def frame_states(analysis: Analysis) -> Callable[[int], OverlayState]:
             hold_target_s=hold_target,
             notices=[warning] if warning and early else [],
             load_path=load_path_at(centres, starts, i),
+            plate_radius_px=s.load_info.radius_px,
         )
 
     return state

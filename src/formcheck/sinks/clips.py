@@ -204,6 +204,7 @@ def _drawer(
             st,
             xy=None if st.xy is None else st.xy * k,
             load_path=None if st.load_path is None else st.load_path * k,
+            plate_radius_px=st.plate_radius_px and st.plate_radius_px * float(k.mean()),
         )
         if i < rep.start_frame:
             st = replace(st, message=None, message_bad=False, faults=[])

@@ -55,6 +55,8 @@ class OverlayState:
     stats: str | None = None  # developer line, e.g. "27 fps  48 ms" (live --debug only)
     #: the weight's path so far in this rep, ``(n, 2)`` pixels (the newest last), or None
     load_path: np.ndarray | None = None
+    #: a barbell plate's radius (pixels): its rim is ringed at the path's newest point
+    plate_radius_px: float | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,7 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     """Draw ``st`` onto ``frame`` (BGR, modified in place and returned)."""
     h, w = frame.shape[:2]
     lay = Layout(w, h)
-    _draw_load_path(frame, st.load_path, lay)
+    _draw_load_path(frame, st.load_path, lay, st.plate_radius_px)
     _draw_body(frame, st, lay)
     y = _draw_counter(frame, st, lay)
     m = lay.margin
@@ -268,8 +270,11 @@ def draw_overlay(frame: np.ndarray, st: OverlayState) -> np.ndarray:
     return frame
 
 
-def _draw_load_path(frame: np.ndarray, path: np.ndarray | None, lay: Layout) -> None:
-    """The bar (weight) path of the rep on screen: a polyline and a dot at the newest point."""
+def _draw_load_path(
+    frame: np.ndarray, path: np.ndarray | None, lay: Layout, radius: float | None = None
+) -> None:
+    """The bar (weight) path of the rep on screen: a polyline and a dot at the newest point,
+    and a barbell plate's fitted rim (``radius`` px) ringed there."""
     if path is None:
         return
     pts = path[np.isfinite(path).all(axis=1)]
@@ -279,4 +284,7 @@ def _draw_load_path(frame: np.ndarray, path: np.ndarray | None, lay: Layout) -> 
     lw = max(1, lay.line_px // 2)
     if len(ipts) > 1:
         cv2.polylines(frame, [ipts.reshape(-1, 1, 2)], False, CYAN, lw, cv2.LINE_AA)
-    cv2.circle(frame, tuple(int(v) for v in ipts[-1]), 2 * lw + 2, CYAN, -1, cv2.LINE_AA)
+    end = tuple(int(v) for v in ipts[-1])
+    cv2.circle(frame, end, 2 * lw + 2, CYAN, -1, cv2.LINE_AA)
+    if radius:
+        cv2.circle(frame, end, int(round(radius)), CYAN, lw, cv2.LINE_AA)
