@@ -2,7 +2,7 @@
 
     python benchmarks/accuracy.py DIR [DIR ...] [--split test|calibration|sample|all]
                                   [--out PREFIX] [--cache DIR] [--jobs N] [--config FILE.toml]
-                                  [--by-load]
+                                  [--by-load] [--by-gym]
 
 Prints a table and writes ``PREFIX.md`` and ``PREFIX.json`` (default
 ``benchmarks/results/accuracy-<dirname>[+<dirname>...]-<split>``). With several folders it
@@ -21,7 +21,8 @@ scores each and also pools all their clips into one summary (the "all held-out" 
 - ``lumbar_arch`` precision/recall by exercise and camera view (|yaw| < 10 deg "side", else
   "oblique"), over all reps;
 - the load check (a weight on the hips found where the label has one, and only there) and,
-  with ``--by-load``, every table above again per labelled load (none, barbell, dumbbell,
+  with ``--by-gym``, per busy-gym factor (benchmarks/synth/gym.py); with ``--by-load``, every
+  table above again per labelled load (none, barbell, dumbbell,
   plate) and view.
 
 Pose tracks are cached (``--cache``, keyed by the video's size and mtime), so re-scoring after
@@ -191,6 +192,7 @@ def score_clip(lab: dict, session) -> dict:
         "yaw_est": session.camera.yaw_deg,
         "phenotype": lab.get("phenotype"),
         "load": (lab.get("load") or {}).get("kind", "none"),
+        "gym": (lab.get("gym") or {}).get("factors", []),
         "load_found": session.load_info.kind,
         "load_centre_err_px": centre_error(lab, session),
         "setup_looks_like": session.exercise_check.looks_like,
@@ -390,6 +392,20 @@ def by_load(clips: list[dict]) -> str:
     return md
 
 
+def by_gym(clips: list[dict]) -> str:
+    """One summary per busy-gym factor (benchmarks/synth/gym.py) with clips in it: clips with
+    that factor alone, and clips with every factor."""
+    md = ""
+    for factor in ("walker", "clutter", "dark", "compressed", "drift"):
+        group = [c for c in clips if c.get("gym") == [factor]]
+        if group:
+            md += "\n" + markdown(summarise(group), f"gym: {factor}")
+    every = [c for c in clips if len(c.get("gym", [])) > 1]
+    if every:
+        md += "\n" + markdown(summarise(every), "gym: all factors together")
+    return md
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", type=Path, nargs="+", metavar="DIR")
@@ -407,6 +423,11 @@ def main() -> None:
         "--by-load",
         action="store_true",
         help="also a table per load (none, barbell, dumbbell, plate) and view",
+    )
+    ap.add_argument(
+        "--by-gym",
+        action="store_true",
+        help="also a table per busy-gym factor (walker, clutter, dark, compressed, drift, all)",
     )
     args = ap.parse_args()
     if args.cache and len(args.folders) > 1:
@@ -427,6 +448,8 @@ def main() -> None:
         result.update(summary=pooled, per_folder=per_folder)
     if args.by_load:
         md += by_load(all_clips)
+    if args.by_gym:
+        md += by_gym(all_clips)
     print(md)
     stem = "+".join(f.name for f in args.folders)
     out = args.out or (ROOT / "results" / f"accuracy-{stem}-{args.split}")

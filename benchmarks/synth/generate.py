@@ -25,6 +25,7 @@ if __package__ in (None, ""):
 import numpy as np
 
 from .body import Body, PoseState
+from .gym import Walker, apply_frame, clutter_boxes, drift_matrix, move_points, resolve_gym
 from .load import LoadModel, resolve_load
 from .motion import label_rep, plan_reps, schedule, tempo_model
 from .render import BodyPainter, Camera, Scene, downsample, vertex_colors
@@ -153,6 +154,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         return _render_empty(spec, out_dir, rng, W, H, fps)
 
     scene_spec = spec.get("scene", {})
+    gym = resolve_gym(spec.get("gym"), seed)
     bench_h = float(scene_spec.get("bench_height", rng.uniform(0.40, 0.45)))
     phenotype = resolve_phenotype(spec.get("body", {}))
     load = resolve_load(spec.get("load"), seed)
@@ -237,6 +239,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     if exercise == "glute_bridge" and scene_spec.get("mat", True):
         cfg["mat"] = [-0.32, 0.32, feet_y - 0.15, head_y + 0.25]
         cfg["mat_rgb"] = scene_spec.get("mat_rgb", pick(rng, MATS))
+    cfg["clutter"] = clutter_boxes(gym, sx, cfg["wall_dist"], (feet_y, head_y))
     if exercise == "hip_thrust":
         cfg["bench"] = dict(
             y0=-0.03,
@@ -261,6 +264,11 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     )
     painter = BodyPainter(body.faces, vertex_colors(body, clothes), ldir)
     brightness = float(scene_spec.get("exposure", rng.uniform(0.9, 1.1)))
+    walker = walker_painter = None
+    if "walker" in gym:
+        walker = Walker(gym["walker"], sx, cfg["wall_dist"], (feet_y, head_y), fps)
+        walker_painter = BodyPainter(walker.faces, walker.rgb, ldir)
+    noise_rng = np.random.default_rng(gym.get("noise_seed", 0))
 
     # ---- frames
     per = {
@@ -271,7 +279,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
     j3d = np.zeros((T, len(JOINT_NAMES), 3))
     lpf = {k: np.zeros((T, n)) for k, n in (("c3", 3), ("c2", 2), ("n2", 2), ("r", 1), ("bb", 4))}
     grip_gap = 0.0
-    writer = _open_writer(mp4, W, H, fps, int(vid.get("crf", 23)))
+    writer = _open_writer(mp4, W, H, fps, int(gym.get("crf", vid.get("crf", 23))))
     writer.send(None)
     t_pose = t_draw = 0.0
     neck_base = 5.0 if exercise == "hip_thrust" else 0.0
@@ -286,11 +294,17 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         p = body.pose(st)
         b = time.time()
         img = scene.bg.copy()
+        wv = walker.vertices(float(sch.t[i])) if walker is not None else None
+        if wv is not None:  # behind the lifter: drawn first
+            walker_painter.draw(img, cam, wv)
         extra = load_model.world(p.load, cam.pos) if load_model is not None else None
         painter.draw(img, cam, p.vertices, extra=extra)
         img = downsample(img)
         if brightness != 1.0:
             img = np.clip(img.astype(np.float32) * brightness, 0, 255).astype(np.uint8)
+        drift = drift_matrix(gym, float(sch.t[i]), W, H)
+        if gym:
+            img = apply_frame(img, gym, drift, noise_rng)
         writer.send(np.ascontiguousarray(img))
         c = time.time()
         t_pose += b - a
@@ -308,12 +322,13 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         )
         P3 = np.array([p.joints[n] for n in JOINT_NAMES])
         j3d[i] = P3
-        j2d[i] = cam.project(P3)[0]
+        j2d[i] = move_points(cam.project(P3)[0], drift)
         if load_model is not None:
             c3 = load_model.centre(p.load)
             nc = load_model.near_centre(p.load, sx)
             (c2, n2), zz = cam.project(np.stack([c3, nc]))
-            buv = cam.project(extra[0].reshape(-1, 3))[0]
+            buv = move_points(cam.project(extra[0].reshape(-1, 3))[0], drift)
+            c2, n2 = move_points(np.stack([c2, n2]), drift)
             lpf["c3"][i], lpf["c2"][i], lpf["n2"][i] = c3, c2, n2
             lpf["r"][i] = cam.f * load_model.radius / zz[1]
             lpf["bb"][i] = [*buv.min(0), *buv.max(0)]
@@ -391,6 +406,7 @@ def render_clip(spec: dict, out_dir: Path, verbose=True) -> dict:
         },
         "seed": seed,
         "spec": spec,
+        "gym": gym,
         "load": (
             {**load, "max_grip_gap_m": round(grip_gap, 4), "in_frame": load_in_frame}
             if load_model

@@ -168,9 +168,31 @@ class Scene:
                 [[mx0, my0, 0.002], [mx1, my0, 0.002], [mx1, my1, 0.002], [mx0, my1, 0.002]],
                 self._shade_flat(c["mat_rgb"], [0, 0, 1]),
             )
+        if c.get("clutter"):
+            self._clutter(img, c["clutter"])
         if c.get("bench"):
             self._bench(img, c["bench"])
         return img
+
+    def _box_faces(self, xr, yr, zr, color, faces: list) -> None:
+        """Append the camera-facing faces of an axis-aligned box to ``faces`` (for sorting)."""
+        cx = self.cam.pos
+        (xa, xb), (ya, yb), (za, zb) = xr, yr, zr
+        quads = [
+            ([[xa, ya, zb], [xb, ya, zb], [xb, yb, zb], [xa, yb, zb]], [0, 0, 1]),
+            ([[xa, ya, za], [xb, ya, za], [xb, ya, zb], [xa, ya, zb]], [0, -1, 0]),
+            ([[xa, yb, za], [xb, yb, za], [xb, yb, zb], [xa, yb, zb]], [0, 1, 0]),
+            ([[xa, ya, za], [xa, yb, za], [xa, yb, zb], [xa, ya, zb]], [-1, 0, 0]),
+            ([[xb, ya, za], [xb, yb, za], [xb, yb, zb], [xb, ya, zb]], [1, 0, 0]),
+        ]
+        for q, n in quads:
+            ctr = np.mean(q, 0)
+            if np.dot(np.asarray(n, float), cx - ctr) > 0:  # facing the camera
+                faces.append((np.linalg.norm(ctr - cx), q, n, color))
+
+    def _draw_faces(self, img, faces: list) -> None:
+        for _, q, n, color in sorted(faces, key=lambda t: -t[0]):
+            self._poly(img, q, self._shade_flat(color, n))
 
     def _bench(self, img, b):
         """Box bench: y in [y0, y0+depth], x in [-w/2, w/2], z in [0, h]; cushion on top."""
@@ -179,33 +201,29 @@ class Scene:
         frame = np.asarray(b.get("frame_rgb", [60, 60, 65]), float)
         xs = (-w / 2, w / 2)
         ys = (y0, y0 + depth)
-        cx = self.cam.pos
-        faces = []
+        faces: list = []
         # legs/base as a darker box under a cushion of 8 cm
         hc = h - 0.08
-
-        def box(xr, yr, zr, color):
-            (xa, xb), (ya, yb), (za, zb) = xr, yr, zr
-            quads = [
-                ([[xa, ya, zb], [xb, ya, zb], [xb, yb, zb], [xa, yb, zb]], [0, 0, 1]),
-                ([[xa, ya, za], [xb, ya, za], [xb, ya, zb], [xa, ya, zb]], [0, -1, 0]),
-                ([[xa, yb, za], [xb, yb, za], [xb, yb, zb], [xa, yb, zb]], [0, 1, 0]),
-                ([[xa, ya, za], [xa, yb, za], [xa, yb, zb], [xa, ya, zb]], [-1, 0, 0]),
-                ([[xb, ya, za], [xb, yb, za], [xb, yb, zb], [xb, ya, zb]], [1, 0, 0]),
-            ]
-            for q, n in quads:
-                ctr = np.mean(q, 0)
-                if np.dot(np.asarray(n, float), cx - ctr) > 0:  # facing the camera
-                    faces.append((np.linalg.norm(ctr - cx), q, n, color))
-
         inset = 0.05
         for xl in (xs[0] + inset, xs[1] - inset - 0.05):
             for yl in (ys[0] + inset, ys[1] - inset - 0.05):
-                box((xl, xl + 0.05), (yl, yl + 0.05), (0, hc), frame)
-        box((xs[0] + inset, xs[1] - inset), (ys[0] + inset, ys[1] - inset), (hc - 0.05, hc), frame)
-        box(xs, ys, (hc, h), col)
-        for _, q, n, color in sorted(faces, key=lambda t: -t[0]):
-            self._poly(img, q, self._shade_flat(color, n))
+                self._box_faces((xl, xl + 0.05), (yl, yl + 0.05), (0, hc), frame, faces)
+        self._box_faces(
+            (xs[0] + inset, xs[1] - inset),
+            (ys[0] + inset, ys[1] - inset),
+            (hc - 0.05, hc),
+            frame,
+            faces,
+        )
+        self._box_faces(xs, ys, (hc, h), col, faces)
+        self._draw_faces(img, faces)
+
+    def _clutter(self, img, boxes):
+        """Gym clutter (benchmarks/synth/gym.py): boxes standing between the lifter and the wall."""
+        faces: list = []
+        for xr, yr, zr, rgb in boxes:
+            self._box_faces(xr, yr, zr, np.asarray(rgb, float), faces)
+        self._draw_faces(img, faces)
 
 
 class BodyPainter:

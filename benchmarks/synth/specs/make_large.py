@@ -105,6 +105,7 @@ def draw_load(rng, kind):
 
 TEMPO_STREAM = 0x7E3F0  # tempo-model draws: their own stream, the rest of the set is unchanged
 SHALLOW_STREAM = 0x5A11  # shallow-bridge draws: likewise
+GYM_STREAM = 0x6E1  # busy-gym factor deals: likewise
 
 
 def _easings(rise, lower):
@@ -187,6 +188,7 @@ def make(
     reps_range=(3, 5),
     tempo_models=None,
     shallow_bridges=0,
+    gym=None,
 ):
     """``arch_share`` / ``sag_share``: share of reps that are a lumbar arch with the hips on
     the line / a clear-cut sag (the focused sets; the rest keep the usual mix). ``res``:
@@ -199,7 +201,10 @@ def make(
     kind to weight it) over a shuffled order of the loaded clips. ``reps_range``: rises per clip.
     ``tempo_models``: names from TEMPO_MODELS, dealt in turn over a shuffled order of the clips
     (each clip one model). ``shallow_bridges``: this many bridge clips set up high with shallow
-    rises (see `shallow_bridge`). Both draw on streams of their own: nothing else changes."""
+    rises (see `shallow_bridge`). ``gym``: busy-gym factor names (benchmarks/synth/gym.py, or
+    ``all``), dealt in turn over a shuffled order of the clips, one a clip; a clip with a walker
+    gets a wall 1.4-2.2 m away so the walker passes behind the bench. These draw on streams of
+    their own: nothing else changes."""
     rng = np.random.default_rng(seed)
     loads = [None] * count
     if load_share > 0:
@@ -220,6 +225,11 @@ def make(
         for k, i in enumerate(order.tolist()):
             name = tempo_models[k % len(tempo_models)]
             models[i] = {"model": name, **TEMPO_MODELS[name](trng)}
+    gyms = [None] * count
+    if gym:
+        grng = np.random.default_rng([seed, GYM_STREAM])
+        for k, i in enumerate(grng.permutation(count).tolist()):
+            gyms[i] = gym[k % len(gym)]
     shallow = set()
     if shallow_bridges:
         srng = np.random.default_rng([seed, SHALLOW_STREAM])
@@ -318,6 +328,11 @@ def make(
                 **({"load": loads[i]} if loads[i] else {}),
             }
         )
+        if gyms[i]:
+            clips[-1]["gym"] = {"factors": gyms[i] if gyms[i] == "all" else [gyms[i]]}
+            if gyms[i] in ("walker", "all"):
+                wall = round(float(grng.uniform(1.4, 2.2)), 3)
+                clips[-1]["scene"] = {"wall_distance_m": wall}
     return clips
 
 
@@ -331,7 +346,7 @@ def write(clips, path: Path, seed, args: str = ""):
         lines.append("[[clip]]")
         for k in ("name", "exercise", "seed", "split"):
             lines.append(f"{k} = {toml_value(c[k])}")
-        for k in ("video", "body", "camera", "tempo", "load"):
+        for k in ("video", "body", "camera", "tempo", "load", "gym", "scene"):
             if k in c:
                 lines.append(f"{k} = {toml_value(c[k])}")
         lines.append("reps = [" + ", ".join(toml_value(r) for r in c["reps"]) + "]")
@@ -400,6 +415,12 @@ if __name__ == "__main__":
         help="N bridge clips set up high (bottom 135-141 deg) with shallow rises: reps at"
         " 150.5-156 deg and attempts at 142-147",
     )
+    ap.add_argument(
+        "--gym",
+        default=None,
+        help="comma-separated busy-gym factors (walker, clutter, dark, compressed, drift, all),"
+        " one per clip, dealt in turn over a shuffled order of the clips",
+    )
     a = ap.parse_args()
     extra = (
         "".join(
@@ -418,6 +439,7 @@ if __name__ == "__main__":
         + (f" --load-share {a.load_share:g} --load-kinds {a.load_kinds}" if a.load_share else "")
         + (f" --reps {a.reps[0]} {a.reps[1]}" if tuple(a.reps) != (3, 5) else "")
         + (f" --tempo-models {a.tempo_models}" if a.tempo_models else "")
+        + (f" --gym {a.gym}" if a.gym else "")
         + (f" --shallow-bridges {a.shallow_bridges}" if a.shallow_bridges else "")
     )
     write(
@@ -436,6 +458,7 @@ if __name__ == "__main__":
             tuple(a.reps),
             tuple(a.tempo_models.split(",")) if a.tempo_models else None,
             a.shallow_bridges,
+            tuple(a.gym.split(",")) if a.gym else None,
         ),
         Path(a.out),
         a.seed,
