@@ -55,11 +55,10 @@ def set_angles(
     load = detect_load(xy, track.masks, track.mask_scale, geom, frames, t, track.fps)
     if load.loaded:  # the mask holds the weight too: no silhouette measure is the body's
         thickness = midline = float("nan")
+        load = fit_bar(xy, track.masks, track.mask_scale, geom, load, t, track.fps)
     else:
         thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
         midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
-    if load.loaded:
-        load = fit_bar(xy, track.masks, track.mask_scale, geom, load, t, track.fps)
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
     shk = bias_model.correct(raw, bias, geom.yaw_deg)

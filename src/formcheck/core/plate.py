@@ -4,7 +4,8 @@ MediaPipe's person mask takes in a barbell's near plate (and a dumbbell's head):
 side its outline is a circle that stands out of the body's outline. :func:`fit_plate` finds that
 circle in every frame: first its radius, once per set (the median of free three-point RANSAC
 fits on every :data:`RADIUS_EVERY`-th frame), then, with the radius fixed, its centre per frame
-(two-point RANSAC over the outline, refined by a robust least-squares fit). A frame is kept
+(two-point RANSAC over the outline, or the last frame's centre followed, refined by
+Gauss–Newton on the rim points). A frame is kept
 when enough of the rim is seen (:data:`MIN_COVERAGE` of the circle's directions): a plate
 lying flat on the lap or a weight merged into the body has no such circle, and the set then
 has no fit. On rendered barbell sets the centre was 1–2 px (median) from the near plate's.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.core.masks import Masks, MaskStack
+from formcheck.core.masks import Masks
 
 #: Plausible radii, as fractions of the shoulder–knee image length (a 45 cm plate on a short
 #: body reaches about 0.5; a 15 cm dumbbell head on a tall one about 0.08).
@@ -180,10 +181,6 @@ def fixed_circle(
     return centre, float((hist > 0).mean())
 
 
-def _mask(masks: Masks, f: int) -> np.ndarray:
-    return masks.frame(f) if isinstance(masks, MaskStack) else np.asarray(masks[f])
-
-
 def fit_plate(
     masks: Masks,
     mask_scale: float,
@@ -206,7 +203,7 @@ def fit_plate(
     radii = (RADIUS_RANGE[0] * length_px, RADIUS_RANGE[1] * length_px)
     found_r = []
     for f in frames[::RADIUS_EVERY]:
-        pts = _near(outline(_mask(masks, f), mask_scale), seeds[f], 2.2 * radii[1])
+        pts = _near(outline(masks[f], mask_scale), seeds[f], 2.2 * radii[1])
         got = free_circle(pts, radii, tol, rng)
         if got is not None:
             found_r.append(got[1])
@@ -217,7 +214,7 @@ def fit_plate(
     coverage = np.zeros(n)
     last: tuple[np.ndarray, float] | None = None
     for k, f in enumerate(frames):
-        pts = _near(outline(_mask(masks, f), mask_scale), seeds[f], 3 * radius)
+        pts = _near(outline(masks[f], mask_scale), seeds[f], 3 * radius)
         got = None
         if last is not None and k % REACQUIRE:  # follow the last frame's plate
             got = fixed_circle(pts, radius, tol, rng, [last[0]], hypotheses=0)
@@ -230,11 +227,10 @@ def fit_plate(
             continue
         centre[f], coverage[f] = got
         last = got
-    seen = np.isfinite(centre[frames]).all(axis=1)
-    found = float(seen.mean())
-    if found < MIN_FOUND or np.median(coverage[frames][seen]) < MIN_SET_COVERAGE:
+    fit = PlateFit(centre, radius, coverage, float(np.isfinite(centre[frames]).all(axis=1).mean()))
+    if fit.found < MIN_FOUND or fit.median_coverage < MIN_SET_COVERAGE:
         return None
-    return PlateFit(centre, radius, coverage, found)
+    return fit
 
 
 def _near(points: np.ndarray, centre: np.ndarray, reach: float) -> np.ndarray:
