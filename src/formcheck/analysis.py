@@ -18,14 +18,11 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.core.bias import BiasModel, load_bias_model
-from formcheck.core.corrected import set_angles
-from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
+from formcheck.core.geometry import Geometry
 from formcheck.core.judge import rep_records
-from formcheck.core.kinematics import joint_angles
-from formcheck.core.legs import repair_legs
 from formcheck.core.load import LOADED_HIP_CONFIDENCE
 from formcheck.core.measures import heel_jumps
-from formcheck.core.presence import NO_SETUP_NOTE, set_up
+from formcheck.core.presence import NO_SETUP_NOTE
 from formcheck.core.reps import segment
 from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
 from formcheck.core.session import (
@@ -38,12 +35,12 @@ from formcheck.core.session import (
     VideoMeta,
 )
 from formcheck.core.setup_check import check_exercise, mismatch_warning
-from formcheck.core.signals import DEFAULT_CUTOFF_HZ, smooth_track_xy
+from formcheck.core.signals import DEFAULT_CUTOFF_HZ
 from formcheck.core.silhouette import LUMBAR_MEASURES
 from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
+from formcheck.landmarks import set_landmarks
 from formcheck.notes import (
-    LEG_WARNING,
     LOAD_WARNING,
     check_turn,
     load_info,
@@ -110,36 +107,12 @@ def _analyze(
     exercise_source: str,
 ) -> Analysis:
     bias_model = bias_model or load_bias_model(profile.name)
+    original = track  # as the model gave it
+    lm = set_landmarks(original, profile, cutoff_hz, bias_model)
+    track, xy, geom, ang, measured = lm.track, lm.xy, lm.geom, lm.ang, lm.measured
+    setup = lm.setup
     t = track.t_s
-    original = track
-    xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
-    geom = estimate_geometry(track, xy)
-    warnings: list[str] = []
-    setup = set_up(xy, geom, t, profile.reps.max_torso_to_floor_deg)
-    track, legs = repair_legs(track, geom.side) if setup.found else (track, None)
-    # a leg drawn on a plate's rim, say: the other leg stands in, so read the scene again
-    if legs is not None and legs.count:
-        xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
-        geom = estimate_geometry(track, xy)
-        warnings.append(LEG_WARNING.format(n=legs.count))
-    bad = implausible_frames(track.image[..., :2], track.detected, geom.side, geom.up)
-    if bad.any():  # failed detections (e.g. half the body out of the picture): no person there
-        track = track.without_frames(bad)
-        xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
-        geom = estimate_geometry(track, xy)
-        warnings.append(
-            f"{int(bad.sum())} frame{'s' if bad.sum() > 1 else ''} with impossible "
-            "landmarks (is the whole body in the picture?) treated as no person"
-        )
-    vw = view_warning(geom)
-    if vw:
-        warnings.append(vw)
-    if geom.view != "no_person" and geom.detected_share < 0.5:
-        warnings.append(f"person found in only {geom.detected_share:.0%} of frames")
-    warnings.extend(geom.notes)
-    world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
-    ang = joint_angles(xy, track.visibility, geom, world)
-    measured = set_angles(track, xy, geom, ang, setup.frames, bias_model)
+    warnings = list(lm.warnings)
     load, shk = measured.load, measured.shk_deg
     bias_model, bias = measured.bias_model, measured.bias_deg
     thickness, midline = measured.thickness, measured.midline_deg
@@ -249,7 +222,7 @@ def _analyze(
             side_confidence=geom.side_confidence,
             view=geom.view,
             yaw_deg=geom.yaw_deg,
-            warning=vw,
+            warning=view_warning(geom),
             floor_source=geom.floor_source,
             floor_angle_deg=floor_deg,
             m_per_px=geom.m_per_px,

@@ -1,0 +1,98 @@
+"""The landmarks a set is judged on: smoothed, the scene read from them, implausible legs and
+frames repaired or dropped, and the set's corrected angles (:mod:`formcheck.core.corrected`).
+
+Under a barbell this runs twice when a leg was repaired: the first pass finds the plate, the
+second reads the legs' offset only where the near knee is not behind it
+(:func:`formcheck.core.legs.behind_plate`). Pure: arrays in, typed records out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.core.bias import BiasModel
+from formcheck.core.corrected import SetAngles, set_angles
+from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
+from formcheck.core.kinematics import Angles, joint_angles
+from formcheck.core.legs import LegRepair, behind_plate, repair_legs
+from formcheck.core.load import LoadEstimate
+from formcheck.core.presence import SetUp, set_up
+from formcheck.core.rules import Profile
+from formcheck.core.signals import smooth_track_xy
+from formcheck.core.track import PoseTrack
+from formcheck.core.view import view_warning
+from formcheck.notes import LEG_WARNING
+
+
+@dataclass
+class Landmarks:
+    """The landmarks a set is judged on, after the leg repair and the frame checks."""
+
+    track: PoseTrack
+    xy: np.ndarray
+    geom: Geometry
+    setup: SetUp
+    legs: LegRepair | None
+    ang: Angles
+    measured: SetAngles
+    warnings: list[str]
+
+
+def prepare_landmarks(
+    track: PoseTrack,
+    profile: Profile,
+    cutoff_hz: float,
+    bias_model: BiasModel,
+    hidden: np.ndarray | None = None,
+    load: LoadEstimate | None = None,
+) -> Landmarks:
+    """Smoothed landmarks, scene geometry, set-up, repaired legs (``hidden``: frames whose
+    near knee is behind a plate, :func:`repair_legs`) and the set's angles (``load``: the
+    weight already found, else looked for)."""
+    t = track.t_s
+    warnings: list[str] = []
+    xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
+    geom = estimate_geometry(track, xy)
+    setup = set_up(xy, geom, t, profile.reps.max_torso_to_floor_deg)
+    track, legs = repair_legs(track, geom.side, hidden) if setup.found else (track, None)
+    # a leg drawn on a plate's rim, say: the other leg stands in, so read the scene again
+    if legs is not None and legs.count:
+        xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
+        geom = estimate_geometry(track, xy)
+        warnings.append(LEG_WARNING.format(n=legs.count))
+    bad = implausible_frames(track.image[..., :2], track.detected, geom.side, geom.up)
+    if bad.any():  # failed detections (e.g. half the body out of the picture): no person there
+        track = track.without_frames(bad)
+        xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
+        geom = estimate_geometry(track, xy)
+        warnings.append(
+            f"{int(bad.sum())} frame{'s' if bad.sum() > 1 else ''} with impossible "
+            "landmarks (is the whole body in the picture?) treated as no person"
+        )
+    vw = view_warning(geom)
+    if vw:
+        warnings.append(vw)
+    if geom.view != "no_person" and geom.detected_share < 0.5:
+        warnings.append(f"person found in only {geom.detected_share:.0%} of frames")
+    warnings.extend(geom.notes)
+    world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
+    ang = joint_angles(xy, track.visibility, geom, world)
+    measured = set_angles(track, xy, geom, ang, setup.frames, bias_model, load)
+    return Landmarks(track, xy, geom, setup, legs, ang, measured, warnings)
+
+
+def set_landmarks(
+    track: PoseTrack, profile: Profile, cutoff_hz: float, bias_model: BiasModel
+) -> Landmarks:
+    """:func:`prepare_landmarks`, and again with the frames whose near knee is behind a
+    fitted barbell plate left out of the legs' offset, when a leg was repaired."""
+    lm = prepare_landmarks(track, profile, cutoff_hz, bias_model)
+    load = lm.measured.load
+    if lm.legs is None or not lm.legs.count or load.kind != "barbell":
+        return lm
+    hidden = behind_plate(track.image[..., :2], lm.geom.side, load.centre_px, load.radius_px)
+    if not hidden.any():
+        return lm
+    return prepare_landmarks(track, profile, cutoff_hz, bias_model, hidden, load)
