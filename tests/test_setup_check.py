@@ -186,6 +186,11 @@ def test_live_auto_reads_the_set_up_before_the_first_rep():
     assert pick_profile(cands, _pose(0.6), geom)[0].name == "hip_thrust"
     assert pick_profile(cands, _pose(-0.1), geom)[0].name == "glute_bridge"
     assert pick_profile(cands, _pose(0.17), geom)[0].name == "hip_thrust"  # undecided
+    # a weight seen at the set-up: the shoulder is read against the heel, as offline
+    bench = _hidden_hip_pose(1.0, 0.6)
+    assert pick_profile(cands, bench, geom)[0].name == "glute_bridge"  # fooled by the hip
+    prof, check = pick_profile(cands, bench, geom, hip_hidden=True)
+    assert prof.name == "hip_thrust" and check.measure == "shoulder_over_heel"
     track, _ = make_track(
         SynthSpec(reps=[SynthRep(), SynthRep(peak_deg=160)], width=640, height=480)
     )

@@ -205,7 +205,9 @@ class LiveAnalyzer:
             return
         self.geom = geom
         if self.candidates:  # the set-up says which exercise (core.setup_check)
-            self._use_profile(*recal.pick_profile(self.candidates, xy, geom))
+            # a weight on the hips hides the hip: then the shoulder is read against the heel
+            self.loaded = recal.load_seen(self._raw, self.xy, window, geom, self.mask_scale)
+            self._use_profile(*recal.pick_profile(self.candidates, xy, geom, self.loaded))
         self.legs = LiveLegs.from_frames(geom.side, [self._raw[k] for k in window])
         self.setup = SetUpTracker(geom, self.profile.reps.max_torso_to_floor_deg)
         if geom.side in ("left", "right"):

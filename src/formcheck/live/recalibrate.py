@@ -108,11 +108,12 @@ def load_seen(
 
 
 def pick_profile(
-    candidates: dict[str, Profile], xy: np.ndarray, geom: Geometry
+    candidates: dict[str, Profile], xy: np.ndarray, geom: Geometry, hip_hidden: bool = False
 ) -> tuple[Profile, ExerciseCheck]:
     """``--exercise auto``: the candidate profile the set-up frames ``xy`` ``(n, 33, 2)`` px
     look like (:func:`formcheck.core.setup_check.check_exercise`: shoulders on a bench or on
-    the floor, read at the bottom), a hip thrust when it cannot tell."""
-    check = check_exercise(xy, geom.side, geom.up, np.arange(len(xy)))
+    the floor, read at the bottom; against the heel when a weight hides the hip), a hip
+    thrust when it cannot tell."""
+    check = check_exercise(xy, geom.side, geom.up, np.arange(len(xy)), hip_hidden=hip_hidden)
     name = check.looks_like if check.looks_like in candidates else "hip_thrust"
     return candidates.get(name, next(iter(candidates.values()))), check
