@@ -98,9 +98,7 @@ def test_a_weight_on_the_hips_is_found_and_only_there(analysed):
         if kind == "barbell":  # the bar path is the plate's centre, to a few pixels
             assert result["load"]["kind"] == "barbell", name
             truth = np.array(label["per_frame"]["load_near_center_2d"], float)
-            found = np.array(
-                [c or [np.nan, np.nan] for c in result["load"]["centre_px"]], float
-            )
+            found = np.array([c or [np.nan, np.nan] for c in result["load"]["centre_px"]], float)
             n = min(len(truth), len(found))
             assert np.nanmedian(np.linalg.norm(found[:n] - truth[:n], axis=1)) < 5.0, name
         if loaded:
