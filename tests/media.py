@@ -7,9 +7,11 @@ import cv2
 import numpy as np
 
 
-def plain_video(path: Path, frames: int = 12, size=(160, 120), noise: bool = False) -> Path:
-    """An MPEG-4 clip of plain-colour (or random-noise) frames at 24 fps."""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 24, size)
+def plain_video(
+    path: Path, frames: int = 12, size=(160, 120), noise: bool = False, fps: float = 24
+) -> Path:
+    """An MPEG-4 clip of plain-colour (or random-noise) frames at ``fps`` (24)."""
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     rng = np.random.default_rng(0)
     for k in range(frames):
         if noise:

@@ -31,7 +31,7 @@ from formcheck import batch
 from formcheck.analysis import analyze_video
 from formcheck.batch import ledger
 from formcheck.cli import main
-from formcheck.core.session import Session, schema
+from formcheck.core.session import SCHEMA_VERSION, Session, schema
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 from formcheck.errors import InputError, OutputError
 from formcheck.fsutil import TMP_MARK
@@ -207,7 +207,7 @@ def test_cut_video_result_states_what_was_read(clips, pct):
     assert "truncated" in s.warnings[0] and f"of {TRACK.n_frames} frames" in s.warnings[0]
     assert s.rep_count == (3 if pct == 60 else 5)  # the reps in what could be read
     d = s.to_dict()
-    assert d["schema_version"] == "1.6" and d["video"]["truncated"] is True
+    assert d["schema_version"] == SCHEMA_VERSION and d["video"]["truncated"] is True
     jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(d, schema())
 

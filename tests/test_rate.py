@@ -19,7 +19,12 @@ def run(args, capsys):
 @pytest.mark.parametrize(
     "fps, every, target, step",
     [
-        (30, None, None, 1),
+        (30, None, None, 1),  # the default: every frame up to about 30 fps
+        (40, None, None, 1),
+        (50, None, None, 2),  # faster videos at about 30 fps
+        (60, None, None, 2),
+        (120, None, None, 4),
+        (60, 1, None, 1),  # --every 1: every frame of any video
         (30, 3, None, 3),
         (30, 3, "auto", 3),  # --every wins
         (30, None, "auto", 2),
@@ -83,3 +88,17 @@ def test_model_runs_on_every_nth_frame(tmp_path):
         track = track_from_frames(est, iter_frames(vid, info, step=4), info, step=4)
     assert len(calls) == 6  # frames 0, 4 … 20
     assert track.n_frames == 24 and track.meta["analysis_step"] == 4
+
+
+def test_a_60fps_video_runs_the_model_at_30fps_by_default_and_says_so(tmp_path):
+    """No --every/--fps: a 60 fps video goes through the model every 2nd frame (the result's
+    ``video.analysis_step``); ``step=1`` still runs it on every frame."""
+    from formcheck.analysis import analyze_video
+
+    vid = plain_video(tmp_path / "v.mp4", frames=24, noise=True, fps=60)
+    a = analyze_video(vid, exercise="hip_thrust", workers=1)
+    assert a.session.video.analysis_step == 2 and a.track.n_frames == 24
+    assert a.session.to_dict()["video"]["analysis_step"] == 2
+    full = analyze_video(vid, exercise="hip_thrust", workers=1, step=1)
+    assert full.session.video.analysis_step is None
+    assert "analysis_step" not in full.session.to_dict()["video"]

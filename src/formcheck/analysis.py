@@ -50,6 +50,7 @@ from formcheck.notes import (
 from formcheck.pose.estimator import PoseEstimator, PoseOptions, track_from_frames
 from formcheck.pose.models import model_info
 from formcheck.pose.orientation import guess_turn, sample_frames
+from formcheck.pose.rate import analysis_step
 from formcheck.pose.segments import auto_workers, parallel_track
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video, read_shortfall, with_turn
 
@@ -275,7 +276,7 @@ def analyze_video(
     source_path: str | None = None,
     info: VideoInfo | None = None,
     rotate: int | str = "auto",
-    step: int = 1,
+    step: int | None = None,
     workers: int | str = "auto",
 ) -> Analysis:
     """Analyse one video file (runs the pose model; writes nothing).
@@ -289,7 +290,8 @@ def analyze_video(
     (after the file's own rotation tag), or ``"auto"``: turned when it is on its side or
     upside down (:mod:`formcheck.pose.orientation`; said in the result).
     ``step``: run the model on every ``step``-th frame only, the others interpolated
-    (:mod:`formcheck.pose.rate`; :func:`~formcheck.pose.rate.analysis_step` picks it).
+    (:mod:`formcheck.pose.rate`; :func:`~formcheck.pose.rate.analysis_step` picks it; None:
+    its default, every frame up to 30 fps).
     ``workers``: processes running the model on this one video (:mod:`formcheck.pose.segments`;
     ``"auto"``: 2 on a multi-core machine for a video of 12 s or more); 1 with ``estimator``
     given (a batch already keeps every core busy with one video each).
@@ -307,6 +309,7 @@ def analyze_video(
             if not guess.sure and guess.lying and max(guess.scores.values()) > 0:
                 source_turn = "unsure"  # someone there, shins not up as stored nor turned
         info = with_turn(info, int(turn))
+        step = analysis_step(info.fps) if step is None else step
         est.reset()
         n_proc = (auto_workers(info) if workers == "auto" else int(workers)) if own else 1
         if n_proc > 1:  # both cores on this video (pose.segments)

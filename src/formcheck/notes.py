@@ -28,9 +28,12 @@ LEG_WARNING = (
 
 
 def read_meta(meta: dict) -> dict:
-    """The video block's ``frame_count`` (declared), ``truncated`` and turn from a track's
-    meta, for tracks read from a video file by this version (:func:`analyze_video`)."""
+    """The video block's ``frame_count`` (declared), ``truncated``, turn and analysis step
+    from a track's meta, for tracks read from a video file by this version
+    (:func:`analyze_video`)."""
     out = {}
+    if int(meta.get("analysis_step", 1)) > 1:
+        out["analysis_step"] = int(meta["analysis_step"])
     if "turn_deg" in meta:
         out["turned_deg"] = int(meta["turn_deg"])
         out["turn_source"] = str(meta.get("turn_source", "given"))

@@ -153,7 +153,8 @@ def session_row(name: str, session: Session) -> dict:
     type=RATE,
     default=None,
     help="Analysis rate: the model runs on every round(video fps / FPS)-th frame; 'auto': "
-    "about 15 fps for videos at 24 fps or more. [default: every frame]",
+    "about 15 fps for videos at 24 fps or more. [default: every frame up to 30 fps; "
+    "a faster video at about 30 fps, e.g. every 2nd frame of a 60 fps one]",
 )
 @click.option(
     "--workers",

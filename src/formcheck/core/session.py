@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.6"
+SCHEMA_VERSION = "1.7"
 
 
 def _clean(x: Any) -> Any:
@@ -70,7 +70,8 @@ class VideoMeta(_Block):
     ``frame_rate_varies``: the frame times are uneven (variable frame rate, dropped frames);
     all times then come from the video's own timestamps. ``turned_deg``: formcheck turned the
     picture clockwise by this much before the model (``turn_source``: ``"given"`` by
-    ``--rotate``, ``"auto"`` found on its side, ``"unsure"`` could not tell)."""
+    ``--rotate``, ``"auto"`` found on its side, ``"unsure"`` could not tell).
+    ``analysis_step``: the pose model ran on every N-th frame only (None: every frame)."""
 
     path: str | None = None
     width: int = 0
@@ -86,6 +87,7 @@ class VideoMeta(_Block):
     frame_rate_varies: bool | None = None
     turned_deg: int | None = None
     turn_source: str | None = None
+    analysis_step: int | None = None
     _OPTIONAL = (
         "frame_count",
         "rotation_deg",
@@ -95,6 +97,7 @@ class VideoMeta(_Block):
         "frame_rate_varies",
         "turned_deg",
         "turn_source",
+        "analysis_step",
     )
 
 

@@ -12,6 +12,10 @@ import numpy as np
 
 #: Analysis rate (fps) that ``auto`` aims at; videos below :data:`AUTO_MIN_FPS` run at full rate.
 AUTO_FPS = 15.0
+#: The default (neither ``every`` nor a rate given): every frame of a video up to about this
+#: rate (fps), every ``round(fps / DEFAULT_MAX_FPS)``-th frame of a faster one (a 50 or 60 fps
+#: video runs at 25 or 30 fps, as a phone's standard video would).
+DEFAULT_MAX_FPS = 30.0
 AUTO_MIN_FPS = 24.0
 #: Largest step accepted (``--every``).
 MAX_STEP = 16
@@ -24,11 +28,12 @@ def analysis_step(
 
     ``every``: that step as given. ``target_fps``: an analysis rate in frames/s (the step is
     ``round(fps / target_fps)``, at least 1), or ``"auto"``: :data:`AUTO_FPS` for videos at
-    :data:`AUTO_MIN_FPS` fps or more, full rate below. Neither: 1."""
+    :data:`AUTO_MIN_FPS` fps or more, full rate below. Neither: about :data:`DEFAULT_MAX_FPS`
+    for a faster video, else 1."""
     if every is not None:
         return max(1, min(MAX_STEP, int(every)))
     if target_fps is None:
-        return 1
+        target_fps = DEFAULT_MAX_FPS
     if target_fps == "auto":
         if not fps or fps < AUTO_MIN_FPS:
             return 1
