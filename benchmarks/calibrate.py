@@ -393,10 +393,7 @@ def main() -> None:
             f'source = "calibrated: {",".join(feats) or "constant"} on {names}/{args.split}"',
         ]
     if args.write:
-        # the plate term is benchmarks/calibrate_plate.py's: keep it
-        kept = TOML.read_text().partition("# --- plate")
-        plate = kept[1] + kept[2] if kept[1] else ""
-        TOML.write_text("\n".join(lines) + "\n" + ("\n" + plate if plate else ""))
+        TOML.write_text("\n".join(lines) + "\n")
         print(f"wrote {TOML}")
 
 

@@ -265,25 +265,6 @@ def test_each_exercise_has_its_own_calibrated_bias_model():
         )
 
 
-def test_a_fitted_plate_adds_the_shipped_plate_term_outside_the_clamp():
-    """A barbell's plate over the hip adds ``plate_deg`` (``[plate]`` in calibration.toml) to
-    the bias, after the linear model's clamp; a weight on the hips caps the yaw it reads."""
-    from formcheck.core.bias import BiasModel, load_bias_model
-    from formcheck.core.corrected import bias_yaw
-    from formcheck.core.geometry import OBLIQUE_DEG
-
-    for ex in ("hip_thrust", "glute_bridge"):
-        m = load_bias_model(ex)
-        assert m.plate_deg > 0
-        assert m.predict(8.0, None, None, plate=True) == pytest.approx(
-            m.predict(8.0, None, None) + m.plate_deg
-        )
-    m = BiasModel(intercept_deg=30.0, max_abs_deg=25.0, plate_deg=10.0)
-    assert m.predict(0.0, None) == 25.0 and m.predict(0.0, None, plate=True) == 35.0
-    assert bias_yaw(90.0, loaded=True) == OBLIQUE_DEG and bias_yaw(90.0, loaded=False) == 90.0
-    assert bias_yaw(7.0, loaded=True) == 7.0
-
-
 def test_bias_model_gain_scales_the_departure_from_straight():
     """With a gain, a landmark angle that shows only part of a departure from 180 deg is
     scaled back out; ``uncorrect`` is its inverse; without one, it is ``raw - bias``."""

@@ -13,10 +13,6 @@ where ``yaw_deg`` is the estimated camera yaw, ``thickness`` the body's depth at
 over the shoulder–hip length, and ``midline_deg`` the per-set bias measured on the athlete's
 own silhouette (:func:`formcheck.core.silhouette.midline_bias`), all read off the same track.
 Without masks, ``midline_deg`` is replaced by ``midline_fallback_deg`` (its calibration mean).
-With a barbell's plate fitted over the hip (:func:`formcheck.core.load.fit_bar`) the model's
-``plate_deg`` is added: MediaPipe draws the hidden hip towards the plate's centre, so the raw
-angle reads higher than on the same body unloaded (fitted on loaded calibration sets by
-``benchmarks/calibrate_plate.py`` and shipped as ``[plate]`` in ``calibration.toml``).
 ``yaw_deg`` is the view's departure from a pure side view as read from the apparent hip and
 shoulder width (:func:`formcheck.core.geometry.view_yaw`), so it grows with the camera's height
 as well as its yaw. Each exercise has its own model (the landmarks sit differently on a body
@@ -53,7 +49,6 @@ class BiasModel:
     gain_slope: float = 0.0
     gain_yaw_coef: float = 0.0
     max_abs_deg: float = 25.0
-    plate_deg: float = 0.0
     fitted_on: str = ""
     residual_sd_deg: float = float("nan")
     source: str = "default"
@@ -91,14 +86,9 @@ class BiasModel:
         return float(180.0 + (true_deg - 180.0) * self.gain(yaw_deg) + bias_deg)
 
     def predict(
-        self,
-        yaw_deg: float | None,
-        thickness: float | None,
-        midline_deg: float | None = None,
-        plate: bool = False,
+        self, yaw_deg: float | None, thickness: float | None, midline_deg: float | None = None
     ) -> float:
-        """Bias in degrees to subtract from raw angles (clamped to ``±max_abs_deg``), plus
-        ``plate_deg`` when a barbell's plate hides the hip (``plate``)."""
+        """Bias in degrees to subtract from raw angles (clamped to ``±max_abs_deg``)."""
         b = self.intercept_deg
         if yaw_deg is not None and math.isfinite(yaw_deg):
             b += self.yaw_coef * abs(yaw_deg)
@@ -110,16 +100,12 @@ class BiasModel:
         b += self.midline_coef * m
         if thickness is not None and math.isfinite(thickness):
             b += self.thickness_coef * (thickness - self.thickness_ref)
-        b = max(-self.max_abs_deg, min(self.max_abs_deg, b))
-        return float(b + (self.plate_deg if plate else 0.0))
+        return float(max(-self.max_abs_deg, min(self.max_abs_deg, b)))
 
 
 def load_bias_model(exercise: str) -> BiasModel:
     """The shipped bias model for ``exercise`` (``[bias.<exercise>]`` in
-    ``formcheck/calibration.toml``, with ``[plate] bias_deg`` as its ``plate_deg``); the
-    uncalibrated default if it has none."""
+    ``formcheck/calibration.toml``); the uncalibrated default if it has none."""
     text = resources.files("formcheck").joinpath("calibration.toml").read_text("utf-8")
-    cal = tomllib.loads(text)
-    d = cal.get("bias", {}).get(exercise)
-    plate = float(cal.get("plate", {}).get("bias_deg", 0.0))
-    return BiasModel(**d, plate_deg=plate) if d else BiasModel(plate_deg=plate)
+    d = tomllib.loads(text).get("bias", {}).get(exercise)
+    return BiasModel(**d) if d else BiasModel()

@@ -4,8 +4,7 @@ The weight is looked for first (:mod:`formcheck.core.load`, with the barbell's p
 for its path: :func:`formcheck.core.load.fit_bar`). The landmark angle is fused with the
 world-landmark angle and the exercise's bias model subtracted (:mod:`formcheck.core.bias`); with
 a weight in the mask its silhouette terms are dropped, since the silhouette is no longer the
-body's, and the view's yaw is capped at the side-view limit. Under a fitted barbell plate the
-model's ``plate_deg`` is added. Degrees throughout.
+body's. Degrees throughout.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.core.bias import BiasModel
-from formcheck.core.geometry import OBLIQUE_DEG, Geometry
+from formcheck.core.geometry import Geometry
 from formcheck.core.kinematics import Angles
 from formcheck.core.load import LoadEstimate, detect_load, fit_bar
 from formcheck.core.measures import top_frames
@@ -38,13 +37,6 @@ class SetAngles:
     bias_deg: float
     thickness: float
     midline_deg: float
-
-
-def bias_yaw(yaw_deg: float, loaded: bool) -> float:
-    """The view's yaw (degrees) the bias is predicted from: as read, or with a weight on the
-    hips at most :data:`~formcheck.core.geometry.OBLIQUE_DEG` (the yaw is read off the hips'
-    apparent width, scaled by the thigh: a weight hides the one and shortens the other)."""
-    return min(yaw_deg, OBLIQUE_DEG) if loaded else yaw_deg
 
 
 def set_angles(
@@ -70,8 +62,7 @@ def set_angles(
     else:
         thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
         midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))
-    yaw = bias_yaw(geom.yaw_deg, load.loaded)
-    bias = bias_model.predict(yaw, thickness, midline, plate=load.kind == "barbell")
+    bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
-    shk = bias_model.correct(raw, bias, yaw)
+    shk = bias_model.correct(raw, bias, geom.yaw_deg)
     return SetAngles(shk, load, bias_model, bias, thickness, midline)

@@ -23,7 +23,6 @@ import math
 import numpy as np
 
 from formcheck.core.bias import BiasModel, load_bias_model
-from formcheck.core.corrected import bias_yaw
 from formcheck.core.geometry import Geometry, estimate_geometry, view_yaw
 from formcheck.core.judge import rep_records
 from formcheck.core.kinematics import Angles, heel_heights, joint_angles
@@ -54,8 +53,10 @@ from formcheck.live.state import LiveState, live_state
 
 
 class LiveAnalyzer:
-    """Causal, frame-by-frame analysis of one set (see the module docstring). ``fps`` is the
-    frame rate of the grid that ``update``'s ``frame_index`` counts in."""
+    """Causal, frame-by-frame analysis of one set (see the module docstring).
+
+    ``fps`` is the frame rate of the grid that ``update``'s ``frame_index`` counts in.
+    """
 
     def __init__(
         self,
@@ -86,7 +87,6 @@ class LiveAnalyzer:
         self.thickness = float("nan")
         self.midline = float("nan")
         self.loaded = False  # a weight on the hips seen in the masks (refresh_bias)
-        self.plate = False  # a barbell's plate rim fitted on the masks (core.load.fit_bar)
         self.legs: LiveLegs | None = None  # leg repair, from the set-up frames
         self.yaw = float("nan")  # view yaw for the bias, refreshed after each rep (degrees)
         self.reps: list[Rep] = []
@@ -204,10 +204,9 @@ class LiveAnalyzer:
             self._next_geom_try = i + max(1, int(0.5 * self.fps))
             return
         self.geom = geom
-        # a weight hides the hip: the shoulder is read against the heel, the bias as offline
-        w = recal.weight_seen(self._raw, self.xy, window, geom, self.mask_scale, self.fps)
-        self.loaded, self.plate = w
         if self.candidates:  # the set-up says which exercise (core.setup_check)
+            # a weight on the hips hides the hip: then the shoulder is read against the heel
+            self.loaded = recal.load_seen(self._raw, self.xy, window, geom, self.mask_scale)
             self._use_profile(*recal.pick_profile(self.candidates, xy, geom, self.loaded))
         self.legs = LiveLegs.from_frames(geom.side, [self._raw[k] for k in window])
         self.setup = SetUpTracker(geom, self.profile.reps.max_torso_to_floor_deg)
@@ -219,10 +218,13 @@ class LiveAnalyzer:
                 for a, b in (("shoulder", "hip"), ("hip", "knee"))
             ]
             self.guide.segment_ref = (float(np.nanmedian(seg[0])), float(np.nanmedian(seg[1])))
-        self.thickness = trunk_thickness(xy, sub.masks, self.mask_scale, geom)  # NaN: no masks
-        self.yaw = bias_yaw(geom.yaw_deg, self.loaded)
-        thick = math.nan if self.loaded else self.thickness
-        self.bias = self.bias_model.predict(self.yaw, thick, None, plate=self.plate)
+        self.thickness = (
+            trunk_thickness(xy, sub.masks, self.mask_scale, geom)
+            if sub.masks is not None
+            else float("nan")
+        )
+        self.yaw = geom.yaw_deg
+        self.bias = self.bias_model.predict(geom.yaw_deg, self.thickness, None)
         # catch up: angles for every frame so far, now that the geometry is known
         blocked = self.s["blocked"].copy()
         self.s = Series(tuple(self.s.data))
@@ -363,18 +365,15 @@ class LiveAnalyzer:
             if math.isfinite(seen):
                 yaw = seen
         # re-read over every usable frame so far, as offline reads the whole set
-        self.loaded, self.plate = recal.weight_seen(
-            self._raw, self.xy, usable, self.geom, self.mask_scale, self.fps, self.plate
-        )
+        self.loaded = recal.load_seen(self._raw, self.xy, usable, self.geom, self.mask_scale)
         midline = recal.tops_midline(
             self._raw, self.xy, self.s["shk_raw"], self.s["blocked"], self.geom, self.mask_scale
         )
         if midline is not None:
             self.midline = midline
-        # with a weight the mask holds it too: no silhouette term
-        thick, mid = (math.nan,) * 2 if self.loaded else (self.thickness, self.midline)
-        yaw = bias_yaw(yaw, self.loaded)  # as offline (core.corrected)
-        bias = self.bias_model.predict(yaw, thick, mid, plate=self.plate)
+        nan = float("nan")  # with a weight the mask holds it too: no silhouette term
+        thick, mid = (nan, nan) if self.loaded else (self.thickness, self.midline)
+        bias = self.bias_model.predict(yaw, thick, mid)
         gain = self.bias_model.gain
         if abs(bias - self.bias) < 0.05 and abs(gain(yaw) - gain(self.yaw)) < 0.002:
             return False

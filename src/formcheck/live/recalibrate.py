@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from formcheck.core.geometry import Geometry, estimate_geometry
-from formcheck.core.load import detect_load, fit_bar
+from formcheck.core.load import detect_load
 from formcheck.core.measures import top_frames
 from formcheck.core.rules import Profile
 from formcheck.core.setup_check import ExerciseCheck, check_exercise
@@ -105,53 +105,6 @@ def load_seen(
     pts = np.stack([xy[k] for k in frames])
     masks = np.stack([unpack_mask(raw[k][4]) for k in frames])
     return detect_load(pts, masks, mask_scale, geom, np.arange(len(frames))).loaded
-
-
-#: At most this many of the frames so far go into the live plate check (:func:`plate_seen`).
-PLATE_FRAMES = 60
-
-
-def plate_seen(
-    raw: list[RawFrame],
-    xy: list[np.ndarray | None],
-    usable: list[int],
-    geom: Geometry,
-    mask_scale: float,
-    fps: float,
-) -> bool:
-    """A barbell's plate rim fitted on the person masks of up to :data:`PLATE_FRAMES` of the
-    ``usable`` frames so far (grid frames at ``fps``), spread over them:
-    :func:`formcheck.core.load.fit_bar`, as offline names a barbell (its bias adds the plate
-    term)."""
-    step = max(1, len(usable) // PLATE_FRAMES)
-    frames = _masked(raw, usable[::step])
-    if frames is None:
-        return False
-    pts = np.stack([xy[k] for k in frames])
-    masks = np.stack([unpack_mask(raw[k][4]) for k in frames])
-    idx = np.arange(len(frames))
-    load = detect_load(pts, masks, mask_scale, geom, idx)
-    if not load.loaded:
-        return False
-    t = np.asarray(frames, float) / fps
-    return fit_bar(pts, masks, mask_scale, geom, load, t, fps / step).kind == "barbell"
-
-
-def weight_seen(
-    raw: list[RawFrame],
-    xy: list[np.ndarray | None],
-    frames: list[int],
-    geom: Geometry,
-    mask_scale: float,
-    fps: float,
-    plate: bool = False,
-) -> tuple[bool, bool]:
-    """(a weight on the hips, a barbell's plate fitted) over ``frames``: :func:`load_seen`,
-    then :func:`plate_seen` unless ``plate`` says one was already fitted (it stays)."""
-    loaded = load_seen(raw, xy, frames, geom, mask_scale)
-    if loaded and not plate:
-        plate = plate_seen(raw, xy, frames, geom, mask_scale, fps)
-    return loaded, plate
 
 
 def pick_profile(
