@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from formcheck.analysis import analyze_track
-from formcheck.core.legs import behind_plate, repair_legs
+from formcheck.core.legs import repair_legs
 from formcheck.core.synthetic import SynthRep, SynthSpec, make_track
 from formcheck.core.track import side_index
 
@@ -65,34 +65,6 @@ def test_a_leg_drawn_wrong_all_set_long_is_replaced_too():
     ankle = side_index("left", "ankle")
     err = np.linalg.norm(fixed.image[:, ankle, :2] - track.image[:, ankle, :2], axis=1)
     assert np.median(err) < 10.0
-
-
-def test_a_knee_guessed_behind_the_plate_does_not_set_the_legs_offset():
-    """Between the tops the near knee sits behind the plate and MediaPipe guesses it 30 px
-    off: read there, the legs' offset carries that guess to every replaced frame; with those
-    frames marked hidden the other leg stands in without it."""
-    track, truth = _clean()
-    tops = _tops(track, truth)
-    broken = _drawn_on_plate(track, "left", tops)
-    knee = side_index("left", "knee")
-    image = broken.image.copy()
-    image[~tops, knee, :2] += [-30.0, 0.0]
-    broken = replace(broken, image=image)
-
-    def top_error(fixed):
-        d = fixed.image[tops, knee, :2] - track.image[tops, knee, :2]
-        return float(np.median(np.linalg.norm(d, axis=1)))
-
-    assert top_error(repair_legs(broken, "left")[0]) > 20.0
-    assert top_error(repair_legs(broken, "left", hidden=~tops)[0]) < 10.0
-
-
-def test_behind_plate_is_the_knee_inside_the_plate_disc():
-    xy = np.zeros((3, 33, 2))
-    xy[:, side_index("left", "knee")] = [[100.0, 0.0], [0.0, 50.0], [np.nan, np.nan]]
-    centre = np.zeros((3, 2))
-    assert behind_plate(xy, "left", centre, 60.0).tolist() == [False, True, False]
-    assert not behind_plate(xy, "left", np.full((3, 2), np.nan), 60.0).any()
 
 
 def test_analysis_counts_and_measures_the_reps_as_without_the_misdrawn_leg():

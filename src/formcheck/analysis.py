@@ -39,7 +39,7 @@ from formcheck.core.signals import DEFAULT_CUTOFF_HZ
 from formcheck.core.silhouette import LUMBAR_MEASURES
 from formcheck.core.track import PoseTrack
 from formcheck.core.view import view_warning
-from formcheck.landmarks import set_landmarks
+from formcheck.landmarks import prepare_landmarks
 from formcheck.notes import (
     LOAD_WARNING,
     check_turn,
@@ -109,7 +109,7 @@ def _analyze(
 ) -> Analysis:
     bias_model = bias_model or load_bias_model(profile.name)
     original = track  # as the model gave it
-    lm = set_landmarks(original, profile, cutoff_hz, bias_model)
+    lm = prepare_landmarks(original, profile, cutoff_hz, bias_model)
     track, xy, geom, ang, measured = lm.track, lm.xy, lm.geom, lm.ang, lm.measured
     setup = lm.setup
     t = track.t_s

@@ -1,9 +1,7 @@
 """The landmarks a set is judged on: smoothed, the scene read from them, implausible legs and
 frames repaired or dropped, and the set's corrected angles (:mod:`formcheck.core.corrected`).
 
-Under a barbell this runs twice when a leg was repaired: the first pass finds the plate, the
-second reads the legs' offset only where the near knee is not behind it
-(:func:`formcheck.core.legs.behind_plate`). Pure: arrays in, typed records out.
+Pure: arrays in, typed records out.
 """
 
 from __future__ import annotations
@@ -16,8 +14,7 @@ from formcheck.core.bias import BiasModel
 from formcheck.core.corrected import SetAngles, set_angles
 from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
 from formcheck.core.kinematics import Angles, joint_angles
-from formcheck.core.legs import LegRepair, behind_plate, repair_legs
-from formcheck.core.load import LoadEstimate
+from formcheck.core.legs import LegRepair, repair_legs
 from formcheck.core.presence import SetUp, set_up
 from formcheck.core.rules import Profile
 from formcheck.core.signals import smooth_track_xy
@@ -45,18 +42,15 @@ def prepare_landmarks(
     profile: Profile,
     cutoff_hz: float,
     bias_model: BiasModel,
-    hidden: np.ndarray | None = None,
-    load: LoadEstimate | None = None,
 ) -> Landmarks:
-    """Smoothed landmarks, scene geometry, set-up, repaired legs (``hidden``: frames whose
-    near knee is behind a plate, :func:`repair_legs`) and the set's angles (``load``: the
-    weight already found, else looked for)."""
+    """Smoothed landmarks, scene geometry, set-up, repaired legs (:func:`repair_legs`) and the
+    set's angles with the weight on the hips (:func:`set_angles`)."""
     t = track.t_s
     warnings: list[str] = []
     xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
     geom = estimate_geometry(track, xy)
     setup = set_up(xy, geom, t, profile.reps.max_torso_to_floor_deg)
-    track, legs = repair_legs(track, geom.side, hidden) if setup.found else (track, None)
+    track, legs = repair_legs(track, geom.side) if setup.found else (track, None)
     # a leg drawn on a plate's rim, say: the other leg stands in, so read the scene again
     if legs is not None and legs.count:
         xy = smooth_track_xy(track.image[..., :2], t, track.fps, cutoff_hz)
@@ -79,20 +73,5 @@ def prepare_landmarks(
     warnings.extend(geom.notes)
     world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
     ang = joint_angles(xy, track.visibility, geom, world)
-    measured = set_angles(track, xy, geom, ang, setup.frames, bias_model, load)
+    measured = set_angles(track, xy, geom, ang, setup.frames, bias_model)
     return Landmarks(track, xy, geom, setup, legs, ang, measured, warnings)
-
-
-def set_landmarks(
-    track: PoseTrack, profile: Profile, cutoff_hz: float, bias_model: BiasModel
-) -> Landmarks:
-    """:func:`prepare_landmarks`, and again with the frames whose near knee is behind a
-    fitted barbell plate left out of the legs' offset, when a leg was repaired."""
-    lm = prepare_landmarks(track, profile, cutoff_hz, bias_model)
-    load = lm.measured.load
-    if lm.legs is None or not lm.legs.count or load.kind != "barbell":
-        return lm
-    hidden = behind_plate(track.image[..., :2], lm.geom.side, load.centre_px, load.radius_px)
-    if not hidden.any():
-        return lm
-    return prepare_landmarks(track, profile, cutoff_hz, bias_model, hidden, load)

@@ -46,19 +46,16 @@ def set_angles(
     ang: Angles,
     set_frames: np.ndarray,
     bias_model: BiasModel,
-    load: LoadEstimate | None = None,
 ) -> SetAngles:
     """The set's angles from the smoothed landmarks ``xy`` ``(T, 33, 2)`` px and their
     kinematics ``ang``; ``set_frames`` ``(T,)`` bool: the frames inside the set-up, where the
-    weight is looked for, unless ``load`` says already what is on the hips."""
+    weight is looked for."""
     t = track.t_s
-    if load is None:
-        frames = np.flatnonzero(track.detected & set_frames)[::LOAD_EVERY]
-        load = detect_load(xy, track.masks, track.mask_scale, geom, frames, t, track.fps)
-        if load.loaded:
-            load = fit_bar(xy, track.masks, track.mask_scale, geom, load, t, track.fps)
+    frames = np.flatnonzero(track.detected & set_frames)[::LOAD_EVERY]
+    load = detect_load(xy, track.masks, track.mask_scale, geom, frames, t, track.fps)
     if load.loaded:  # the mask holds the weight too: no silhouette measure is the body's
         thickness = midline = float("nan")
+        load = fit_bar(xy, track.masks, track.mask_scale, geom, load, t, track.fps)
     else:
         thickness = trunk_thickness(xy, track.masks, track.mask_scale, geom)
         midline = midline_bias(xy, track.masks, track.mask_scale, geom, top_frames(ang.shk_raw_deg))

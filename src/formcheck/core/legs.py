@@ -7,10 +7,7 @@ near shin shrinks to a fifth of itself, while the visibility scores barely move 
 rendered loaded sets: near ankle 1.0–1.5 shoulder–knee lengths off at the tops, the far leg
 within 0.1). :func:`repair_legs` finds such frames per leg from those two invariants alone,
 and draws the leg there from the other one (shifted by their usual offset, which a side view
-keeps small), or leaves it, if both are implausible. The offset is read only where the near
-knee is not behind a fitted plate (:func:`behind_plate`): there MediaPipe guesses the knee too,
-up to a third of the plate's radius inside the rim, and an offset read there carries that guess
-to every replaced frame.
+keeps small), or leaves it, if both are implausible.
 
 All positions are image pixels; thresholds are fractions of the set's median near-side torso
 (shoulder–hip) image length, which a weight on the hips moves least.
@@ -34,8 +31,6 @@ MAX_SHIN_CHANGE = 0.2
 REST_RADIUS = 0.15
 #: At most this many candidate frames when looking for the feet's resting place.
 MAX_CANDIDATES = 400
-#: The legs' offset needs both legs seen in this share of the detected frames, else none.
-MIN_OFFSET_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -106,26 +101,10 @@ def implausible_leg(xy: np.ndarray, side: str, rest: np.ndarray, shin_px: float,
         )
 
 
-def behind_plate(
-    xy: np.ndarray, side: str, centre_px: np.ndarray, radius_px: float, margin: float = 1.05
-) -> np.ndarray:
-    """``(T,)`` bool: frames whose ``side`` knee ``xy`` ``(T, 33, 2)`` px lies within
-    ``margin`` plate radii of the plate's centre ``centre_px`` ``(T, 2)`` px (False where the
-    plate or the knee is not known)."""
-    knee = xy[:, side_index(side, "knee")]
-    with np.errstate(invalid="ignore"):
-        return np.linalg.norm(knee - centre_px, axis=1) < margin * radius_px
-
-
-def repair_legs(
-    track: PoseTrack, side: str, hidden: np.ndarray | None = None
-) -> tuple[PoseTrack, LegRepair]:
+def repair_legs(track: PoseTrack, side: str) -> tuple[PoseTrack, LegRepair]:
     """``track`` with each implausible leg (:func:`implausible_leg`) drawn from the other leg
     where that one is plausible, shifted by the legs' median offset over frames where both
-    are (image and world landmarks, visibility and presence alike), leaving out the frames
-    ``hidden`` ``(T,)`` bool (the near knee behind a plate: :func:`behind_plate`); with fewer
-    than :data:`MIN_OFFSET_SHARE` of the detected frames left the other leg stands in
-    unshifted. ``side``: the near side."""
+    are (image and world landmarks, visibility and presence alike). ``side``: the near side."""
     n = track.n_frames
     nothing = LegRepair(np.zeros(n, bool), np.zeros(n, bool))
     if side not in ("left", "right") or track.detected.sum() < 10:
@@ -144,8 +123,6 @@ def repair_legs(
     if not (fix[side].any() or fix[far].any()):
         return track, nothing
     both_ok = track.detected & ~bad[side] & ~bad[far]
-    if hidden is not None:
-        both_ok &= ~np.asarray(hidden, bool)
     arrays = {k: getattr(track, k).copy() for k in ("image", "world", "visibility", "presence")}
     for dst, src in ((side, far), (far, side)):
         rows = fix[dst]
@@ -157,7 +134,7 @@ def repair_legs(
                 a = arrays[name]
                 offset = (
                     np.nanmedian(a[both_ok, d] - a[both_ok, s], axis=0)
-                    if both_ok.sum() >= max(3, MIN_OFFSET_SHARE * track.detected.sum())
+                    if both_ok.sum() >= 3
                     else np.zeros(a.shape[-1])
                 )
                 a[rows, d] = a[rows, s] + np.nan_to_num(offset)
