@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             if track:
                 full = analyze_track(PoseTrack.from_npz(track), resolve_profile("auto"))
             else:
-                full = analyze_video(video, exercise="auto", estimator=est, info=info)
+                full = analyze_video(video, exercise="auto", estimator=est, info=info, step=1)
             t_full = time.perf_counter() - t0
             for s in sorted(steps):
                 t0 = time.perf_counter()
