@@ -38,7 +38,6 @@ from formcheck.core.setup_check import check_exercise, mismatch_warning
 from formcheck.core.signals import DEFAULT_CUTOFF_HZ
 from formcheck.core.silhouette import LUMBAR_MEASURES
 from formcheck.core.track import PoseTrack
-from formcheck.core.view import view_warning
 from formcheck.landmarks import prepare_landmarks
 from formcheck.notes import (
     LOAD_WARNING,
@@ -223,7 +222,7 @@ def _analyze(
             side_confidence=geom.side_confidence,
             view=geom.view,
             yaw_deg=geom.yaw_deg,
-            warning=view_warning(geom),
+            warning=lm.view_warning,
             floor_source=geom.floor_source,
             floor_angle_deg=floor_deg,
             m_per_px=geom.m_per_px,

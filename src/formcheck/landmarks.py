@@ -14,7 +14,7 @@ from formcheck.core.bias import BiasModel
 from formcheck.core.corrected import SetAngles, set_angles
 from formcheck.core.geometry import Geometry, estimate_geometry, implausible_frames
 from formcheck.core.kinematics import Angles, joint_angles
-from formcheck.core.legs import LegRepair, repair_legs
+from formcheck.core.legs import repair_legs
 from formcheck.core.presence import SetUp, set_up
 from formcheck.core.rules import Profile
 from formcheck.core.signals import smooth_track_xy
@@ -25,16 +25,18 @@ from formcheck.notes import LEG_WARNING
 
 @dataclass
 class Landmarks:
-    """The landmarks a set is judged on, after the leg repair and the frame checks."""
+    """The landmarks a set is judged on, after the leg repair and the frame checks.
+    ``view_warning``: what :func:`~formcheck.core.view.view_warning` says of the view (also
+    among ``warnings``)."""
 
     track: PoseTrack
     xy: np.ndarray
     geom: Geometry
     setup: SetUp
-    legs: LegRepair | None
     ang: Angles
     measured: SetAngles
     warnings: list[str]
+    view_warning: str | None
 
 
 def prepare_landmarks(
@@ -74,4 +76,4 @@ def prepare_landmarks(
     world = smooth_track_xy(track.world, t, track.fps, cutoff_hz)
     ang = joint_angles(xy, track.visibility, geom, world)
     measured = set_angles(track, xy, geom, ang, setup.frames, bias_model)
-    return Landmarks(track, xy, geom, setup, legs, ang, measured, warnings)
+    return Landmarks(track, xy, geom, setup, ang, measured, warnings, vw)

@@ -18,9 +18,6 @@ from formcheck.core.session import Session
 from formcheck.errors import FormcheckError, OutputError
 from formcheck.pose.rate import MAX_STEP
 
-#: Analysis rate when neither --every nor --fps is given: None (every frame) or "auto".
-DEFAULT_RATE: str | None = None
-
 
 class AutoOr(click.ParamType):
     """``auto`` or a number: ``kind`` (``float``/``int``) within ``bounds`` (a click range),
@@ -212,7 +209,7 @@ def command(
                     progress=bar.update,
                     info=info,
                     rotate=rotate,
-                    step=analysis_step(info.fps, every, analysis_fps or DEFAULT_RATE),
+                    step=analysis_step(info.fps, every, analysis_fps),
                     workers=workers,
                 )
             write_outputs(a, out_dir, video_path=v, write_video=not no_video, stem=v.stem)

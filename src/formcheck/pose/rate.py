@@ -12,11 +12,11 @@ import numpy as np
 
 #: Analysis rate (fps) that ``auto`` aims at; videos below :data:`AUTO_MIN_FPS` run at full rate.
 AUTO_FPS = 15.0
+AUTO_MIN_FPS = 24.0
 #: The default (neither ``every`` nor a rate given): every frame of a video up to about this
 #: rate (fps), every ``round(fps / DEFAULT_MAX_FPS)``-th frame of a faster one (a 50 or 60 fps
 #: video runs at 25 or 30 fps, as a phone's standard video would).
 DEFAULT_MAX_FPS = 30.0
-AUTO_MIN_FPS = 24.0
 #: Largest step accepted (``--every``).
 MAX_STEP = 16
 
