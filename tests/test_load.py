@@ -172,3 +172,71 @@ def test_live_reads_the_load_too_and_judges_as_offline(tracks):
     assert len(heavy.reps) == len(offline.reps) == 2
     assert all(r.lumbar.silhouette_deg is None for r in heavy.reps)
     assert not any(c.rule == "lumbar_arch" for c in heavy.cues)
+
+
+def test_under_a_barbell_the_angle_moves_with_the_bar_not_the_wandering_hip():
+    """core.corrected.follow_bar: the hip landmark under a plate wanders (here ±12 deg of
+    noise and a slow drift), the bar's path is clean. The angle read through the bar follows
+    the true curve's shape (a sag rep stays lower than the others) and keeps the landmarks'
+    level at the tops, with the noise gone."""
+    from formcheck.core.corrected import follow_bar
+    from formcheck.core.geometry import Geometry
+
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 30, 1 / 30)
+    tops = [180.0, 180.0, 160.0]  # the third rep sags
+    true = np.full(t.size, 110.0)
+    for k, top in enumerate(tops):
+        on = (t > 2 + 9 * k) & (t < 8 + 9 * k)
+        true[on] = top
+    true = np.convolve(true, np.ones(15) / 15, mode="same")
+    # a shoulder and a knee 200 px from the hip each; the hip e px above their line
+    a = 200.0
+    e = a * np.sin(np.radians((true - 180.0) / 2))  # a = b: each side turns half the angle
+    sh, kn = np.array([100.0, 300.0]), np.array([500.0, 300.0])
+    hip = np.stack([np.full(t.size, 300.0), 300.0 - e], axis=1)
+    xy = np.zeros((t.size, 33, 2))
+    for j, p in (("shoulder", sh), ("knee", kn), ("hip", hip)):
+        xy[:, side_index("left", j)] = p
+    noisy = true + 5.0 + rng.normal(0, 12, t.size) + 4 * np.sin(t / 3)
+    bar = hip + np.array([0.0, -40.0]) + rng.normal(0, 1.0, hip.shape)
+    geom = replace(_plain_geometry(), side="left", up=np.array([0.0, -1.0]))
+    assert isinstance(geom, Geometry)
+    out = follow_bar(noisy, xy, bar, geom)
+    top = true > 175
+    # level: the landmarks' median at the tops; shape: the bar's
+    assert np.median(out[top]) == pytest.approx(np.median(noisy[top]), abs=1.0)
+    assert np.std((out - true)[top]) < 1.0 < np.std((noisy - true)[top]) / 5
+    sag = (t > 22) & (t < 24)
+    assert np.median(out[sag]) == pytest.approx(160.0 + 5.0, abs=2.5)
+    # without a bar nothing changes
+    assert np.array_equal(follow_bar(noisy, xy, np.full_like(bar, np.nan), geom), noisy)
+
+
+def _plain_geometry():
+    from formcheck.core.geometry import estimate_geometry
+    from formcheck.core.synthetic import SynthSpec, make_track
+
+    track, _ = make_track(SynthSpec(reps=[]))
+    return estimate_geometry(track, track.image[..., :2].astype(float))
+
+
+def test_a_rim_fit_that_strays_for_a_moment_is_dropped_not_followed():
+    """core.load.drop_leaps: a plate rising at a normal speed is kept frame by frame; a fit
+    that leaps onto the body's outline for 0.3 s mid-rise (a spike no plate makes) is
+    dropped; a plate found somewhere else for good (after a long gap) is followed there."""
+    from formcheck.core.load import drop_leaps
+
+    t = np.arange(0, 4, 1 / 30)
+    path = np.stack([np.full(t.size, 300.0), 200.0 - 80.0 * np.clip(t - 1.0, 0, 1)], axis=1)
+    spiked = path.copy()
+    spiked[(t > 1.4) & (t < 1.7)] += [-75.0, 115.0]
+    out = drop_leaps(spiked, t, radius_px=100.0)
+    bad = (t > 1.4) & (t < 1.7)
+    assert np.isnan(out[bad]).all()
+    assert np.array_equal(out[~bad], path[~bad])  # the real rise is kept whole
+    moved = path.copy()
+    moved[t > 2.5] += [150.0, 0.0]
+    moved[(t > 2.0) & (t <= 2.5)] = np.nan  # not seen for half a second, then elsewhere
+    kept = drop_leaps(moved, t, radius_px=100.0)
+    assert np.array_equal(np.isnan(kept), np.isnan(moved))

@@ -208,3 +208,19 @@ def test_holds_and_lowerings_do_not_depend_on_the_tempo_curve(easing):
     errs = np.abs(errs)
     p95 = np.percentile(errs, 95)
     assert np.median(errs) <= 0.15 and p95 <= 0.5 and errs.max() <= 0.7, (np.median(errs), p95)
+
+
+def test_under_a_barbell_a_rep_is_a_rise_like_the_sets_others():
+    """core.reps.relative_reps: with the angle's level unsure (a whole set reading 35 deg
+    low, every top under the 150 deg rep line), the rises that climb as far as most of the
+    set's are reps and the short one is an attempt, whatever the line says."""
+    from formcheck.core.movement import Movement
+    from formcheck.core.reps import relative_reps
+
+    def mv(top, bottom=80.0):
+        return Movement(0, 1, 2, 3, 1, top, top, bottom, bottom, is_rep=False)
+
+    out = relative_reps([mv(145.0), mv(146.0), mv(110.0), mv(128.0), mv(144.0)])
+    assert [m.is_rep for m in out] == [True, True, False, True, True]
+    assert all(m.by_rise for m in out)
+    assert relative_reps([]) == []

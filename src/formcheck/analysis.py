@@ -23,7 +23,7 @@ from formcheck.core.judge import rep_records
 from formcheck.core.load import LOADED_HIP_CONFIDENCE
 from formcheck.core.measures import heel_jumps
 from formcheck.core.presence import NO_SETUP_NOTE
-from formcheck.core.reps import segment
+from formcheck.core.reps import relative_reps, segment
 from formcheck.core.rules import EXERCISES, Profile, evaluate_set, load_profile, resolve_exercise
 from formcheck.core.session import (
     Calibration,
@@ -134,6 +134,8 @@ def _analyze(
         if person
         else []
     )
+    if load.rim_fitted:  # the angle follows the weight: its rises are sure, its level not
+        movements = relative_reps(movements)
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
     jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)
     rep_recs, attempt_recs = rep_records(

@@ -4,7 +4,8 @@ The weight is looked for first (:mod:`formcheck.core.load`, with the barbell's p
 for its path: :func:`formcheck.core.load.fit_bar`). The landmark angle is fused with the
 world-landmark angle and the exercise's bias model subtracted (:mod:`formcheck.core.bias`); with
 a weight in the mask its silhouette terms are dropped, since the silhouette is no longer the
-body's. Degrees throughout.
+body's. Under a barbell whose plate rim was fitted the angle then follows the bar
+(:func:`follow_bar`). Degrees throughout.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from formcheck.core.kinematics import Angles
 from formcheck.core.load import LoadEstimate, detect_load, fit_bar
 from formcheck.core.measures import top_frames
 from formcheck.core.silhouette import midline_bias, trunk_thickness
-from formcheck.core.track import PoseTrack
+from formcheck.core.track import PoseTrack, side_index
 
 #: Every how many detected frames the load check looks at the mask.
 LOAD_EVERY = 3
@@ -62,4 +63,36 @@ def set_angles(
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
     shk = bias_model.correct(raw, bias, geom.yaw_deg)
+    if load.rim_fitted:  # the hip is hidden, the rim's centre is sure
+        shk = follow_bar(shk, xy, load.centre_px, geom)
     return SetAngles(shk, load, bias_model, bias, thickness, midline)
+
+
+def follow_bar(
+    shk_deg: np.ndarray, xy: np.ndarray, bar_px: np.ndarray, geom: Geometry
+) -> np.ndarray:
+    """The angle ``shk_deg`` ``(T,)`` (degrees) with the hip carried by the bar.
+
+    Under a barbell the hip landmark is a guess that wanders from frame to frame (and the knee
+    with it, the thigh being hidden too), while the bar rides the hip crease and its plate's rim
+    is fitted to a few pixels (``bar_px`` ``(T, 2)``). So the hip is taken to rise and fall as
+    the bar does, with the shoulder and the knee where they are at the tops: near the
+    shoulder–knee line, a hip ``dh`` pixels higher opens the angle by ``dh (1/a + 1/b)``
+    radians (``a``, ``b``: the bar's distances to the shoulder and the knee at the tops,
+    pixels). The angle at the set's tops (the frames with the bar in the top quarter of its
+    travel) is ``shk_deg``'s median there: the level still comes from the landmarks, the
+    changes from the bar. Frames without a bar keep ``shk_deg``."""
+    side = geom.side if geom.side in ("left", "right") else "left"
+    sh, kn = (xy[:, side_index(side, j)] for j in ("shoulder", "knee"))
+    height = bar_px @ geom.up
+    ok = np.isfinite(height) & np.isfinite(shk_deg)
+    if ok.sum() < 20:
+        return shk_deg
+    top = ok & (height >= np.nanpercentile(height[ok], 75))
+    a = float(np.nanmedian(np.linalg.norm(sh - bar_px, axis=1)[top]))
+    b = float(np.nanmedian(np.linalg.norm(kn - bar_px, axis=1)[top]))
+    if not (a > 0 and b > 0):
+        return shk_deg
+    rel = height - float(np.median(height[top]))
+    out = float(np.median(shk_deg[top])) + np.degrees(rel * (1.0 / a + 1.0 / b))
+    return np.where(ok, out, shk_deg)

@@ -98,7 +98,7 @@ def _rep_record(
         heel_rise_m=heel,
         lumbar=lumbar,
         complete=mv.complete,
-        counted_by="hold" if mv.by_hold else "peak",
+        counted_by="rise" if mv.by_rise else "hold" if mv.by_hold else "peak",
         faults=[f.rule for f in findings if f.severity == "fault"],
         findings=findings,
     )

@@ -52,6 +52,10 @@ BAR_RADIUS = 0.2
 #: :data:`JUMP_S` seconds is a misfit, dropped before the path is smoothed.
 JUMP = 0.15
 JUMP_S = 0.5
+#: The plate's centre moves at most this many radii a second (a 45 cm plate: 1.3 m/s, above a
+#: fast hip thrust's bar speed); a fit that leaps faster for under RELOCK_S seconds is a misfit.
+MAX_SPEED = 6.0
+RELOCK_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,12 @@ class LoadEstimate:
     length); ``centre_px`` ``(T, 2)``, per frame: the weight's centre in image pixels (the
     plate's centre when its rim was fitted, else the raised part's centre; NaN where not
     seen); ``radius_px``: the fitted plate's radius (NaN without one)."""
+
+    @property
+    def rim_fitted(self) -> bool:
+        """The path is a fitted plate rim's centre (a barbell): it moves with the hips to a few
+        pixels."""
+        return bool(np.isfinite(self.radius_px))
 
     kind: str
     confidence: float
@@ -219,7 +229,9 @@ def fit_bar(
     (:func:`formcheck.core.plate.fit_plate`, seeded by the raised part's centres, with at least
     :data:`BAR_COVERAGE` and :data:`BAR_RADIUS`): the kind becomes ``"barbell"`` and the path
     the plate's centre, smoothed (on rendered barbell sets 2–13 px from the true centre, where
-    the raised part's centre was 17–87 px off). Otherwise ``load`` unchanged."""
+    the raised part's centre was 17–87 px off), with spikes where the fit strayed removed
+    (:func:`drop_jumps`, :func:`drop_leaps`). Otherwise ``load`` unchanged. (Following a rim
+    fitted less surely, on the calibration sets, made counts worse: sets `barcal`, `loadcal`.)"""
     from formcheck.core.plate import fit_plate
 
     if masks is None or not load.loaded:
@@ -231,6 +243,7 @@ def fit_bar(
     if fit is None or fit.median_coverage < BAR_COVERAGE or fit.radius_px < BAR_RADIUS * length:
         return load
     centres = drop_jumps(fit.centre_px, fit.radius_px * JUMP, max(5, int(round(JUMP_S * fps))))
+    centres = drop_leaps(centres, t_s, fit.radius_px)
     return replace(
         load, kind="barbell", centre_px=smooth_path(centres, t_s, fps), radius_px=fit.radius_px
     )
@@ -249,6 +262,33 @@ def drop_jumps(centres: np.ndarray, limit_px: float, window: int) -> np.ndarray:
     med = np.stack([median_filter(centres[seen, c], size=window, mode="nearest") for c in (0, 1)])
     far = np.linalg.norm(centres[seen] - med.T, axis=1) > limit_px
     out[np.flatnonzero(seen)[far]] = np.nan
+    return out
+
+
+def drop_leaps(
+    centres: np.ndarray, t_s: np.ndarray, radius_px: float, speed: float = MAX_SPEED
+) -> np.ndarray:
+    """``centres`` ``(T, 2)`` px with the short stretches the fit spent elsewhere set to NaN.
+
+    Between two frames with a centre the plate moves at most :data:`JUMP` radii plus
+    ``speed`` radii a second; a farther move is a leap. A stretch between two leaps lasting
+    under :data:`RELOCK_S` seconds is a rim fit that latched onto the body's outline (or the
+    mask lost the plate) for a few frames, e.g. mid-rise, when the running median of
+    :func:`drop_jumps` moves too: it leaves a spike no plate makes. A stretch that lasts is
+    where the plate is."""
+    seen = np.flatnonzero(np.isfinite(centres).all(axis=1))
+    out = centres.copy()
+    if seen.size < 2:
+        return out
+    step = np.linalg.norm(np.diff(centres[seen], axis=0), axis=1)
+    reach = radius_px * (JUMP + speed * np.diff(t_s[seen]))
+    stretch = np.concatenate([[0], np.cumsum(step > reach)])  # a new stretch after each leap
+    if stretch[-1] == 0:
+        return out
+    for k in range(stretch[-1] + 1):
+        idx = seen[stretch == k]
+        if t_s[idx[-1]] - t_s[idx[0]] < RELOCK_S:
+            out[idx] = np.nan
     return out
 
 

@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.7"
+SCHEMA_VERSION = "1.8"
 
 
 def _clean(x: Any) -> Any:
@@ -217,7 +217,8 @@ class Rep:
     heel_rise_m: float | None
     lumbar: Lumbar
     complete: bool = True
-    counted_by: str = "peak"  # "hold": the top was within reps.boundary_band_deg of the rep line
+    counted_by: str = "peak"  # "hold": the top was within reps.boundary_band_deg of the rep line;
+    # "rise": under a barbell, the rise against the set's others (core.reps.relative_reps)
     faults: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 

@@ -109,6 +109,15 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
                 bad=False,
             )
         )
+    if rep.counted_by == "rise":
+        rows.append(
+            dict(
+                name="Counted as a rep",
+                value="rose as far as the set's other reps",
+                target="the bar's rise, not the angle: the hip is hidden behind the plate",
+                bad=False,
+            )
+        )
     for row in rows:  # the lifter-facing words; the numbers stay in ``value``/``target``
         row.setdefault("plain", row["value"])
         row.setdefault("plain_target", row["target"])
