@@ -134,7 +134,7 @@ def _analyze(
         if person
         else []
     )
-    if load.rim_fitted:  # the angle follows the weight: its rises are sure, its level not
+    if load.kind == "barbell":  # the angle follows the bar: its rises are sure, its level not
         movements = relative_reps(movements)
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
     jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)

@@ -63,7 +63,7 @@ def set_angles(
     bias = bias_model.predict(geom.yaw_deg, thickness, midline)
     raw = bias_model.fuse(ang.shk_raw_deg, ang.shk_world_deg)  # image + world landmarks
     shk = bias_model.correct(raw, bias, geom.yaw_deg)
-    if load.rim_fitted:  # the hip is hidden, the rim's centre is sure
+    if load.kind == "barbell":  # the hip is hidden, the plate rim's centre is sure
         shk = follow_bar(shk, xy, load.centre_px, geom)
     return SetAngles(shk, load, bias_model, bias, thickness, midline)
 
@@ -82,7 +82,7 @@ def follow_bar(
     pixels). The angle at the set's tops (the frames with the bar in the top quarter of its
     travel) is ``shk_deg``'s median there: the level still comes from the landmarks, the
     changes from the bar. Frames without a bar keep ``shk_deg``."""
-    side = geom.side if geom.side in ("left", "right") else "left"
+    side = geom.near_side
     sh, kn = (xy[:, side_index(side, j)] for j in ("shoulder", "knee"))
     height = bar_px @ geom.up
     ok = np.isfinite(height) & np.isfinite(shk_deg)

@@ -43,6 +43,12 @@ class Geometry:
     side_confidence: float = 0.0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def near_side(self) -> str:
+        """The side whose landmarks the angles are read from: ``side``, or ``"left"`` when it
+        is unknown."""
+        return self.side if self.side in ("left", "right") else "left"
+
 
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=-1, keepdims=True)

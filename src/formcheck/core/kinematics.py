@@ -99,7 +99,7 @@ def world_shk_angle(world: np.ndarray, up: np.ndarray) -> np.ndarray:
 def heel_heights(xy: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
     """``(T,)`` heights (metres, along the floor normal, arbitrary origin) of the near and the
     far heel landmark, from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`."""
-    side = geom.side if geom.side in ("left", "right") else "left"
+    side = geom.near_side
     far = "right" if side == "left" else "left"
     return tuple(xy[:, side_index(s, "heel")] @ geom.up * geom.m_per_px for s in (side, far))
 
@@ -109,7 +109,7 @@ def joint_angles(
 ) -> Angles:
     """Per-frame angles from ``(T, 33, 2)`` pixel positions and the set's :class:`Geometry`
     (and, given ``world`` ``(T, 33, 3)`` metres, the world-landmark angle too)."""
-    side = geom.side if geom.side in ("left", "right") else "left"
+    side = geom.near_side
     j = {
         name: xy[:, side_index(side, name)]
         for name in ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")

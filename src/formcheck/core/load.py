@@ -68,12 +68,6 @@ class LoadEstimate:
     plate's centre when its rim was fitted, else the raised part's centre; NaN where not
     seen); ``radius_px``: the fitted plate's radius (NaN without one)."""
 
-    @property
-    def rim_fitted(self) -> bool:
-        """The path is a fitted plate rim's centre (a barbell): it moves with the hips to a few
-        pixels."""
-        return bool(np.isfinite(self.radius_px))
-
     kind: str
     confidence: float
     rise: float
