@@ -3,6 +3,7 @@ does with it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -127,6 +128,7 @@ def test_a_round_plate_is_a_barbell_and_its_centre_is_the_path(tracks):
     a = analyze_track(loaded, "hip_thrust")
     load = a.session.load_info
     assert load.kind == "barbell" and load.radius_px == pytest.approx(95, abs=2)
+    assert load.angle_follows == "bar"
     true = a.xy[:, side_index("left", "hip")] + np.array([0.0, -25.0])
     found = np.array([c if c is not None else [np.nan, np.nan] for c in load.centre_px], float)
     err = np.linalg.norm(found - true, axis=1)
@@ -238,3 +240,55 @@ def test_a_rim_fit_that_strays_for_a_moment_is_dropped_not_followed():
     moved[(t > 2.0) & (t <= 2.5)] = np.nan  # not seen for half a second, then elsewhere
     kept = drop_leaps(moved, t, radius_px=100.0)
     assert np.array_equal(np.isnan(kept), np.isnan(moved))
+
+
+def test_signal_to_noise_tells_a_followed_lift_from_lost_joints():
+    """core.signals.signal_to_noise: three reps read from visible joints (0.5 deg of jitter)
+    score far above LOST_SNR; the same reps through a hip the model guesses frame by frame
+    (10 deg of jitter around a third of the movement) far below it."""
+    from formcheck.core.corrected import LOST_SNR, landmarks_lost
+    from formcheck.core.signals import signal_to_noise
+
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 30, 1 / 30)
+    lift = 110.0 + 70.0 * (np.sin(2 * np.pi * t / 8.0) > 0.2)
+    lift = np.convolve(np.pad(lift, 10, mode="edge"), np.ones(20) / 20, mode="same")[10:-10]
+    seen = lift + rng.normal(0, 0.5, t.size)
+    lost = 140.0 + 0.3 * (lift - 110.0) + rng.normal(0, 10.0, t.size)
+    assert signal_to_noise(seen, t, 30.0) > 1.3 * LOST_SNR
+    assert signal_to_noise(lost, t, 30.0) < LOST_SNR / 2
+    assert not landmarks_lost(seen, t, 30.0) and landmarks_lost(lost, t, 30.0)
+    assert np.isnan(signal_to_noise(np.full(t.size, np.nan), t, 30.0))
+
+
+def test_with_the_hip_lost_behind_a_weight_reps_follow_the_weight_unjudged_at_the_top(tracks):
+    """A weight with no rim to fit (the slab) whose hip landmarks the model has lost (here:
+    jumping 40 px at random every frame): the reps are counted from the weight's rise, the
+    result says so, and the top's angle, which the landmarks cannot give, is not judged."""
+    *_, slab = tracks
+    rng = np.random.default_rng(5)
+    image = slab.image.copy()
+    for side in ("left", "right"):
+        image[:, side_index(side, "hip"), :2] += rng.normal(0, 40.0, (slab.n_frames, 2))
+    lost = replace(slab, image=image)
+    s = analyze_track(lost, "hip_thrust").session
+    assert s.load_info.kind == "weight"
+    assert len(s.reps) == 2 and all(r.counted_by == "rise" for r in s.reps)
+    assert any("lost the hip" in w for w in s.warnings)
+    assert not any(f in r.faults for r in s.reps for f in ("sag", "hyperextension"))
+    assert s.load_info.angle_follows == "outline"
+    d = json.loads(s.to_json())
+    assert d["load"]["angle_follows"] == "outline"
+    jsonschema = pytest.importorskip("jsonschema")
+    from formcheck.core.session import schema
+
+    jsonschema.validate(d, schema())
+    # the report's rep card says the top was not measured instead of showing a number
+    from formcheck.sinks.rep_rows import rep_measures
+
+    assert rep_measures(s.reps[0], s)[0]["value"] == "not measured"
+    # the same weight with the hip seen: read from the landmarks, as before
+    seen = analyze_track(slab, "hip_thrust").session
+    assert all(r.counted_by == "peak" for r in seen.reps)
+    assert seen.load_info.angle_follows is None
+    assert not any("lost the hip" in w for w in seen.warnings)

@@ -275,3 +275,18 @@ def test_arch_baseline_least_or_lower_half():
     assert arch_baseline(vals[:3], 0.5, "lower_half") == (4.0, 3, 3.0)  # mean of 3 and 5
     assert arch_baseline(vals[:2], 0.5, "lower_half") == (3.0, 2, 3.0)  # the least of 2
     assert arch_baseline([(None, 1.0)], 0.5, "lower_half") == (None, 0, None)
+
+
+def test_a_top_whose_level_is_not_known_is_not_judged_sag_or_hyperextension():
+    """Where the model lost the hip behind a weight (core.corrected.landmarks_lost) the top's
+    angle is not a measurement: neither angle rule fires on it, the others still do."""
+    from dataclasses import replace
+
+    from formcheck.core.rules import evaluate_rep, load_profile
+
+    p = load_profile("hip_thrust")
+    for peak, rule in ((150.0, "sag"), (215.0, "hyperextension")):
+        rep = replace(_arch_rep(None, None, peak=peak), hold_s=0.5)
+        assert {f.rule for f in evaluate_rep(rep, p)} >= {rule, "short_hold"}
+        unknown = {f.rule for f in evaluate_rep(replace(rep, angle_level_known=False), p)}
+        assert rule not in unknown and "short_hold" in unknown

@@ -41,6 +41,7 @@ from formcheck.core.track import PoseTrack
 from formcheck.landmarks import prepare_landmarks
 from formcheck.notes import (
     LOAD_WARNING,
+    LOST_WARNING,
     check_turn,
     load_info,
     read_meta,
@@ -134,8 +135,10 @@ def _analyze(
         if person
         else []
     )
-    if load.kind == "barbell":  # the angle follows the bar: its rises are sure, its level not
+    if measured.follows_load:  # the angle follows the weight: its rises are sure, its level not
         movements = relative_reps(movements)
+    if not measured.level_known:
+        warnings.append(LOST_WARNING)
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
     jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)
     rep_recs, attempt_recs = rep_records(
@@ -150,6 +153,7 @@ def _analyze(
         bias_model.residual_sd_deg,
         jumped,
         LOADED_HIP_CONFIDENCE if load.loaded else 1.0,
+        measured.level_known,
     )
     reps = [m for m in movements if m.is_rep]
     n_jumped = sum(j for j, m in zip(jumped, movements) if m.is_rep)
@@ -231,7 +235,7 @@ def _analyze(
         ),
         person=Person(detected=person, detected_share=geom.detected_share),
         exercise_check=ExerciseCheckInfo(**check.to_dict(), source=exercise_source),
-        load_info=load_info(load),
+        load_info=load_info(load, measured.follows),
         reps=rep_recs,
         attempts=attempt_recs,
         set_findings=set_findings,

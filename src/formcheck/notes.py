@@ -17,6 +17,11 @@ LOAD_WARNING = (
     "less sure (confidence halved) and the lower-back (silhouette) check is off"
 )
 
+LOST_WARNING = (
+    "the pose model lost the hip behind the weight: reps and their timing follow the weight's "
+    "outline, but the angle at the top is not measured, so sag and hips-too-high are not judged"
+)
+
 VFR_NOTE = (
     "the frame rate varies (frames dropped or unevenly spaced): hold and lowering times are "
     "taken from the video's own timestamps"
@@ -85,7 +90,9 @@ def turn_warning(meta: dict) -> str | None:
     return None
 
 
-def load_info(load: LoadEstimate) -> LoadInfo:
+def load_info(load: LoadEstimate, follows: str | None = None) -> LoadInfo:
+    """The result's ``load`` block; ``follows``: what the angle's changes were read from
+    (:class:`~formcheck.core.corrected.SetAngles`)."""
     centres = None
     if load.loaded:
         centres = [
@@ -100,4 +107,5 @@ def load_info(load: LoadEstimate) -> LoadInfo:
         rise=rise,
         radius_px=radius,
         centre_px=centres,
+        angle_follows=follows,
     )

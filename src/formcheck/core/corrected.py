@@ -5,7 +5,9 @@ for its path: :func:`formcheck.core.load.fit_bar`). The landmark angle is fused 
 world-landmark angle and the exercise's bias model subtracted (:mod:`formcheck.core.bias`); with
 a weight in the mask its silhouette terms are dropped, since the silhouette is no longer the
 body's. Under a barbell whose plate rim was fitted the angle then follows the bar
-(:func:`follow_bar`). Degrees throughout.
+(:func:`follow_bar`); under any other weight whose landmarks the model has lost
+(:func:`landmarks_lost`) it follows the weight's raised outline instead, and its level is not
+known. Degrees throughout.
 """
 
 from __future__ import annotations
@@ -19,18 +21,30 @@ from formcheck.core.geometry import Geometry
 from formcheck.core.kinematics import Angles
 from formcheck.core.load import LoadEstimate, detect_load, fit_bar
 from formcheck.core.measures import top_frames
+from formcheck.core.signals import fill_gaps, lowpass, signal_to_noise
 from formcheck.core.silhouette import midline_bias, trunk_thickness
 from formcheck.core.track import PoseTrack, side_index
 
 #: Every how many detected frames the load check looks at the mask.
 LOAD_EVERY = 3
+#: Under a weight, the landmarks are taken as lost when the angle's signal-to-noise ratio
+#: (:func:`~formcheck.core.signals.signal_to_noise`) is under this. Calibration sets (barcal,
+#: loadcal): 15–24 on the five barbell sets whose landmarks missed the reps, 45–105 on every
+#: weighted set they followed; the geometric middle of the gap.
+LOST_SNR = 33.0
+#: Low-pass (Hz) of the raised outline's centre when the angle follows it: the outline's
+#: centre jitters by several pixels; a rise of one second keeps its shape.
+OUTLINE_CUTOFF_HZ = 1.0
 
 
 @dataclass(frozen=True)
 class SetAngles:
     """The angles a set is judged on. ``shk_deg`` ``(T,)``: the corrected angle;
     ``bias_model`` and ``bias_deg``: the correction used; ``thickness`` and ``midline_deg``:
-    its silhouette terms (NaN with a weight); ``load``: the weight on the hips."""
+    its silhouette terms (NaN with a weight); ``load``: the weight on the hips; ``follows``:
+    where the angle's changes come from, None (the landmarks), ``"bar"`` (the fitted plate's
+    centre, :func:`follow_bar`; the level from the landmarks at the tops) or ``"outline"``
+    (the raised outline's centre, the landmarks being lost; the level not known)."""
 
     shk_deg: np.ndarray
     load: LoadEstimate
@@ -38,6 +52,18 @@ class SetAngles:
     bias_deg: float
     thickness: float
     midline_deg: float
+    follows: str | None = None
+
+    @property
+    def follows_load(self) -> bool:
+        """The angle's changes come from the weight's path: reps are told by their rise."""
+        return self.follows is not None
+
+    @property
+    def level_known(self) -> bool:
+        """False where the landmarks were lost: the top's angle (sag, hips too high) is not
+        measured."""
+        return self.follows != "outline"
 
 
 def set_angles(
@@ -65,7 +91,19 @@ def set_angles(
     shk = bias_model.correct(raw, bias, geom.yaw_deg)
     if load.kind == "barbell":  # the hip is hidden, the plate rim's centre is sure
         shk = follow_bar(shk, xy, load.centre_px, geom)
+        return SetAngles(shk, load, bias_model, bias, thickness, midline, "bar")
+    if load.loaded and landmarks_lost(shk, t, track.fps):
+        path = lowpass(fill_gaps(load.centre_px, t, 1.0), track.fps, OUTLINE_CUTOFF_HZ)
+        shk = follow_bar(shk, xy, path, geom)
+        return SetAngles(shk, load, bias_model, bias, thickness, midline, "outline")
     return SetAngles(shk, load, bias_model, bias, thickness, midline)
+
+
+def landmarks_lost(shk_deg: np.ndarray, t_s: np.ndarray, fps: float) -> bool:
+    """True when the angle ``shk_deg`` ``(T,)`` moves too unevenly to be the lift's: its
+    signal-to-noise ratio is under :data:`LOST_SNR` (the model lost the joints behind the
+    weight and guesses them frame by frame)."""
+    return bool(signal_to_noise(shk_deg, t_s, fps) < LOST_SNR)
 
 
 def follow_bar(

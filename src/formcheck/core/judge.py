@@ -34,6 +34,7 @@ def _rep_record(
     arch_set: tuple[float | None, int, float | None] = (None, 0, None),
     angle_sd_deg: float = float("nan"),
     hip_confidence: float = 1.0,
+    level_known: bool = True,
 ) -> Rep:
     top = slice(mv.top_start, mv.top_end + 1)
     knee = float(np.nanmedian(ang.knee_deg[top])) if np.isfinite(ang.knee_deg[top]).any() else None
@@ -77,6 +78,7 @@ def _rep_record(
         arch_set_reps=arch_set[1],
         angle_sd_deg=angle_sd_deg,
         angle_confidence=conf * hip_confidence,
+        angle_level_known=level_known,
     )
     findings = evaluate_rep(m, profile) if with_findings else []
     return Rep(
@@ -116,6 +118,7 @@ def rep_records(
     angle_sd_deg: float = float("nan"),
     jumped: list[bool] | None = None,
     hip_confidence: float = 1.0,
+    level_known: bool = True,
 ) -> tuple[list[Rep], list[Rep]]:
     """Rep and attempt records (with findings for reps) for segmented ``movements``.
 
@@ -125,7 +128,8 @@ def rep_records(
     between bodies (the bias model's residual), which sets how sure an angle finding near its
     threshold is. ``jumped``: :func:`~formcheck.core.measures.heel_jumps` of ``movements`` if
     the caller has it (else computed here). ``hip_confidence`` (0..1) scales the confidence of
-    the angle findings, e.g. when a weight hides the hip (:mod:`formcheck.core.load`).
+    the angle findings, e.g. when a weight hides the hip (:mod:`formcheck.core.load`);
+    ``level_known`` False (the hip was lost behind a weight) leaves the top's angle unjudged.
     """
     if jumped is None:
         jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, fps)
@@ -157,6 +161,7 @@ def rep_records(
                 arch_set,
                 angle_sd_deg,
                 hip_confidence,
+                level_known,
             )
             for i, m in enumerate(reps)
         ],

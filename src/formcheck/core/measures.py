@@ -42,6 +42,7 @@ class RepMeasures:
     arch_set_base_deg: float | None  # the athlete's baseline (:func:`arch_baseline`)
     arch_set_reps: int  # reps behind that baseline
     angle_sd_deg: float = float("nan")  # corrected angle's error SD (bias model residual)
+    angle_level_known: bool = True  # False: the hip was lost, the top's angle is not judged
 
 
 def top_frames(raw_deg: np.ndarray, max_frames: int = 300) -> np.ndarray:

@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.8"
+SCHEMA_VERSION = "1.9"
 
 
 def _clean(x: Any) -> Any:
@@ -185,14 +185,17 @@ class LoadInfo(_Block):
     ``"weight"`` (any other); ``confidence`` 0..1; ``rise``: how far the outline rises above
     the body's own (fraction of the shoulder–knee length); ``radius_px``: the barbell plate's
     radius, image pixels; ``centre_px``: the weight's centre per analysed frame, image pixels
-    (``[x, y]`` or None), only when there is a weight."""
+    (``[x, y]`` or None), only when there is a weight; ``angle_follows``: ``"bar"`` when the
+    angle's changes are read from the plate's centre, ``"outline"`` when from the raised
+    outline's because the model lost the hip (the top's angle then not measured), else None."""
 
     kind: str = "none"
     confidence: float = 0.0
     rise: float | None = None
     radius_px: float | None = None
     centre_px: list | None = None
-    _OPTIONAL = ("centre_px", "radius_px")
+    angle_follows: str | None = None
+    _OPTIONAL = ("centre_px", "radius_px", "angle_follows")
 
 
 @dataclass

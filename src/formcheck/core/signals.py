@@ -77,6 +77,24 @@ def _lowpass_inplace(x: np.ndarray, fps: float, cutoff_hz: float, order: int = 2
     return x
 
 
+def signal_to_noise(x: np.ndarray, t_s: np.ndarray, fps: float, cutoff_hz: float = 0.7) -> float:
+    """How cleanly the series ``x`` ``(T,)`` moves: the range of its slow part (the 5th to 95th
+    percentile of ``x`` low-passed at ``cutoff_hz``) over the robust SD (1.4826 MAD) of what
+    the low-pass removes. Unitless; NaN with fewer than 30 finite samples. A lift's angle
+    under a weight scored 45–105 on the calibration sets where the landmarks followed the
+    lift, 15–24 where the model had lost the joints behind the weight."""
+    x = np.asarray(x, float)
+    ok = np.isfinite(x)
+    if ok.sum() < 30:
+        return float("nan")
+    filled = np.interp(t_s, t_s[ok], x[ok])
+    slow = lowpass(filled, fps, cutoff_hz)
+    rest = (filled - slow)[ok]
+    sd = 1.4826 * float(np.median(np.abs(rest - np.median(rest))))
+    lo, hi = np.percentile(slow[ok], [5, 95])
+    return float((hi - lo) / max(sd, 1e-9))
+
+
 #: Frame times vary when the longest interval is this many times the median (dropped frames).
 UNEVEN_INTERVAL_RATIO = 1.5
 

@@ -36,6 +36,12 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
         )
     ]
     rows[0]["plain"] = rows[0]["value"]
+    if session.load_info.angle_follows == "outline":  # the hip was lost behind the weight
+        rows[0].update(
+            value="not measured",
+            target="the hip is hidden behind the weight",
+            plain="not measured: the hip is hidden behind the weight",
+        )
     rows.append(
         dict(
             name="Hold at the top",
@@ -114,7 +120,7 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
             dict(
                 name="Counted as a rep",
                 value="rose as far as the set's other reps",
-                target="the bar's rise, not the angle: the hip is hidden behind the plate",
+                target="the weight's rise, not the angle: the hip is hidden behind it",
                 bad=False,
             )
         )

@@ -13,7 +13,7 @@ class Sag(Rule):
 
     def evaluate(self, m, p, prior):
         thr = p.rules.sag.min_peak_deg
-        if not m.peak_angle_deg < thr:
+        if not m.angle_level_known or not m.peak_angle_deg < thr:
             return None
         return self.finding(
             p,
@@ -44,7 +44,7 @@ class Hyperextension(Rule):
 
     def evaluate(self, m, p, prior):
         thr = p.rules.hyperextension.max_peak_deg
-        if not m.peak_angle_deg > thr:
+        if not m.angle_level_known or not m.peak_angle_deg > thr:
             return None
         return self.finding(
             p,
