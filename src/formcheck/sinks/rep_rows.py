@@ -41,6 +41,7 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
             value="not measured",
             target="the hip is hidden behind the weight",
             plain="not measured: the hip is hidden behind the weight",
+            plain_target="",
         )
     rows.append(
         dict(
@@ -121,6 +122,8 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
                 name="Counted as a rep",
                 value="rose as far as the set's other reps",
                 target="the weight's rise, not the angle: the hip is hidden behind it",
+                plain="rose as far as the set's other reps (read from the weight)",
+                plain_target="",
                 bad=False,
             )
         )
