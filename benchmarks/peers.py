@@ -15,11 +15,12 @@ set of the largest process, MB); per video the pipelines take turns (A B A B …
 ``--rounds`` rounds, so a load change on the machine hits all alike. Prints a Markdown table
 of medians and the speed-up against legacy (legacy wall / wall; above 1: formcheck faster).
 
-``--clips`` adds two 1280x720 test clips to the videos, made once into
-``benchmarks/results/`` with imageio-ffmpeg's ffmpeg: ``clip720p30.mp4`` (the
-``ht_partial_oblique_right`` sample, 960x540 30 fps, upscaled with lanczos, x264 crf 18) and
-``clip720p60.mp4`` (that clip motion-interpolated to 60 fps with ``minterpolate`` mci: new
-in-between pictures, not repeated frames). Run it with ``nice`` on a shared machine.
+``--clips`` adds four test clips to the videos, made once into ``benchmarks/results/`` with
+imageio-ffmpeg's ffmpeg: ``clip720p30.mp4`` (the ``ht_partial_oblique_right`` sample, 960x540
+30 fps, upscaled with lanczos, x264 crf 18), ``clip720p60.mp4`` (that clip
+motion-interpolated to 60 fps with ``minterpolate`` mci: new in-between pictures, not
+repeated frames), and ``clip1080p30.mp4``, ``clip1080p60.mp4`` (the sample and the 60 fps
+clip upscaled to 1920x1080 the same way). Run it with ``nice`` on a shared machine.
 """
 
 from __future__ import annotations
@@ -82,12 +83,15 @@ def ffmpeg() -> str:
 
 
 def make_clips() -> list[Path]:
-    """The 720p30 and 720p60 test clips (see the module docstring), made once."""
+    """The 720p30, 720p60, 1080p30 and 1080p60 test clips (see the module docstring), made once."""
     c30, c60 = RESULTS / "clip720p30.mp4", RESULTS / "clip720p60.mp4"
+    c1080, c1080_60 = RESULTS / "clip1080p30.mp4", RESULTS / "clip1080p60.mp4"
     enc = ["-c:v", "libx264", "-crf", "18", "-preset", "medium", "-pix_fmt", "yuv420p", "-an"]
     steps = [
         (c30, ["-i", str(SOURCE_CLIP), "-vf", "scale=1280:720:flags=lanczos"]),
         (c60, ["-i", str(c30), "-vf", "minterpolate=fps=60:mi_mode=mci"]),
+        (c1080, ["-i", str(SOURCE_CLIP), "-vf", "scale=1920:1080:flags=lanczos"]),
+        (c1080_60, ["-i", str(c60), "-vf", "scale=1920:1080:flags=lanczos"]),
     ]
     for out, args in steps:
         if not out.is_file():
@@ -97,7 +101,7 @@ def make_clips() -> list[Path]:
                 [ffmpeg(), "-y", "-loglevel", "error", *args, *enc, str(part)], check=True
             )
             part.rename(out)
-    return [c30, c60]
+    return [c30, c60, c1080, c1080_60]
 
 
 def timed(cmd: list[str]) -> dict:
@@ -132,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("videos", nargs="*", type=Path)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--clips", action="store_true", help="add the 720p30/720p60 test clips")
+    ap.add_argument("--clips", action="store_true", help="add the 720p/1080p 30/60 fps clips")
     ap.add_argument("--no-sample", action="store_true", help="without the demo sample")
     ap.add_argument(
         "--variant",

@@ -102,3 +102,32 @@ def test_a_60fps_video_runs_the_model_at_30fps_by_default_and_says_so(tmp_path):
     full = analyze_video(vid, exercise="hip_thrust", workers=1, step=1)
     assert full.session.video.analysis_step is None
     assert "analysis_step" not in full.session.to_dict()["video"]
+
+
+def test_a_big_frame_is_shrunk_for_the_model_and_read_back_in_its_own_pixels():
+    """pose.estimator.shrink: a 1080p frame reaches the model at 960 px (the network sees a
+    256 px crop either way); landmarks and the mask come back at the frame's own size, where
+    the same frame fed whole puts them (within a few pixels)."""
+    import cv2
+
+    from formcheck.pose.estimator import MODEL_MAX_SIDE, PoseEstimator, PoseOptions, shrink
+
+    big = np.zeros((1080, 1920, 3), np.uint8)
+    assert shrink(big, MODEL_MAX_SIDE).shape == (540, 960, 3)
+    small = np.zeros((480, 854, 3), np.uint8)
+    assert shrink(small, MODEL_MAX_SIDE) is small and shrink(big, None) is big
+    from pathlib import Path
+
+    video = Path(__file__).resolve().parents[1] / "samples" / "demo_hip_thrust.mp4"
+    frames = [f for _, (i, t, f) in zip(range(20), iter_frames(video, probe_video(video)))]
+    frames = [cv2.resize(f, (1920, 1080), interpolation=cv2.INTER_CUBIC) for f in frames]
+    got = {}
+    for side in (None, MODEL_MAX_SIDE):
+        with PoseEstimator("full", PoseOptions(max_side=side)) as est:
+            got[side] = [est.process(f, 1000 * k // 30) for k, f in enumerate(frames)]
+    whole, shrunk = got[None][-1], got[MODEL_MAX_SIDE][-1]
+    assert whole is not None and shrunk is not None
+    joints = [11, 12, 23, 24, 25, 26, 27, 28]  # shoulders, hips, knees, ankles
+    err = np.linalg.norm(whole.image[joints, :2] - shrunk.image[joints, :2], axis=1)
+    assert np.median(err) < 8.0, err  # pixels of the 1920 px frame
+    assert shrunk.mask is not None and shrunk.mask.shape == whole.mask.shape

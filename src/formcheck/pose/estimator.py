@@ -23,6 +23,11 @@ from formcheck.pose.video import VideoInfo, iter_frames, probe_video
 
 #: Longest side of the stored silhouette masks, in pixels.
 MASK_MAX_SIDE = 320
+#: Frames with a longer side than this (pixels) are shrunk to it before the model (area
+#: averaging). The network sees a 256 px crop of the person whatever the frame's size, so a
+#: 1080p frame only costs more to convert, resize and upsample the mask for; shrunk once here,
+#: landmarks stay in the frame's own pixels.
+MODEL_MAX_SIDE = 960
 #: Frames of landmarks allocated at a time as a video is read (never the declared count).
 GROW_FRAMES = 1024
 
@@ -36,6 +41,7 @@ class PoseOptions:
     min_presence_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     masks: bool = True
+    max_side: int | None = MODEL_MAX_SIDE  # longest side fed to the model, px; None: as is
 
 
 @dataclass
@@ -131,7 +137,7 @@ class PoseEstimator:
             ts = self._last_ts + 1
         self._last_ts = ts
         h, w = frame_bgr.shape[:2]
-        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(shrink(frame_bgr, self.options.max_side), cv2.COLOR_BGR2RGB)
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         result = self._landmarker.detect_for_video(image, ts)
         if not result.pose_landmarks:
@@ -161,6 +167,17 @@ class PoseEstimator:
                 > 0.5
             )
         return FramePose(img, world, vis, pres, mask)
+
+
+def shrink(frame: np.ndarray, max_side: int | None) -> np.ndarray:
+    """``frame`` with its longer side at most ``max_side`` pixels (area-averaged, the aspect
+    kept); the frame itself when it already fits or ``max_side`` is None."""
+    h, w = frame.shape[:2]
+    if not max_side or max(h, w) <= max_side:
+        return frame
+    s = max_side / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
 def mask_scale_for(width: int, height: int) -> float:
