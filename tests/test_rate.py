@@ -113,8 +113,9 @@ def test_a_big_frame_is_shrunk_for_the_model_and_read_back_in_its_own_pixels():
     from formcheck.pose.estimator import MODEL_MAX_SIDE, PoseEstimator, PoseOptions, shrink
 
     big = np.zeros((1080, 1920, 3), np.uint8)
-    assert shrink(big, MODEL_MAX_SIDE).shape == (540, 960, 3)
-    small = np.zeros((480, 854, 3), np.uint8)
+    assert shrink(big, MODEL_MAX_SIDE).shape == (540, 960, 3)  # by a whole factor
+    assert shrink(np.zeros((2160, 3840, 3), np.uint8), MODEL_MAX_SIDE).shape == (720, 1280, 3)
+    small = np.zeros((720, 1280, 3), np.uint8)  # 720p and below: whole
     assert shrink(small, MODEL_MAX_SIDE) is small and shrink(big, None) is big
     from pathlib import Path
 
