@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from formcheck.core.geometry import Geometry, _unit
-from formcheck.core.masks import Masks, has_mask, row_chunks
+from formcheck.core.masks import Masks, has_mask, row_chunks, unpacked
 from formcheck.core.signals import DEFAULT_CUTOFF_HZ, fill_gaps, smooth_track_xy
 from formcheck.core.silhouette import _ray_inside
 from formcheck.core.track import side_index
@@ -116,6 +116,7 @@ def _profile_rows(
     length = np.linalg.norm(kn - sh, axis=1)
     ext = np.full((len(frames), len(STATIONS)), np.nan)
     ends = np.full((len(frames), len(STATIONS), 2), np.nan)
+    masks, frames = unpacked(masks, frames)  # each station reads the same frames
     for j, s in enumerate(STATIONS):
         pt = sh + (hp - sh) * (s / 0.5) if s <= 0.5 else hp + (kn - hp) * ((s - 0.5) / 0.5)
         ok = np.all(np.isfinite(pt), axis=1) & np.isfinite(length)

@@ -168,6 +168,16 @@ def gather(masks: Masks, frames: np.ndarray, y: np.ndarray, x: np.ndarray) -> np
     return np.asarray(masks[frames, y, x])
 
 
+def unpacked(masks: Masks, frames: np.ndarray) -> tuple[Masks, np.ndarray]:
+    """The masks of ``frames`` and those frames' indices into them: a :class:`MaskStack`'s
+    frames unpacked once, ``(len(frames), h, w)`` bool, with indices ``0..n-1`` (for work that
+    reads the same frames many times; keep ``frames`` to about :data:`CHUNK`); a bool array
+    as it is."""
+    if isinstance(masks, MaskStack):
+        return masks[np.asarray(frames, int)], np.arange(len(frames))
+    return masks, frames
+
+
 def row_chunks(n: int, size: int = CHUNK) -> Iterator[slice]:
     """Slices of ``range(n)`` of at most ``size``: work on that many frames at a time."""
     for s in range(0, n, size):
