@@ -29,8 +29,9 @@ from formcheck.core.track import PoseTrack, side_index
 LOAD_EVERY = 3
 #: Under a weight, the landmarks are taken as lost when the angle's signal-to-noise ratio
 #: (:func:`~formcheck.core.signals.signal_to_noise`) is under this. Calibration sets (barcal,
-#: loadcal): 15–24 on the five barbell sets whose landmarks missed the reps, 45–105 on every
-#: weighted set they followed; the geometric middle of the gap.
+#: loadcal, the 17 sets with a weight and no fitted rim): 15–24 on the four whose landmark
+#: angle barely followed the lift (0–1 reps counted for 2–4), 45–105 on the other 13; the
+#: geometric middle of the gap.
 LOST_SNR = 33.0
 #: Low-pass (Hz) of the raised outline's centre when the angle follows it: the outline's
 #: centre jitters by several pixels; a rise of one second keeps its shape.

@@ -81,8 +81,8 @@ def signal_to_noise(x: np.ndarray, t_s: np.ndarray, fps: float, cutoff_hz: float
     """How cleanly the series ``x`` ``(T,)`` moves: the range of its slow part (the 5th to 95th
     percentile of ``x`` low-passed at ``cutoff_hz``) over the robust SD (1.4826 MAD) of what
     the low-pass removes. Unitless; NaN with fewer than 30 finite samples. A lift's angle
-    under a weight scored 45–105 on the calibration sets where the landmarks followed the
-    lift, 15–24 where the model had lost the joints behind the weight."""
+    under a weight with no fitted rim scored 15–24 on the four calibration sets where the model
+    had lost the joints behind the weight, 45–105 on the other 13."""
     x = np.asarray(x, float)
     ok = np.isfinite(x)
     if ok.sum() < 30:
