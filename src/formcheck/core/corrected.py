@@ -120,7 +120,9 @@ def follow_bar(
     radians (``a``, ``b``: the bar's distances to the shoulder and the knee at the tops,
     pixels). The angle at the set's tops (the frames with the bar in the top quarter of its
     travel) is ``shk_deg``'s median there: the level still comes from the landmarks, the
-    changes from the bar. Frames without a bar keep ``shk_deg``."""
+    changes from the bar. Frames without a bar keep ``shk_deg``. Where the model lost the hip,
+    ``bar_px`` is the raised outline's centre instead, and the level is then not a
+    measurement (:data:`SetAngles.follows` ``"outline"``)."""
     side = geom.near_side
     sh, kn = (xy[:, side_index(side, j)] for j in ("shoulder", "knee"))
     height = bar_px @ geom.up

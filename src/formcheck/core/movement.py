@@ -49,7 +49,7 @@ class Movement:
     is_rep: bool
     complete: bool = True
     by_hold: bool = False  # within boundary_band_deg of min_peak_deg: is_rep came from the hold
-    by_rise: bool = False  # under a barbell: is_rep came from the rise against the set's others
+    by_rise: bool = False  # the angle follows the weight: is_rep came from the rise vs the others
     start_f: float = 0.0
     top_start_f: float = 0.0
     top_end_f: float = 0.0

@@ -219,10 +219,11 @@ def segment(
     return rc.movements
 
 
-#: Under a barbell (the angle's level unsure, its changes read from the bar: see
-#: :func:`formcheck.core.corrected.follow_bar`) a rise is a rep when it climbs at least this
-#: share of the set's median rise. On the calibration sets' labels (loadcal, barcal: 110 reps,
-#: 14 attempts) reps climbed 0.62–1.38 of their set's median rise, attempts 0.01–0.66.
+#: Where the angle follows the weight (its level unsure or unknown, its changes read from the
+#: plate's or the outline's centre: see :func:`formcheck.core.corrected.follow_bar`) a rise is
+#: a rep when it climbs at least this share of the set's median rise. On the calibration sets'
+#: labels (loadcal, barcal: 110 reps, 14 attempts) reps climbed 0.62–1.38 of their set's median
+#: rise, attempts 0.01–0.66.
 RELATIVE_REP_SHARE = 0.6
 
 

@@ -221,7 +221,8 @@ class Rep:
     lumbar: Lumbar
     complete: bool = True
     counted_by: str = "peak"  # "hold": the top was within reps.boundary_band_deg of the rep line;
-    # "rise": under a barbell, the rise against the set's others (core.reps.relative_reps)
+    # "rise": where the angle follows the weight (load.angle_follows), the rise against the
+    # set's others (core.reps.relative_reps)
     faults: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
