@@ -6,6 +6,7 @@ Prints one table, every figure measured side by side in this run (this machine i
 - decode-only fps (OpenCV, sequential);
 - model-only fps on frames decoded beforehand (PoseLandmarker VIDEO mode), as analyze feeds
   them (shrunk to ``MODEL_MAX_SIDE``) and whole, side by side;
+- the circle search (weight plates' rims, :mod:`formcheck.pose.circles`) per frame analysed;
 - the decode+model limit, 1 / (1/decode + 1/model): what a sequential loop could reach;
 - full analyze fps, with and without the annotated video, and its share of that limit
   (target >= 90 %; decoding runs on its own thread, so it can exceed 100 %);
@@ -75,6 +76,10 @@ def main() -> None:
             t_model_whole, _ = best(model_only)
         with PoseEstimator(args.model, PoseOptions()) as est:  # again: a load change hits both
             t_model = min(t_model, best(model_only)[0])
+        from formcheck.pose.circles import find_circles
+        from formcheck.pose.estimator import CIRCLES_EVERY
+
+        t_circ, _ = best(lambda: [find_circles(f) for f in frames[::CIRCLES_EVERY]])
         clip = args.video
         if args.frames and args.frames < info.frame_count:  # analyse the same frames only
             tmpd = tempfile.mkdtemp()
@@ -118,6 +123,12 @@ def main() -> None:
             "model only, frames whole",
             f"{fps(t_model_whole):.1f} fps",
             f"the same frames not shrunk: {t_model_whole / t_model:.2f}x the time",
+        ),
+        (
+            "circle search",
+            f"{1000 * t_circ / n:.2f} ms / frame",
+            f"plate rims, one frame in {CIRCLES_EVERY}, in the model pass: "
+            f"{100 * t_circ / t_model:.1f} % of the model's time",
         ),
         ("decode+model limit", f"{limit:.1f} fps", "1/(1/decode + 1/model)"),
         (

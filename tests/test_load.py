@@ -211,6 +211,20 @@ def test_under_a_barbell_the_angle_moves_with_the_bar_not_the_wandering_hip():
     assert np.median(out[sag]) == pytest.approx(160.0 + 5.0, abs=2.5)
     # without a bar nothing changes
     assert np.array_equal(follow_bar(noisy, xy, np.full_like(bar, np.nan), geom), noisy)
+    # with the level given (under a barbell: the set's typical top taken as straight) the
+    # tops sit there whatever the landmarks said, the sag rep 20 deg under them; frames whose
+    # landmarks were dropped still follow the bar, and frames without a bar move with the rest
+    gap = (t > 12) & (t < 13)
+    holed, lost = noisy.copy(), bar.copy()
+    holed[gap] = np.nan
+    lost[(t > 28)] = np.nan
+    out = follow_bar(holed, xy, lost, geom, level_deg=180.0)
+    assert np.median(out[top & (t < 20)]) == pytest.approx(180.0, abs=1.0)
+    assert np.median(out[sag]) == pytest.approx(160.0, abs=2.5)
+    assert np.isfinite(out[gap]).all() and np.abs(out - true)[gap].max() < 3.0
+    moved = out[t > 28] - holed[t > 28]
+    assert np.ptp(moved) < 1e-6  # one shift for all: the one that took the tops to 180
+    assert moved[0] == pytest.approx(180.0 - np.median(holed[top & np.isfinite(holed)]), abs=1)
 
 
 def _plain_geometry():

@@ -62,6 +62,7 @@ def _segment(track: PoseTrack, warm: int, stop: int | None) -> PoseTrack:
         masks=masks,
         mask_scale=track.mask_scale,
         meta=dict(track.meta),
+        circles=None if track.circles is None else track.circles[:n],
     )
 
 
@@ -69,7 +70,8 @@ def test_stitch_gives_back_the_whole_track():
     track, _ = make_track(SynthSpec(reps=[SynthRep()] * 2, width=320, height=240))
     rng = np.random.default_rng(1)
     masks = rng.random((track.n_frames, 24, 32)) > 0.7
-    track = replace(track, masks=MaskStack.from_array(masks))
+    circles = rng.random((track.n_frames, 6, 3)).astype(np.float32)
+    track = replace(track, masks=MaskStack.from_array(masks), circles=circles)
     n = track.n_frames
     cuts = plan(n, 3)
     parts = [_segment(track, max(0, s - 10), e) for s, e in cuts]
@@ -79,6 +81,7 @@ def test_stitch_gives_back_the_whole_track():
     np.testing.assert_array_equal(out.visibility, track.visibility)
     np.testing.assert_array_equal(out.t_s, track.t_s)
     np.testing.assert_array_equal(out.masks[:], masks)
+    np.testing.assert_array_equal(out.circles, circles)
     # a video shorter than its declared count: a segment with nothing past its start is left out
     short = stitch([parts[0], _segment(track, 0, cuts[0][1])], [0, cuts[0][1]])
     assert short.n_frames == cuts[0][1] and short.meta["segments"] == 1

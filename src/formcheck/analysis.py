@@ -40,6 +40,7 @@ from formcheck.core.silhouette import LUMBAR_MEASURES
 from formcheck.core.track import PoseTrack
 from formcheck.landmarks import prepare_landmarks
 from formcheck.notes import (
+    BAR_LEVEL_WARNING,
     LOAD_WARNING,
     LOST_WARNING,
     check_turn,
@@ -139,6 +140,8 @@ def _analyze(
         movements = relative_reps(movements)
     if not measured.level_known:
         warnings.append(LOST_WARNING)
+    elif measured.follows == "bar":
+        warnings.append(BAR_LEVEL_WARNING)
     to_raw = lambda a: bias_model.uncorrect(a, bias, geom.yaw_deg)  # noqa: E731
     jumped = heel_jumps(movements, ang.heel_height_m, ang.far_heel_height_m, track.fps)
     rep_recs, attempt_recs = rep_records(

@@ -17,6 +17,12 @@ LOAD_WARNING = (
     "less sure (confidence halved) and the lower-back (silhouette) check is off"
 )
 
+BAR_LEVEL_WARNING = (
+    "the barbell's plate hides the hip: reps and their timing follow the plate, and each rep's "
+    "top is judged against the set's typical top, taken as the straight line (a set in which "
+    "every rep stops short or goes too high is not caught)"
+)
+
 LOST_WARNING = (
     "the pose model lost the hip behind the weight: reps and their timing follow the weight's "
     "outline, but the angle at the top is not measured, so sag and hips-too-high are not judged"

@@ -56,6 +56,25 @@ JUMP_S = 0.5
 #: fast hip thrust's bar speed); a fit that leaps faster for under RELOCK_S seconds is a misfit.
 MAX_SPEED = 6.0
 RELOCK_S = 0.5
+#: A circle found in the picture (:func:`circle_path`) can be the plate's when its centre is
+#: within this share of the shoulder–knee length of the raised outline's centre,
+CIRCLE_REACH = 0.5
+#: Gaps (s) in the raised outline's centre bridged to look for the plate's circle.
+SEED_GAP_S = 2.0
+#: Width of the radius bins (natural log: 8 %) in which the plate's circle is looked for,
+RADIUS_BIN = 0.08
+#: circles whose centres lie within this share of the larger radius are one plate's rims and
+#: hub,
+CONCENTRIC = 0.15
+#: radii found in at least this share of the most frames any radius is found in are steady,
+STEADY = 0.8
+#: and the circles are taken for the plate when one is found in at least this share of the
+#: frames with any circle
+CIRCLE_SHARE = 0.5
+#: and at least this share of the centres followed are within :data:`JUMP` radii of their
+#: running median over 7 searched frames (calibration sets `barcal`, `loadcal`: barbell plates
+#: 0.89–1.00; the circles found near a dumbbell 0.76–0.83).
+CIRCLE_STEADY = 0.85
 
 
 @dataclass(frozen=True)
@@ -219,29 +238,101 @@ def fit_bar(
     load: LoadEstimate,
     t_s: np.ndarray,
     fps: float,
+    circles: np.ndarray | None = None,
 ) -> LoadEstimate:
-    """``load`` as a barbell when its plate's rim is found on the mask
+    """``load`` as a barbell when its plate's rim is found: first among the circles found in
+    the picture (``circles`` ``(T, k, 3)`` px, :func:`circle_path`), else on the mask
     (:func:`formcheck.core.plate.fit_plate`, seeded by the raised part's centres, with at least
-    :data:`BAR_COVERAGE` and :data:`BAR_RADIUS`): the kind becomes ``"barbell"`` and the path
-    the plate's centre, smoothed (on rendered barbell sets 2–13 px from the true centre, where
-    the raised part's centre was 17–87 px off), with spikes where the fit strayed removed
-    (:func:`drop_jumps`, :func:`drop_leaps`). Otherwise ``load`` unchanged. (Following a rim
-    fitted less surely, on the calibration sets, made counts worse: sets `barcal`, `loadcal`.)"""
+    :data:`BAR_COVERAGE`), with a radius of at least :data:`BAR_RADIUS`. The kind becomes
+    ``"barbell"`` and the path the plate's centre, smoothed, with spikes where the fit strayed
+    removed (:func:`drop_jumps`, :func:`drop_leaps`). Otherwise ``load`` unchanged. (Following
+    a rim fitted less surely, on the calibration sets, made counts worse: sets `barcal`,
+    `loadcal`.)"""
     from formcheck.core.plate import fit_plate
 
     if masks is None or not load.loaded:
         return load
     sh, _, kn = _points(xy, geom.side, np.arange(len(xy)))
     length = float(np.nanmedian(np.linalg.norm(kn - sh, axis=1)))
-    frames = np.flatnonzero(np.isfinite(load.centre_px).all(axis=1))
-    fit = fit_plate(masks, mask_scale, load.centre_px, length, frames)
-    if fit is None or fit.median_coverage < BAR_COVERAGE or fit.radius_px < BAR_RADIUS * length:
+    found = None
+    if circles is not None:
+        # where the landmarks were dropped for a moment the plate is still in the picture
+        seeds = fill_gaps(load.centre_px, t_s, SEED_GAP_S)
+        found = circle_path(circles, seeds, length)
+    if found is None or not found[1] >= BAR_RADIUS * length:
+        frames = np.flatnonzero(np.isfinite(load.centre_px).all(axis=1))
+        fit = fit_plate(masks, mask_scale, load.centre_px, length, frames)
+        found = None
+        if fit is not None and fit.median_coverage >= BAR_COVERAGE:
+            found = fit.centre_px, fit.radius_px
+    if found is None or not found[1] >= BAR_RADIUS * length:
         return load
-    centres = drop_jumps(fit.centre_px, fit.radius_px * JUMP, max(5, int(round(JUMP_S * fps))))
-    centres = drop_leaps(centres, t_s, fit.radius_px)
-    return replace(
-        load, kind="barbell", centre_px=smooth_path(centres, t_s, fps), radius_px=fit.radius_px
-    )
+    path, radius = found
+    centres = drop_jumps(path, radius * JUMP, max(5, int(round(JUMP_S * fps))))
+    centres = drop_leaps(centres, t_s, radius)
+    return replace(load, kind="barbell", centre_px=smooth_path(centres, t_s, fps), radius_px=radius)
+
+
+def circle_path(
+    circles: np.ndarray, seeds: np.ndarray, length: float
+) -> tuple[np.ndarray, float] | None:
+    """The plate's centre per frame ``(T, 2)`` px and its radius (px), from the circles found
+    in the picture (``circles`` ``(T, k, 3)`` ``x, y, r`` px,
+    :func:`formcheck.pose.circles.find_circles`), or None when they do not show a plate.
+
+    The circles considered lie within :data:`CIRCLE_REACH` ``length`` (the shoulder–knee
+    length, px) of the raised outline's centre (``seeds`` ``(T, 2)`` px). A plate shows the same
+    circle (its outer rim, an inner rim or its hub) frame after frame, so of the radii found
+    in the most frames (bins of :data:`RADIUS_BIN`, within :data:`STEADY` of the most) the
+    largest is the one followed; in each frame the circle
+    of about that radius nearest the seed is the plate's centre. The plate's radius is the
+    median of the largest circle sharing that centre (:data:`CONCENTRIC`). None when fewer than
+    :data:`CIRCLE_SHARE` of the frames with any circle have one, or when the centres followed
+    jump about (:data:`CIRCLE_STEADY`)."""
+    n = len(seeds)
+    if circles.shape[0] != n or not np.isfinite(length) or length <= 0:
+        return None
+    anything = np.isfinite(circles[:, :, 2]).any(axis=1)
+    x, y, r = (circles[:, :, j].astype(np.float64) for j in range(3))
+    with np.errstate(invalid="ignore"):
+        dist = np.hypot(x - seeds[:, :1], y - seeds[:, 1:])
+        near = (dist < CIRCLE_REACH * length) & (r > 0)
+    if near.sum() < 5:
+        return None
+    logr = np.log(np.where(near, r, 1.0))
+    bins = np.floor(logr / RADIUS_BIN).astype(int)
+    # frames per radius bin, each frame counted once per bin (also in the next bin up, so a
+    # radius on a bin's edge is not split)
+    votes: dict[int, set[int]] = {}
+    for f, k in zip(*np.nonzero(near)):
+        for b in (bins[f, k], bins[f, k] - 1):
+            votes.setdefault(int(b), set()).add(int(f))
+    # the plate's rims and hub are all steady: of the steadiest radii, the largest (the near
+    # plate's outer rim; the far plate is smaller and half hidden)
+    most = max(len(v) for v in votes.values())
+    best = max(b for b, v in votes.items() if len(v) >= STEADY * most)
+    lo, hi = best * RADIUS_BIN, (best + 2) * RADIUS_BIN
+    ok = near & (logr >= lo) & (logr < hi)
+    d = np.where(ok, dist, np.inf)
+    pick = np.argmin(d, axis=1)
+    rows = np.flatnonzero(np.isfinite(d[np.arange(n), pick]))
+    if rows.size < 5 or rows.size < CIRCLE_SHARE * anything.sum():
+        return None
+    from scipy.ndimage import median_filter
+
+    out = np.full((n, 2), np.nan)
+    out[rows, 0], out[rows, 1] = x[rows, pick[rows]], y[rows, pick[rows]]
+    with np.errstate(invalid="ignore"):
+        apart = np.hypot(x[rows] - out[rows, :1], y[rows] - out[rows, 1:])
+        same = apart <= CONCENTRIC * np.fmax(r[rows], r[rows, pick[rows]][:, None])
+    radius = float(np.median(np.nanmax(np.where(same, r[rows], np.nan), axis=1)))
+    # a plate's centre moves smoothly; circles the picture happens to hold (a knee, a belly, a
+    # plate lying flat seen as an ellipse) are found here one frame, there the next
+    run = np.stack([median_filter(out[rows, c], size=7, mode="nearest") for c in (0, 1)], 1)
+    steady = np.mean(np.linalg.norm(out[rows] - run, axis=1) < JUMP * radius)
+    if steady < CIRCLE_STEADY:
+        return None
+    return out, radius
 
 
 def drop_jumps(centres: np.ndarray, limit_px: float, window: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from formcheck.core.rules.profile import Profile
 from formcheck.errors import ConfigError, InputError, require_file
 
 SCHEMA_ID = "formcheck.session"
-SCHEMA_VERSION = "1.9"
+SCHEMA_VERSION = "1.10"
 
 
 def _clean(x: Any) -> Any:
@@ -186,7 +186,8 @@ class LoadInfo(_Block):
     the body's own (fraction of the shoulder–knee length); ``radius_px``: the barbell plate's
     radius, image pixels; ``centre_px``: the weight's centre per analysed frame, image pixels
     (``[x, y]`` or None), only when there is a weight; ``angle_follows``: ``"bar"`` when the
-    angle's changes are read from the plate's centre, ``"outline"`` when from the raised
+    angle's changes are read from the plate's centre (each rep judged against the set's
+    typical top, 1.10), ``"outline"`` when from the raised
     outline's because the model lost the hip (the top's angle then not measured), else None."""
 
     kind: str = "none"

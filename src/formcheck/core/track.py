@@ -14,6 +14,9 @@ Coordinates
 - ``masks``: optional ``(T, h, w)`` person silhouettes, downscaled by ``mask_scale``
   (mask pixel = image pixel * mask_scale), held compressed as a
   :class:`~formcheck.core.masks.MaskStack` (a bool array given is converted).
+- ``circles``: optional ``(T, k, 3)`` float32 ``x, y, r`` image pixels: the clearest circles
+  in the picture (:func:`formcheck.pose.circles.find_circles`), candidates for a weight
+  plate's rim; NaN rows where fewer were found or the frame was not searched.
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ class PoseTrack:
     masks: MaskStack | None = None  # a (T, h, w) bool array given is converted
     mask_scale: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
+    circles: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t = self.t_s.shape[0]
@@ -124,6 +128,8 @@ class PoseTrack:
             object.__setattr__(self, "masks", MaskStack.from_array(self.masks))
         if self.masks is not None and self.masks.shape[0] != t:
             raise ValueError("PoseTrack.masks must have one mask per frame")
+        if self.circles is not None and (self.circles.ndim != 3 or self.circles.shape[0] != t):
+            raise ValueError("PoseTrack.circles must be (frames, k, 3)")
         if t > 1 and not np.all(np.diff(self.t_s) > 0):
             raise ValueError("PoseTrack.t_s must be strictly increasing")
 
@@ -197,6 +203,7 @@ class PoseTrack:
                     masks=masks,
                     mask_scale=float(meta.get("mask_scale", 1.0)),
                     meta=meta,
+                    circles=z["circles"] if "circles" in z.files else None,
                 )
         except InputError:
             raise
@@ -222,6 +229,8 @@ class PoseTrack:
             t_s=self.t_s.astype(np.float64, copy=False),
             meta_json=np.array(json.dumps(meta)),
         )
+        if self.circles is not None:
+            arrays["circles"] = self.circles.astype(np.float32, copy=False)
         if self.masks is not None:
             arrays["masks_shape"] = np.array(self.masks.shape, np.int64)
         # what np.savez_compressed writes, with the masks' bits streamed a piece at a time

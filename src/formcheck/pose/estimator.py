@@ -18,6 +18,7 @@ import numpy as np
 from formcheck.core.masks import MaskStack
 from formcheck.core.track import N_LANDMARKS, PoseTrack
 from formcheck.errors import InputError, ModelError
+from formcheck.pose.circles import CircleLog
 from formcheck.pose.models import model_info, resolve_model
 from formcheck.pose.rate import fill_skipped, no_person_zeroed
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video
@@ -30,6 +31,9 @@ MASK_MAX_SIDE = 320
 #: for; shrunk once here, landmarks stay in the frame's own pixels. Up to 1280 px (720p and
 #: below) frames go in whole, as before.
 MODEL_MAX_SIDE = 1280
+#: Every how many frames with a person the picture is searched for circles (a weight plate's
+#: rim, :mod:`formcheck.pose.circles`): the same frames the load check reads the mask on.
+CIRCLES_EVERY = 3
 #: Frames of landmarks allocated at a time as a video is read (never the declared count).
 GROW_FRAMES = 1024
 
@@ -44,6 +48,7 @@ class PoseOptions:
     min_tracking_confidence: float = 0.5
     masks: bool = True
     max_side: int | None = MODEL_MAX_SIDE  # longest side fed to the model, px; None: as is
+    circles_every: int = CIRCLES_EVERY  # every n-th frame with a person searched; 0: none
 
 
 @dataclass
@@ -227,6 +232,7 @@ def track_from_frames(
     scale = mask_scale_for(info.width, info.height)
     mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
     masks = MaskStack(mshape) if est.options.masks else None
+    circles = CircleLog(est.options.circles_every)
     blocks: list[tuple[np.ndarray, ...]] = []
     times: dict[int, float] = {}
     n = 0
@@ -240,6 +246,7 @@ def track_from_frames(
             img, world, vis, pres = blocks[i // GROW_FRAMES]
             k = i % GROW_FRAMES
             img[k], world[k], vis[k], pres[k] = fp.image, fp.world, fp.visibility, fp.presence
+            circles.offer(i, i // step, frame)
         if masks is not None:
             while len(masks) < i:  # frames skipped by the iterator: no mask
                 masks.append(None)
@@ -280,6 +287,7 @@ def track_from_frames(
         masks=masks,
         mask_scale=scale,
         meta=meta,
+        circles=circles.array(n),
     )
 
 

@@ -79,6 +79,7 @@ def stitch(tracks: list[PoseTrack], starts: list[int]) -> PoseTrack:
         masks = MaskStack(first.masks.hw)
         for t, s, e in keep:
             masks.extend(t.masks.take(np.arange(t.n_frames)[s:e]))
+    circles = cat("circles") if all(t.circles is not None for t, _, _ in keep) else None
     n = sum(len(range(t.n_frames)[s:e]) for t, s, e in keep)
     meta = {**first.meta, "frames_decoded": n, "segments": len(keep)}
     return replace(
@@ -90,6 +91,7 @@ def stitch(tracks: list[PoseTrack], starts: list[int]) -> PoseTrack:
         t_s=cat("t_s"),
         masks=masks,
         meta=meta,
+        circles=circles,
     )
 
 

@@ -36,6 +36,11 @@ def rep_measures(rep: Rep, session: Session) -> list[dict]:
         )
     ]
     rows[0]["plain"] = rows[0]["value"]
+    if session.load_info.angle_follows == "bar":  # the level is the set's typical top
+        rows[0].update(
+            target=f"{lo:.0f}–{hi:.0f}° (your typical top taken as straight)",
+            plain_target=f"{lo:.0f}–{hi:.0f}°, the set's typical top taken as straight",
+        )
     if session.load_info.angle_follows == "outline":  # the hip was lost behind the weight
         rows[0].update(
             value="not measured",
