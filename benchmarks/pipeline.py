@@ -6,7 +6,8 @@ Prints one table, every figure measured side by side in this run (this machine i
 - decode-only fps (OpenCV, sequential);
 - model-only fps on frames decoded beforehand (PoseLandmarker VIDEO mode), as analyze feeds
   them (shrunk to ``MODEL_MAX_SIDE``) and whole, side by side;
-- the circle search (weight plates' rims, :mod:`formcheck.pose.circles`) per frame analysed;
+- the circle search (weight plates' rims, :mod:`formcheck.pose.circles`) per frame analysed,
+  alone, and full analyze with it switched off (it runs on a thread beside the model);
 - the decode+model limit, 1 / (1/decode + 1/model): what a sequential loop could reach;
 - full analyze fps, with and without the annotated video, and its share of that limit
   (target >= 90 %; decoding runs on its own thread, so it can exceed 100 %);
@@ -91,13 +92,18 @@ def main() -> None:
                 w.write(f)
             w.release()
 
-        def full(out: str, write_video: bool):
-            a = analyze_video(clip, model=args.model)
+        def full(out: str, write_video: bool, options: PoseOptions | None = None):
+            a = analyze_video(clip, model=args.model, pose_options=options)
             write_outputs(a, out, video_path=clip, write_video=write_video)
             return a
 
         with tempfile.TemporaryDirectory() as out:
             t_full_nv, a = best(lambda: full(out, False))
+        with tempfile.TemporaryDirectory() as out:
+            no_circles = PoseOptions(circles_every=0)
+            t_full_nc, _ = best(lambda: full(out, False, no_circles))
+        with tempfile.TemporaryDirectory() as out:  # again: a load change hits both
+            t_full_nv = min(t_full_nv, best(lambda: full(out, False))[0])
         with tempfile.TemporaryDirectory() as out:
             t_full_v, _ = best(lambda: full(out, True))
         profile = load_profile("hip_thrust")
@@ -127,14 +133,19 @@ def main() -> None:
         (
             "circle search",
             f"{1000 * t_circ / n:.2f} ms / frame",
-            f"plate rims, one frame in {CIRCLES_EVERY}, in the model pass: "
-            f"{100 * t_circ / t_model:.1f} % of the model's time",
+            f"plate rims, one frame in {CIRCLES_EVERY}, alone: {100 * t_circ / t_model:.1f} % "
+            "of the model's time (in analyze it runs on a second thread)",
         ),
         ("decode+model limit", f"{limit:.1f} fps", "1/(1/decode + 1/model)"),
         (
             "analyze --no-video",
             f"{fps(t_full_nv):.1f} fps",
             f"{100 * fps(t_full_nv) / limit:.0f} % of the limit (target >= 90 %)",
+        ),
+        (
+            "analyze --no-video, no circles",
+            f"{fps(t_full_nc):.1f} fps",
+            f"the circle search off: analyze takes {t_full_nv / t_full_nc:.2f}x this time",
         ),
         (
             "analyze (with video)",

@@ -10,9 +10,14 @@ milliseconds a frame. Which circle is the plate is decided later, from the whole
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+
 import cv2
 import numpy as np
 
+#: Frames a search may fall behind the model before the reader waits for it.
+PENDING = 8
 #: Longer side (px) of the grey copy searched.
 CIRCLE_SIDE = 480
 #: Most circles kept per frame (the best first).
@@ -56,22 +61,51 @@ def find_circles(frame_bgr: np.ndarray) -> np.ndarray:
 
 class CircleLog:
     """The circles of every ``every``-th frame with a person, as a video is read (``every``
-    0: none searched); :meth:`array` gives the ``(T, MAX_CIRCLES, 3)`` block for the track."""
+    0: none searched); :meth:`array` gives the ``(T, MAX_CIRCLES, 3)`` block for the track.
+
+    The search runs on a worker thread while the pose model works on the next frames (OpenCV
+    releases the GIL, and the model leaves most of a second core idle), at most
+    :data:`PENDING` frames behind; the results are those of searching in line. Use as a
+    context manager, or call :meth:`close`."""
 
     def __init__(self, every: int) -> None:
         self.every = int(every)
         self._found: dict[int, np.ndarray] = {}
+        self._pending: deque[tuple[int, Future]] = deque()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="circles") if self.every else None
 
     def offer(self, index: int, run: int, frame_bgr: np.ndarray) -> None:
         """Frame ``index``, the ``run``-th the model ran on: searched when its turn comes."""
-        if self.every and run % self.every == 0:
-            self._found[index] = find_circles(frame_bgr)
+        if self._pool is None or run % self.every:
+            return
+        self._pending.append((index, self._pool.submit(find_circles, frame_bgr)))
+        while len(self._pending) > PENDING:
+            self._collect()
+
+    def _collect(self) -> None:
+        index, job = self._pending.popleft()
+        self._found[index] = job.result()
 
     def array(self, n_frames: int) -> np.ndarray | None:
-        if not self.every:
+        """Waits for the searches still running; None when none were asked for."""
+        if self._pool is None:
             return None
+        while self._pending:
+            self._collect()
         out = np.full((n_frames, MAX_CIRCLES, 3), np.nan, np.float32)
         for i, rows in self._found.items():
             if i < n_frames:
                 out[i] = rows
         return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for _, job in self._pending:
+                job.cancel()
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> CircleLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -228,11 +228,16 @@ def track_from_frames(
 
     Memory follows the frames read, not the count the container declares: landmarks are
     allocated :data:`GROW_FRAMES` at a time and masks kept compressed (:class:`MaskStack`)."""
+    with CircleLog(est.options.circles_every) as circles:
+        return _read_track(est, frames, info, progress, step, circles)
+
+
+def _read_track(est, frames, info, progress, step, circles: CircleLog) -> PoseTrack:
+    """:func:`track_from_frames`' loop, the circles searched into ``circles``."""
     step = max(1, int(step))
     scale = mask_scale_for(info.width, info.height)
     mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
     masks = MaskStack(mshape) if est.options.masks else None
-    circles = CircleLog(est.options.circles_every)
     blocks: list[tuple[np.ndarray, ...]] = []
     times: dict[int, float] = {}
     n = 0
