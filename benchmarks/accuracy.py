@@ -60,8 +60,12 @@ def load_labels(folder: Path, split: str) -> list[dict]:
 
 
 def cached_track(video: str, cache: Path):
+    from dataclasses import replace
+
     from formcheck.core.track import PoseTrack
-    from formcheck.pose.estimator import extract_track
+    from formcheck.pose.circles import search_circles
+    from formcheck.pose.estimator import CIRCLES_EVERY, extract_track
+    from formcheck.pose.video import probe_video
 
     st = os.stat(video)
     key = f"{Path(video).stem}-{st.st_size}-{int(st.st_mtime)}.track.npz"
@@ -69,6 +73,10 @@ def cached_track(video: str, cache: Path):
     if p.exists():
         return PoseTrack.from_npz(p)
     track = extract_track(video, "full")
+    # the circles analyze reads again for a set with a weight; here for every clip, so the
+    # cache serves whatever the load check decides (they are used only under a weight)
+    circles = search_circles(video, probe_video(video), track.detected, CIRCLES_EVERY)
+    track = replace(track, circles=circles)
     cache.mkdir(parents=True, exist_ok=True)
     track.save(p)
     return track

@@ -7,7 +7,7 @@ Prints one table, every figure measured side by side in this run (this machine i
 - model-only fps on frames decoded beforehand (PoseLandmarker VIDEO mode), as analyze feeds
   them (shrunk to ``MODEL_MAX_SIDE``) and whole, side by side;
 - the circle search (weight plates' rims, :mod:`formcheck.pose.circles`) per frame analysed,
-  alone, and full analyze with it switched off (it runs on a thread beside the model);
+  alone, and full analyze with it switched off (a second pass made only for a loaded set);
 - the decode+model limit, 1 / (1/decode + 1/model): what a sequential loop could reach;
 - full analyze fps, with and without the annotated video, and its share of that limit
   (target >= 90 %; decoding runs on its own thread, so it can exceed 100 %);
@@ -134,7 +134,7 @@ def main() -> None:
             "circle search",
             f"{1000 * t_circ / n:.2f} ms / frame",
             f"plate rims, one frame in {CIRCLES_EVERY}, alone: {100 * t_circ / t_model:.1f} % "
-            "of the model's time (in analyze it runs on a second thread)",
+            "of the model's time (a second pass, only for a set with a weight)",
         ),
         ("decode+model limit", f"{limit:.1f} fps", "1/(1/decode + 1/model)"),
         (
@@ -145,7 +145,8 @@ def main() -> None:
         (
             "analyze --no-video, no circles",
             f"{fps(t_full_nc):.1f} fps",
-            f"the circle search off: analyze takes {t_full_nv / t_full_nc:.2f}x this time",
+            f"the circle search off: analyze takes {t_full_nv / t_full_nc:.2f}x this time "
+            f"(this video {'has' if a.session.load_info.kind != 'none' else 'has no'} weight)",
         ),
         (
             "analyze (with video)",

@@ -103,3 +103,24 @@ def test_a_track_keeps_its_circles_through_a_save(tmp_path):
     back = PoseTrack.from_npz(replace(track, circles=circles).save(tmp_path / "t.track.npz"))
     np.testing.assert_array_equal(back.circles, circles)
     assert PoseTrack.from_npz(track.save(tmp_path / "plain.track.npz")).circles is None
+
+
+def test_search_circles_reads_every_third_frame_with_a_person(tmp_path):
+    """The second pass made for a loaded set: the video decoded again, the frames the model
+    would have searched (every third with a person) searched, the others left NaN."""
+    from formcheck.pose.circles import search_circles
+    from formcheck.pose.video import probe_video
+
+    path = tmp_path / "plate.mp4"
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    for _ in range(10):
+        w.write(_plate_picture())
+    w.release()
+    detected = np.ones(10, bool)
+    detected[3] = False  # no person found there: not searched
+    out = search_circles(path, probe_video(path), detected, every=3)
+    searched = [k for k in range(10) if np.isfinite(out[k, 0, 0])]
+    assert searched == [0, 6, 9]
+    for k in searched:
+        rows = out[k][np.isfinite(out[k, :, 0])]
+        assert np.hypot(rows[:, 0] - 300, rows[:, 1] - 200).min() < 3.0

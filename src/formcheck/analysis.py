@@ -11,7 +11,7 @@ import datetime as _dt
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ from formcheck.notes import (
     read_meta,
     video_notes,
 )
+from formcheck.pose.circles import search_circles
 from formcheck.pose.estimator import PoseEstimator, PoseOptions, track_from_frames
 from formcheck.pose.models import model_info
 from formcheck.pose.orientation import guess_turn, sample_frames
@@ -334,9 +335,14 @@ def analyze_video(
     source = str(source_path or video)
     track.meta["source"] = source
     declared = {k: v for k, v in info.to_dict().items() if k not in ("duration_s", "frames")}
-    analysis = analyze_track(
-        track, profile, video_meta={**declared, "path": source, "name": Path(source).name}
-    )
+    meta = {**declared, "path": source, "name": Path(source).name}
+    analysis = analyze_track(track, profile, video_meta=meta)
+    every = (pose_options or est.options).circles_every
+    if every and track.circles is None and analysis.session.load_info.kind != "none":
+        # a weight on the hips: the picture read again for a barbell plate's rim
+        circles = search_circles(video, info, track.detected, every, step)
+        track = replace(track, circles=circles)
+        analysis = analyze_track(track, profile, video_meta=meta)
     mi = model_info(track.meta["model"]) if track.meta.get("model") else {}
     model_meta(analysis.session, mi)
     return analysis

@@ -1,4 +1,5 @@
-"""A weight on the hips (barbell plates, a dumbbell, a plate), read from the person mask.
+"""A weight on the hips (barbell plates, a dumbbell, a plate), read from the person mask, and
+a barbell plate's path from the circles in the picture or the mask's rim (:func:`fit_bar`).
 
 MediaPipe's person mask takes in a weight that rests on the body: a barbell's near plate, a
 dumbbell head, a plate on the lap. Seen from the side the body's outline above the
@@ -284,8 +285,8 @@ def circle_path(
     length, px) of the raised outline's centre (``seeds`` ``(T, 2)`` px). A plate shows the same
     circle (its outer rim, an inner rim or its hub) frame after frame, so of the radii found
     in the most frames (bins of :data:`RADIUS_BIN`, within :data:`STEADY` of the most) the
-    largest is the one followed; in each frame the circle
-    of about that radius nearest the seed is the plate's centre. The plate's radius is the
+    largest is the one followed; in each frame the circle of about that radius nearest the
+    seed is the plate's centre. The plate's radius is the
     median of the largest circle sharing that centre (:data:`CONCENTRIC`). None when fewer than
     :data:`CIRCLE_SHARE` of the frames with any circle have one, or when the centres followed
     jump about (:data:`CIRCLE_STEADY`)."""

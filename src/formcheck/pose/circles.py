@@ -10,13 +10,16 @@ milliseconds a frame. Which circle is the plate is decided later, from the whole
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
 
-#: Frames a search may fall behind the model before the reader waits for it.
+from formcheck.pose.video import VideoInfo, iter_frames
+
+#: Frames a search may fall behind the reader before it waits.
 PENDING = 8
 #: Longer side (px) of the grey copy searched.
 CIRCLE_SIDE = 480
@@ -59,53 +62,31 @@ def find_circles(frame_bgr: np.ndarray) -> np.ndarray:
     return out
 
 
-class CircleLog:
-    """The circles of every ``every``-th frame with a person, as a video is read (``every``
-    0: none searched); :meth:`array` gives the ``(T, MAX_CIRCLES, 3)`` block for the track.
-
-    The search runs on a worker thread while the pose model works on the next frames (OpenCV
-    releases the GIL, and the model leaves most of a second core idle), at most
-    :data:`PENDING` frames behind; the results are those of searching in line. Use as a
-    context manager, or call :meth:`close`."""
-
-    def __init__(self, every: int) -> None:
-        self.every = int(every)
-        self._found: dict[int, np.ndarray] = {}
-        self._pending: deque[tuple[int, Future]] = deque()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="circles") if self.every else None
-
-    def offer(self, index: int, run: int, frame_bgr: np.ndarray) -> None:
-        """Frame ``index``, the ``run``-th the model ran on: searched when its turn comes."""
-        if self._pool is None or run % self.every:
-            return
-        self._pending.append((index, self._pool.submit(find_circles, frame_bgr)))
-        while len(self._pending) > PENDING:
-            self._collect()
-
-    def _collect(self) -> None:
-        index, job = self._pending.popleft()
-        self._found[index] = job.result()
-
-    def array(self, n_frames: int) -> np.ndarray | None:
-        """Waits for the searches still running; None when none were asked for."""
-        if self._pool is None:
-            return None
-        while self._pending:
-            self._collect()
-        out = np.full((n_frames, MAX_CIRCLES, 3), np.nan, np.float32)
-        for i, rows in self._found.items():
-            if i < n_frames:
-                out[i] = rows
-        return out
-
-    def close(self) -> None:
-        if self._pool is not None:
-            for _, job in self._pending:
-                job.cancel()
-            self._pool.shutdown(wait=True)
-
-    def __enter__(self) -> CircleLog:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+def search_circles(
+    video: str | os.PathLike,
+    info: VideoInfo,
+    detected: np.ndarray,
+    every: int,
+    step: int = 1,
+    threads: int = 2,
+) -> np.ndarray:
+    """The circles of every ``every``-th frame the model ran on (every ``step``-th frame) where
+    it found a person (``detected`` ``(T,)`` bool), read again from ``video``:
+    ``(T, MAX_CIRCLES, 3)``, NaN rows for the frames not searched. A second pass, made only for
+    a set with a weight on the hips: the frames are decoded again (the search on ``threads``
+    threads; OpenCV releases the GIL), so an unloaded video costs nothing."""
+    n = len(detected)
+    out = np.full((n, MAX_CIRCLES, 3), np.nan, np.float32)
+    every = max(1, int(every)) * max(1, int(step))
+    jobs: deque[tuple[int, Future]] = deque()
+    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="circles") as pool:
+        for i, _, frame in iter_frames(video, info, step=every, stop=n):
+            if frame is None or not detected[i]:
+                continue
+            jobs.append((i, pool.submit(find_circles, frame)))
+            while len(jobs) > PENDING:
+                i0, job = jobs.popleft()
+                out[i0] = job.result()
+        for i0, job in jobs:
+            out[i0] = job.result()
+    return out

@@ -18,7 +18,6 @@ import numpy as np
 from formcheck.core.masks import MaskStack
 from formcheck.core.track import N_LANDMARKS, PoseTrack
 from formcheck.errors import InputError, ModelError
-from formcheck.pose.circles import CircleLog
 from formcheck.pose.models import model_info, resolve_model
 from formcheck.pose.rate import fill_skipped, no_person_zeroed
 from formcheck.pose.video import VideoInfo, iter_frames, probe_video
@@ -31,8 +30,9 @@ MASK_MAX_SIDE = 320
 #: for; shrunk once here, landmarks stay in the frame's own pixels. Up to 1280 px (720p and
 #: below) frames go in whole, as before.
 MODEL_MAX_SIDE = 1280
-#: Every how many frames with a person the picture is searched for circles (a weight plate's
-#: rim, :mod:`formcheck.pose.circles`): the same frames the load check reads the mask on.
+#: Under a weight, every how many frames with a person the picture is searched for circles (a
+#: barbell plate's rim, :func:`formcheck.pose.circles.search_circles`): the same frames the
+#: load check reads the mask on.
 CIRCLES_EVERY = 3
 #: Frames of landmarks allocated at a time as a video is read (never the declared count).
 GROW_FRAMES = 1024
@@ -48,7 +48,7 @@ class PoseOptions:
     min_tracking_confidence: float = 0.5
     masks: bool = True
     max_side: int | None = MODEL_MAX_SIDE  # longest side fed to the model, px; None: as is
-    circles_every: int = CIRCLES_EVERY  # every n-th frame with a person searched; 0: none
+    circles_every: int = CIRCLES_EVERY  # a loaded set: every n-th frame searched; 0: none
 
 
 @dataclass
@@ -228,12 +228,6 @@ def track_from_frames(
 
     Memory follows the frames read, not the count the container declares: landmarks are
     allocated :data:`GROW_FRAMES` at a time and masks kept compressed (:class:`MaskStack`)."""
-    with CircleLog(est.options.circles_every) as circles:
-        return _read_track(est, frames, info, progress, step, circles)
-
-
-def _read_track(est, frames, info, progress, step, circles: CircleLog) -> PoseTrack:
-    """:func:`track_from_frames`' loop, the circles searched into ``circles``."""
     step = max(1, int(step))
     scale = mask_scale_for(info.width, info.height)
     mshape = (max(1, round(info.height * scale)), max(1, round(info.width * scale)))
@@ -251,7 +245,6 @@ def _read_track(est, frames, info, progress, step, circles: CircleLog) -> PoseTr
             img, world, vis, pres = blocks[i // GROW_FRAMES]
             k = i % GROW_FRAMES
             img[k], world[k], vis[k], pres[k] = fp.image, fp.world, fp.visibility, fp.presence
-            circles.offer(i, i // step, frame)
         if masks is not None:
             while len(masks) < i:  # frames skipped by the iterator: no mask
                 masks.append(None)
@@ -292,7 +285,6 @@ def _read_track(est, frames, info, progress, step, circles: CircleLog) -> PoseTr
         masks=masks,
         mask_scale=scale,
         meta=meta,
-        circles=circles.array(n),
     )
 
 
