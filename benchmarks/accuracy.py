@@ -70,11 +70,12 @@ def cached_track(video: str, cache: Path):
     st = os.stat(video)
     key = f"{Path(video).stem}-{st.st_size}-{int(st.st_mtime)}.track.npz"
     p = cache / key
-    if p.exists():
-        return PoseTrack.from_npz(p)
-    track = extract_track(video, "full")
+    track = PoseTrack.from_npz(p) if p.exists() else extract_track(video, "full")
+    if p.exists() and track.circles is not None:
+        return track
     # the circles analyze reads again for a set with a weight; here for every clip, so the
-    # cache serves whatever the load check decides (they are used only under a weight)
+    # cache serves whatever the load check decides (they are used only under a weight); a
+    # track cached before circles existed gets them too, or it would score as the old code
     circles = search_circles(video, probe_video(video), track.detected, CIRCLES_EVERY)
     track = replace(track, circles=circles)
     cache.mkdir(parents=True, exist_ok=True)

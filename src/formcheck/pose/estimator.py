@@ -31,8 +31,8 @@ MASK_MAX_SIDE = 320
 #: below) frames go in whole, as before.
 MODEL_MAX_SIDE = 1280
 #: Under a weight, every how many frames with a person the picture is searched for circles (a
-#: barbell plate's rim, :func:`formcheck.pose.circles.search_circles`): the same frames the
-#: load check reads the mask on.
+#: barbell plate's rim, :func:`formcheck.pose.circles.search_circles`): as often as the load
+#: check reads the mask (:data:`formcheck.core.corrected.LOAD_EVERY`).
 CIRCLES_EVERY = 3
 #: Frames of landmarks allocated at a time as a video is read (never the declared count).
 GROW_FRAMES = 1024
